@@ -1,0 +1,133 @@
+"""Base class of the torch generators: an imbalanced-learn over-sampler around a network."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from imblearn.over_sampling.base import BaseOverSampler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._preprocessing import TabularPreprocessor
+from ._training import resolve_device
+
+# Rows decoded per forward pass when generating: bounds memory for any n_samples.
+SAMPLE_CHUNK = 65_536
+
+
+class BaseTorchSampler(BaseOverSampler):
+    """Over-sampler whose new samples come from a torch model fitted in ``fit_resample``.
+
+    ``fit_resample`` (inherited) validates X and y and turns ``sampling_strategy`` into
+    ``sampling_strategy_ = {class: n_to_generate}``. Subclasses implement
+
+    - ``_fit_model(Z, y, seed)``: fit the model(s) on the preprocessed training data;
+    - ``_generate(class_, n_samples, rng)``: ``n_samples`` rows of ``class_`` in the
+      preprocessed space, as a float32 array;
+    - ``_fitted_classes()``: the classes ``sample`` can generate.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Number of samples generated per class in the last ``fit_resample``.
+    preprocessor_ : TabularPreprocessor
+        Fitted on the data given to ``fit_resample``.
+    device_ : torch.device
+        Where the model was trained.
+    fit_seconds_, sample_seconds_ : float
+        Wall time spent fitting the model and generating the new samples.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "hidden_dims": ["array-like"],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        hidden_dims=(128, 128),
+        epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_resample(self, X, y):
+        rng = check_random_state(self.random_state)
+        self.device_ = resolve_device(self.device)
+        # The networks need dense rows; sparse input is densified and the result re-sparsified.
+        X_dense = X.toarray() if sparse.issparse(X) else X
+        start = time.perf_counter()
+        self.preprocessor_ = TabularPreprocessor().fit(X_dense)
+        self._fit_model(self.preprocessor_.transform(X_dense), y, rng)
+        self.fit_seconds_ = time.perf_counter() - start
+
+        start = time.perf_counter()
+        X_new, y_new = [], []
+        for class_, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            X_new.append(self._sample(class_, n_samples, rng))
+            y_new.append(np.full(n_samples, class_, dtype=y.dtype))
+        self.sample_seconds_ = time.perf_counter() - start
+        if sparse.issparse(X):
+            return sparse.vstack([X, *X_new], format=X.format), np.hstack([y, *y_new])
+        return np.vstack([X, *X_new]), np.hstack([y, *y_new])
+
+    def sample(self, n_samples, y, random_state=None):
+        """Generate ``n_samples`` new rows of class ``y`` in the original feature space.
+
+        Parameters
+        ----------
+        n_samples : int
+        y : label
+            A class the sampler was fitted to generate.
+        random_state : int, RandomState instance or None
+            Defaults to the sampler's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_), in the dtype seen in fit
+        """
+        check_is_fitted(self, "preprocessor_")
+        if y not in self._fitted_classes():
+            raise ValueError(
+                f"{type(self).__name__} cannot generate class {y!r}: it was fitted for "
+                f"classes {sorted(self._fitted_classes(), key=str)}."
+            )
+        if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 0:
+            raise ValueError(f"n_samples must be a non-negative integer, got {n_samples!r}.")
+        seed = self.random_state if random_state is None else random_state
+        return self._sample(y, n_samples, check_random_state(seed))
+
+    def _sample(self, class_, n_samples, rng):
+        return self.preprocessor_.inverse_transform(self._generate(class_, n_samples, rng))
+
+    def _fit_model(self, Z, y, rng):
+        raise NotImplementedError
+
+    def _generate(self, class_, n_samples, rng):
+        raise NotImplementedError
+
+    def _fitted_classes(self):
+        raise NotImplementedError

@@ -1,0 +1,191 @@
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from generators import CVAESampler, TabularPreprocessor, VAESampler
+
+SAMPLERS = [VAESampler, CVAESampler]
+TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=400, n_features=6, n_informative=3, weights=[0.9], random_state=0
+    )
+    return X, y
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+@pytest.mark.parametrize("strategy", ["auto", 0.5, {1: 100}])
+def test_class_counts_follow_sampling_strategy(Sampler, strategy, data):
+    X, y = data
+    counts = Counter(y)
+    X_res, y_res = Sampler(sampling_strategy=strategy, random_state=0, **TINY).fit_resample(X, y)
+    expected = {"auto": counts[0], 0.5: int(0.5 * counts[0]), "dict": 100}
+    key = "dict" if isinstance(strategy, dict) else strategy
+    assert Counter(y_res) == {0: counts[0], 1: expected[key]}
+    assert X_res.shape == (len(y_res), X.shape[1])
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_output_finite_in_input_dtype_and_originals_unchanged(Sampler, data):
+    X, y = data
+    X32 = X.astype(np.float32)
+    X_res, y_res = Sampler(random_state=0, **TINY).fit_resample(X32, y)
+    assert X_res.dtype == np.float32
+    assert np.isfinite(X_res).all()
+    np.testing.assert_array_equal(X_res[: len(X)], X32)
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_integer_features_come_back_as_integers(Sampler, data):
+    X, y = data
+    X_int = np.rint(X * 10).astype(np.int64)
+    X_res, _ = Sampler(random_state=0, **TINY).fit_resample(X_int, y)
+    assert X_res.dtype == np.int64
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_same_seed_same_output_different_seed_different_output(Sampler, data):
+    X, y = data
+    a, _ = Sampler(random_state=1, **TINY).fit_resample(X, y)
+    b, _ = Sampler(random_state=1, **TINY).fit_resample(X, y)
+    c, _ = Sampler(random_state=2, **TINY).fit_resample(X, y)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[len(X) :], c[len(X) :])
+
+
+def test_global_torch_rng_is_left_alone(data):
+    X, y = data
+    state = torch.random.get_rng_state()
+    CVAESampler(random_state=0, **TINY).fit_resample(X, y)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+@pytest.mark.parametrize("sampling", ["prior", "posterior", "latent_average"])
+def test_every_sampling_mode_generates_distinct_rows(Sampler, sampling, data):
+    X, y = data
+    X_res, _ = Sampler(sampling=sampling, random_state=0, **TINY).fit_resample(X, y)
+    new = X_res[len(X) :]
+    assert len(np.unique(new, axis=0)) > len(new) // 2
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_latent_average_over_the_whole_class_gives_one_row(Sampler, data):
+    X, y = data
+    k = int((y == 1).sum())
+    X_res, _ = Sampler(k=k, noise=0.0, random_state=0, **TINY).fit_resample(X, y)
+    new = X_res[len(X) :]
+    np.testing.assert_allclose(new, np.broadcast_to(new[0], new.shape), rtol=1e-5, atol=1e-6)
+
+
+def _decoded_means(sampler, X_minority, minority):
+    """Decode the encoder mean of every real minority row (the k=1, noise=0 candidates)."""
+    Z = torch.as_tensor(sampler.preprocessor_.transform(X_minority))
+    with torch.no_grad():
+        if isinstance(sampler, CVAESampler):
+            c = torch.full((len(Z),), int(np.flatnonzero(sampler.classes_ == minority)[0]))
+            decoded = sampler.model_.decode(sampler.model_.encode(Z, c)[0], c)
+        else:
+            model = sampler.models_[minority]
+            decoded = model.decode(model.encode(Z)[0])
+    return sampler.preprocessor_.inverse_transform(decoded.numpy())
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_latent_average_with_k1_decodes_one_real_encoder_mean(Sampler, data):
+    X, y = data
+    sampler = Sampler(k=1, noise=0.0, random_state=0, **TINY)
+    X_res, _ = sampler.fit_resample(X, y)
+    candidates = _decoded_means(sampler, X[y == 1], 1)
+    new = X_res[len(X) :]
+    distances = np.abs(new[:, None, :] - candidates[None, :, :]).max(axis=2).min(axis=1)
+    assert distances.max() < 1e-4
+    assert len(np.unique(new.round(5), axis=0)) > 1
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_k_larger_than_class_warns_and_still_resamples(Sampler):
+    X, y = make_classification(n_samples=60, weights=[0.9], random_state=0)
+    n_minority = int((y == 1).sum())
+    with pytest.warns(UserWarning, match=f"k=50 is larger than the {n_minority}"):
+        _, y_res = Sampler(k=50, random_state=0, **TINY).fit_resample(X, y)
+    assert Counter(y_res)[1] == Counter(y_res)[0]
+
+
+def test_sample_for_export(data):
+    X, y = data
+    sampler = CVAESampler(random_state=0, **TINY).fit(X, y)
+    with pytest.raises(AttributeError):
+        sampler.preprocessor_  # fit() only checks; resampling fits the model
+    sampler.fit_resample(X, y)
+    for label in (0, 1):  # the CVAE can generate any class it saw
+        rows = sampler.sample(7, y=label)
+        assert rows.shape == (7, X.shape[1]) and rows.dtype == X.dtype
+    np.testing.assert_array_equal(sampler.sample(5, y=1), sampler.sample(5, y=1))
+    with pytest.raises(ValueError, match="cannot generate class 3"):
+        sampler.sample(5, y=3)
+
+
+def test_vae_sampler_only_generates_the_classes_it_modelled(data):
+    X, y = data
+    sampler = VAESampler(random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    assert set(sampler.models_) == {1}
+    assert sampler.sample(4, y=1).shape == (4, X.shape[1])
+    with pytest.raises(ValueError, match="cannot generate class 0"):
+        sampler.sample(4, y=0)
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_dataframe_in_dataframe_out(Sampler, data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    X_res, y_res = Sampler(random_state=0, **TINY).fit_resample(frame, pd.Series(y, name="t"))
+    assert list(X_res.columns) == list(frame.columns)
+    assert y_res.name == "t"
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"X": "nan"}, "NaN"),
+        ({"X": "inf"}, "infinity"),
+        ({"y": "one_class"}, "class"),
+        ({"sampling_strategy": {7: 10}}, "not present"),
+        ({"epochs": 0}, "epochs"),
+        ({"k": 0}, "'k'"),
+        ({"sampling": "median"}, "sampling"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_problem(Sampler, change, message, data):
+    X, y = data[0].copy(), data[1].copy()
+    params = dict(TINY, random_state=0)
+    if change.get("X") == "nan":
+        X[3, 2] = np.nan
+    elif change.get("X") == "inf":
+        X[3, 2] = np.inf
+    elif change.get("y") == "one_class":
+        y = np.zeros_like(y)
+    else:
+        params.update(change)
+    with pytest.raises(ValueError, match=message):
+        Sampler(**params).fit_resample(X, y)
+
+
+def test_preprocessor_round_trip_and_standardisation(data):
+    X, _ = data
+    pre = TabularPreprocessor().fit(X)
+    Z = pre.transform(X)
+    assert Z.dtype == np.float32
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(Z.std(axis=0), 1, atol=1e-4)
+    np.testing.assert_allclose(pre.inverse_transform(Z), X, rtol=1e-5, atol=1e-5)
