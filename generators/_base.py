@@ -4,8 +4,8 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from imblearn.over_sampling.base import BaseOverSampler
+from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
 
 from generators import CVAESampler, TabularPreprocessor, VAESampler
 
@@ -122,9 +123,9 @@ def test_k_larger_than_class_warns_and_still_resamples(Sampler):
 
 def test_sample_for_export(data):
     X, y = data
-    sampler = CVAESampler(random_state=0, **TINY).fit(X, y)
-    with pytest.raises(AttributeError):
-        sampler.preprocessor_  # fit() only checks; resampling fits the model
+    sampler = CVAESampler(random_state=0, **TINY)
+    with pytest.raises(NotFittedError):
+        sampler.sample(3, y=1)
     sampler.fit_resample(X, y)
     for label in (0, 1):  # the CVAE can generate any class it saw
         rows = sampler.sample(7, y=label)
