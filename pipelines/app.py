@@ -1,0 +1,52 @@
+"""The jobs behind the console scripts, as plain functions of a composed config."""
+
+import logging
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from .components import build
+from .datasets import check_dataset
+from .evaluation import evaluate
+from .report import build_report, headline, write_report
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg) -> dict:
+    """One evaluation run: load, evaluate on every fold, write the report; return it."""
+    dataset = instantiate(cfg.dataset)
+    evaluation = cfg.evaluation
+    check_dataset(dataset, evaluation.n_splits)
+    generator, generator_info = build(cfg.generator)
+    classifier, classifier_info = build(cfg.classifier)
+    folds = evaluate(
+        dataset.X.to_numpy(dtype=float),
+        dataset.y,
+        dataset.minority,
+        generator,
+        classifier,
+        n_splits=evaluation.n_splits,
+        n_repeats=evaluation.n_repeats,
+        seed=cfg.seed,
+        progress=evaluation.progress,
+    )
+    protocol = {
+        "n_splits": evaluation.n_splits,
+        "n_repeats": evaluation.n_repeats,
+        "seed": cfg.seed,
+        "rope": evaluation.rope,
+    }
+    report = build_report(
+        dataset,
+        generator_info,
+        classifier_info,
+        protocol,
+        folds,
+        OmegaConf.to_container(cfg, resolve=True),
+    )
+    path = write_report(report, Path(cfg.output_dir))
+    log.info(headline(report))
+    log.info("report: %s", path)
+    return report

@@ -1,0 +1,43 @@
+"""The verdict: corrected resampled t-test (Nadeau & Bengio 2003) and a region of practical
+equivalence, as DESIGN.md defines them."""
+
+import numpy as np
+from scipy import stats
+
+VERDICTS = ("improves", "equivalent", "hurts", "inconclusive")
+
+
+def verdict(ci_low, ci_high, rope):
+    """CI inside (-rope, rope): equivalent; else above 0: improves; below 0: hurts."""
+    if -rope < ci_low and ci_high < rope:
+        return "equivalent"
+    if ci_low > 0:
+        return "improves"
+    if ci_high < 0:
+        return "hurts"
+    return "inconclusive"
+
+
+def corrected_ttest(deltas, n_train, n_test, rope, confidence=0.95):
+    """Mean paired delta, its CI and p-value under the corrected resampled t-test.
+
+    ``deltas`` are per-fold differences (method - reference) over repeated k-fold CV;
+    var = (1/n + n_test/n_train) * s^2 accounts for overlapping training sets.
+    """
+    deltas = np.asarray(deltas, dtype=float)
+    n = len(deltas)
+    mean = float(deltas.mean())
+    variance = (1 / n + n_test / n_train) * deltas.var(ddof=1) if n > 1 else np.inf
+    half_width = stats.t.ppf(0.5 + confidence / 2, n - 1) * np.sqrt(variance) if n > 1 else np.inf
+    if variance == 0:
+        p_value = 1.0 if mean == 0 else 0.0
+    else:
+        p_value = float(2 * stats.t.sf(abs(mean) / np.sqrt(variance), n - 1))
+    low, high = mean - half_width, mean + half_width
+    return {
+        "delta_mean": mean,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": p_value,
+        "verdict": verdict(low, high, rope),
+    }
