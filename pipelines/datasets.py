@@ -1,4 +1,4 @@
-"""Dataset loaders. Each is the ``_target_`` of a ``conf/dataset/*.yaml`` and returns a `Dataset`."""
+"""Dataset loaders: each is the ``_target_`` of a ``conf/dataset/*.yaml``, returning a Dataset."""
 
 from collections import Counter
 from dataclasses import dataclass

@@ -112,6 +112,10 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
+def _mean_sd(stat):
+    return f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
+
+
 def render_markdown(report):
     ds, protocol = report["dataset"], report["protocol"]
     methods = list(report["summary"])
@@ -121,7 +125,8 @@ def render_markdown(report):
         headline(report),
         f"Dataset **{ds['name']}** ({ds['kind']}, {ds['n_samples']} samples, "
         f"{ds['n_features']} features; {classes}; minority {ds['minority']!r}). "
-        f"Classifier **{report['classifier']['name']}**, generator **{report['generator']['name']}**. "
+        f"Classifier **{report['classifier']['name']}**, "
+        f"generator **{report['generator']['name']}**. "
         f"Protocol: {protocol['n_splits']}-fold stratified CV repeated {protocol['n_repeats']} "
         f"times (seed {protocol['seed']}); generator fitted on each training part only.",
         "## Scores (mean \u00b1 sd over folds)",
@@ -130,10 +135,7 @@ def render_markdown(report):
             [
                 [
                     LABELS[m],
-                    *(
-                        f"{report['summary'][k][m]['mean']:.3f} \u00b1 {report['summary'][k][m]['std']:.3f}"
-                        for k in methods
-                    ),
+                    *(_mean_sd(report["summary"][k][m]) for k in methods),
                 ]
                 for m in METRICS
             ],
@@ -154,9 +156,9 @@ def render_markdown(report):
                 for c in report["comparisons"]
             ],
         ),
-        "Verdicts: **improves** \u2014 the whole CI is above 0 and not inside the equivalence "
-        "region; **hurts** \u2014 the whole CI is below 0; **equivalent** \u2014 the CI lies inside "
-        "\u00b1rope; **inconclusive** \u2014 none of these: more folds or repeats may decide.",
+        "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
+        "\u2014 the whole CI is above 0; **hurts** \u2014 the whole CI is below 0; "
+        "**inconclusive** \u2014 none of these: more folds or repeats may decide.",
         f"![Per-fold paired deltas]({FIGURE})",
     ]
     return "\n\n".join(parts) + "\n"
