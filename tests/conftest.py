@@ -1,0 +1,39 @@
+import pytest
+from hydra import compose, initialize_config_module
+
+# Shrinking overrides for the real configs: a small seed_case, 2 folds, tiny networks.
+SMALL_DATA = [
+    "dataset.n_majority=600",
+    "dataset.n_minority=60",
+    "dataset.n_features=6",
+    "dataset.n_informative=3",
+    "dataset.n_redundant=1",
+]
+SMALL_EVALUATION = ["evaluation.n_splits=2", "evaluation.n_repeats=1", "evaluation.progress=false"]
+SMALL_TORCH = ["generator.epochs=2", "generator.hidden_dims=[16]"]
+TORCH_GENERATORS = {"vae", "cvae"}
+
+
+def shrink(overrides):
+    """The shrinking overrides that apply to a run with ``overrides``."""
+    choices = dict(o.split("=", 1) for o in overrides if "=" in o and "." not in o.split("=")[0])
+    small = list(SMALL_EVALUATION)
+    if choices.get("dataset", "seed_case") == "seed_case":
+        small += SMALL_DATA
+    if choices.get("generator", "cvae") in TORCH_GENERATORS:
+        small += SMALL_TORCH
+    return small
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """Compose ``conf/config.yaml`` shrunk, writing into ``tmp_path``, plus the test's overrides."""
+
+    def make(*overrides):
+        with initialize_config_module(config_module="conf", version_base="1.3"):
+            return compose(
+                config_name="config",
+                overrides=[*shrink(overrides), f"output_dir={tmp_path}", *overrides],
+            )
+
+    return make

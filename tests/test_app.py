@@ -1,0 +1,204 @@
+"""End to end: the real configs, shrunk, through run() and the console scripts."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.app import run
+from pipelines.datasets import seed_case
+from pipelines.report import SCHEMA
+
+from .conftest import SMALL_DATA, SMALL_EVALUATION
+
+BIN = Path(sys.executable).parent
+
+
+def cli(name, *args, cwd):
+    return subprocess.run(
+        [str(BIN / name), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def strip_timings(report):
+    report = json.loads(json.dumps(report))
+    for record in report["folds"]:
+        record.pop("seconds")
+    return report
+
+
+def test_default_run_writes_a_complete_report(make_config, tmp_path):
+    report = run(make_config())
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["schema"] == SCHEMA
+    assert set(on_disk) >= {
+        "dataset", "generator", "classifier", "protocol", "folds", "summary", "comparisons",
+        "config",
+    }  # fmt: skip
+    assert on_disk["generator"]["name"] == "cvae"
+    assert on_disk["dataset"]["classes"] == {"0": 600, "1": 60}
+    assert len(on_disk["folds"]) == 2 * 2  # folds x methods
+    assert {c["metric"] for c in on_disk["comparisons"]} == set(report["summary"]["baseline"])
+    assert {c["verdict"] for c in on_disk["comparisons"]} <= {
+        "improves", "equivalent", "hurts", "inconclusive",
+    }  # fmt: skip
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown.splitlines()[2].startswith("On seed_case with logreg, cvae augmentation ")
+    assert (tmp_path / "deltas.png").stat().st_size > 0
+
+
+def test_same_config_same_report(make_config, tmp_path):
+    first = run(make_config("generator.sampling=posterior"))
+    second = run(make_config("generator.sampling=posterior"))
+    assert strip_timings(first) == strip_timings(second)
+
+
+def test_no_augmentation_is_equivalent(make_config):
+    report = run(make_config("generator=none", "evaluation.n_splits=3"))
+    assert {c["verdict"] for c in report["comparisons"]} == {"equivalent"}
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "rf", "hgb", "mlp"])
+def test_every_classifier_runs(make_config, classifier):
+    extra = ["classifier.n_estimators=10"] if classifier == "rf" else []
+    extra += ["classifier.max_iter=20"] if classifier in {"hgb", "mlp"} else []
+    report = run(make_config("generator=smote", f"classifier={classifier}", *extra))
+    assert report["classifier"]["name"] == classifier
+
+
+@pytest.mark.parametrize("generator", ["ros", "smote", "borderline_smote", "adasyn", "vae"])
+def test_every_generator_runs(make_config, generator):
+    report = run(make_config(f"generator={generator}"))
+    assert report["generator"]["name"] == generator
+    assert all(r["n_synthetic"] > 0 for r in report["folds"] if r["method"] == "augmented")
+
+
+def test_keel_and_breast_cancer_run(make_config):
+    for dataset in (["dataset=keel", "dataset.name=ecoli1"], ["dataset=breast_cancer"]):
+        report = run(make_config(*dataset, "generator=smote"))
+        assert report["dataset"]["minority"] in {"positive", "malignant"}
+
+
+def test_sweep_then_compare(tmp_path):
+    # Default generator settings: on 660 rows even 300 VAE epochs take a second.
+    overrides = [*SMALL_DATA, *SMALL_EVALUATION, "hydra.sweep.dir=sweep"]
+    result = cli("synthbalance", "-m", "generator=none,smote,vae,cvae", *overrides, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "sweep").rglob("report.json"))) == 4
+
+    result = cli("synthbalance-compare", "sweep", "--out", "cmp", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert sorted(table["generator"]) == ["cvae", "none", "smote", "vae"]
+    assert table.loc[table.generator == "none", "f1_verdict"].item() == "equivalent"
+    assert table["f1_delta_mean"].is_monotonic_decreasing  # best first
+    assert "| seed_case | logreg |" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_export_writes_balanced_data_and_manifest(tmp_path, suffix):
+    out = tmp_path / f"balanced{suffix}"
+    result = cli(
+        "synthbalance-export", "generator=smote", *SMALL_DATA, f"export.path={out}", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "balanced.manifest.json").read_text())
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert manifest["class_counts_before"] == {"0": 600, "1": 60}
+    assert manifest["class_counts_after"] == {"0": 600, "1": 600}
+    assert manifest["n_synthetic"] == 540 and manifest["generator"]["name"] == "smote"
+    if suffix == ".npz":
+        arrays = np.load(out)
+        is_synthetic, y = arrays["is_synthetic"], arrays["y"]
+    else:
+        frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+        is_synthetic, y = frame["is_synthetic"].to_numpy(), frame["target"].to_numpy()
+    assert is_synthetic.sum() == 540 and not is_synthetic[:660].any()
+    assert (y[is_synthetic] == 1).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["balanced.manifest.json", out.name]
+    )
+
+
+def test_export_real_rows_are_unchanged(tmp_path):
+    out = tmp_path / "b.parquet"
+    result = cli(
+        "synthbalance-export", "generator=ros", *SMALL_DATA, f"export.path={out}", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    overrides = dict(o.removeprefix("dataset.").split("=") for o in SMALL_DATA)
+    original = seed_case(**{k: int(v) for k, v in overrides.items()})
+    frame = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(frame.iloc[:660][original.X.columns], original.X)
+
+
+def _bad_file(tmp_path, kind):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    frame["y"] = [0] * 36 + [1] * 4 if kind == "few" else [0] * 30 + [1] * 10
+    if kind == "nan":
+        frame.loc[3, "b"] = np.nan
+    if kind == "one_class":
+        frame["y"] = 0
+    path = tmp_path / f"{kind}.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+BOTH = ("synthbalance", "synthbalance-export")
+BAD_INPUTS = {
+    "unknown KEEL name": (["dataset=keel", "dataset.name=nope"], "unknown KEEL dataset 'nope'"),
+    "missing file": (["dataset=file", "dataset.path=nope.csv", "dataset.target=y"], "no such file"),
+    "missing target": (
+        ["dataset=file", "dataset.path={ok}", "dataset.target=t"],
+        "no target column",
+    ),
+    "one class": (
+        ["dataset=file", "dataset.path={one_class}", "dataset.target=y"],
+        "only one class",
+    ),
+    "NaN": (["dataset=file", "dataset.path={nan}", "dataset.target=y"], "NaN"),
+    "bad parameter": (["generator.epochs=0"], "'epochs' parameter"),
+}
+CASES = [(case, script) for case in BAD_INPUTS for script in BOTH]
+# Cross-validation needs a minority sample in every test part; an export does not.
+BAD_INPUTS["few minority"] = (
+    ["dataset=file", "dataset.path={few}", "dataset.target=y"],
+    "fewer than n_splits",
+)
+CASES.append(("few minority", "synthbalance"))
+
+
+@pytest.mark.parametrize("case, script", CASES)
+def test_bad_input_one_line_error_no_output(tmp_path, case, script):
+    overrides, message = BAD_INPUTS[case]
+    paths = {kind: _bad_file(tmp_path, kind) for kind in ("ok", "nan", "one_class", "few")}
+    overrides = [o.format(**paths) for o in overrides]
+    extra = (
+        ["export.path=out.csv"]
+        if script == "synthbalance-export"
+        else ["evaluation.progress=false"]
+    )
+    result = cli(script, *overrides, *extra, "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.rglob("report.json")) and not list(tmp_path.rglob("out*"))
+
+
+def test_unknown_generator_lists_the_choices(tmp_path):
+    result = cli("synthbalance", "generator=nope", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'generator/nope'" in result.stderr and "smote" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_without_path_fails_clearly(tmp_path):
+    result = cli("synthbalance-export", "generator=smote", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "export.path is required" in result.stderr

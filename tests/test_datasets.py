@@ -1,0 +1,98 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.datasets import (
+    DataError,
+    Dataset,
+    breast_cancer,
+    check_dataset,
+    from_file,
+    keel,
+    keel_names,
+    seed_case,
+)
+
+
+def test_seed_case_has_exact_counts_and_is_seeded():
+    data = seed_case(n_majority=2000, n_minority=50, n_features=8, n_informative=3, n_redundant=1)
+    assert data.class_counts == {0: 2000, 1: 50}
+    assert data.X.shape == (2050, 8)
+    again = seed_case(n_majority=2000, n_minority=50, n_features=8, n_informative=3, n_redundant=1)
+    pd.testing.assert_frame_equal(data.X, again.X)
+
+
+def test_default_seed_case_is_the_users_scenario():
+    assert seed_case().class_counts == {0: 20000, 1: 500}
+
+
+def test_breast_cancer_subsamples_the_minority_to_a_ratio():
+    assert breast_cancer().class_counts == {"benign": 357, "malignant": 212}
+    assert breast_cancer(imbalance_ratio=10).class_counts == {"benign": 357, "malignant": 36}
+    with pytest.raises(DataError, match="imbalance_ratio"):
+        breast_cancer(imbalance_ratio=0.5)
+
+
+def test_keel_loads_numeric_sets_with_positive_minority():
+    assert len(keel_names()) == 100
+    data = keel("ecoli1")
+    assert data.minority == "positive"
+    assert set(data.class_counts) == {"positive", "negative"}
+    assert all(pd.api.types.is_numeric_dtype(t) for t in data.X.dtypes)
+
+
+def test_keel_unknown_name_lists_the_valid_ones():
+    with pytest.raises(DataError, match="unknown KEEL dataset 'nope'; valid names: .*ecoli1"):
+        keel("nope")
+
+
+def test_keel_categorical_set_fails_clearly():
+    with pytest.raises(DataError, match="categorical columns"):
+        keel("abalone19")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_user_file(tmp_path, suffix):
+    frame = pd.DataFrame({"a": np.arange(30.0), "b": np.ones(30), "label": ["x"] * 25 + ["y"] * 5})
+    path = tmp_path / f"data{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    data = from_file(path, target="label")
+    assert data.minority == "y" and data.name == "data" and list(data.X.columns) == ["a", "b"]
+    assert from_file(path, target="label", positive="x").minority == "x"
+    with pytest.raises(DataError, match="no target column 'nope'"):
+        from_file(path, target="nope")
+    with pytest.raises(DataError, match="positive class 'z'"):
+        from_file(path, target="label", positive="z")
+
+
+def test_user_file_numeric_positive_given_as_text(tmp_path):
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": range(10), "t": [0] * 8 + [1] * 2}).to_csv(path, index=False)
+    assert from_file(path, target="t", positive="1").minority == 1
+
+
+def test_user_file_missing_or_unsupported(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        from_file(tmp_path / "nothere.csv", target="y")
+    with pytest.raises(DataError, match="unsupported file type"):
+        from_file(tmp_path / "data.xlsx", target="y")
+
+
+def _dataset(X, y, minority=1):
+    return Dataset(
+        "toy", pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), y, minority
+    )
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.where(np.eye(20, 3) == 1, np.nan, 1.0), np.r_[[0] * 15, [1] * 5], "NaN or infinite"),
+        (np.ones((20, 3)), np.zeros(20, dtype=int), "only one class"),
+        (np.ones((20, 3)), np.r_[[0] * 17, [1] * 3], "3 minority samples"),
+        (np.ones((30, 3)), np.r_[[0] * 10, [1] * 10, [2] * 10], "3 classes"),
+    ],
+)
+def test_check_dataset_refuses_bad_data(X, y, message):
+    with pytest.raises(DataError, match=message):
+        check_dataset(_dataset(X, y), n_splits=5)

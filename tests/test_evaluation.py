@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from imblearn import FunctionSampler
+from imblearn.metrics import geometric_mean_score
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import make_scorer, matthews_corrcoef
+from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pipelines.datasets import seed_case
+from pipelines.evaluation import evaluate, fold_seeds, with_seed
+from pipelines.metrics import METRICS
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = seed_case(n_majority=900, n_minority=60, n_features=6, n_informative=3, n_redundant=1)
+    return ds.X.to_numpy(), ds.y
+
+
+def classifier():
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+def test_fold_seeds_depend_only_on_the_seed():
+    assert fold_seeds(0, 10) == fold_seeds(0, 10)
+    assert fold_seeds(0, 10)[:4] == fold_seeds(0, 4)
+    assert fold_seeds(0, 10) != fold_seeds(1, 10)
+    assert len(set(fold_seeds(0, 10))) == 10
+
+
+def test_with_seed_sets_only_unset_random_states():
+    estimator = with_seed(make_pipeline(StandardScaler(), LogisticRegression()), 7)
+    assert estimator.get_params()["logisticregression__random_state"] == 7
+    assert with_seed(SMOTE(random_state=3), 7).random_state == 3
+    assert with_seed(SMOTE(), 7).random_state == 7
+
+
+def test_smote_loop_agrees_with_cross_validate_on_an_imblearn_pipeline(data):
+    X, y = data
+    records = evaluate(X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0)
+    scoring = {
+        "f1": "f1",
+        "roc_auc": "roc_auc",
+        "pr_auc": "average_precision",
+        "balanced_accuracy": "balanced_accuracy",
+        "gmean": make_scorer(geometric_mean_score),
+        "mcc": make_scorer(matthews_corrcoef),
+    }
+    splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0).split(X, y)
+    for i, (seed, split) in enumerate(zip(fold_seeds(0, 6), splits, strict=True)):
+        pipelines = {
+            "baseline": classifier(),
+            "augmented": Pipeline([("smote", SMOTE(random_state=seed)), ("clf", classifier())]),
+        }
+        for method, pipeline in pipelines.items():
+            expected = cross_validate(pipeline, X, y, cv=[split], scoring=scoring)
+            (record,) = [
+                r
+                for r in records
+                if r["method"] == method and (r["repeat"], r["fold"]) == divmod(i, 3)
+            ]
+            for metric in METRICS:
+                assert record["metrics"][metric] == pytest.approx(expected[f"test_{metric}"][0])
+
+
+def test_generator_sees_only_the_training_part(data):
+    X, y = data
+    seen = []
+
+    def spy(X_train, y_train):
+        seen.append(X_train.copy())
+        return X_train, y_train
+
+    records = evaluate(
+        X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0
+    )
+    splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
+    for X_seen, (train, test) in zip(seen, splits, strict=True):
+        np.testing.assert_array_equal(X_seen, X[train])
+        assert not {tuple(r) for r in X_seen} & {tuple(r) for r in X[test]}
+    assert {r["n_test"] for r in records} == {len(X) // 3}
+
+
+def test_no_augmentation_gives_identical_scores(data):
+    X, y = data
+    records = evaluate(X, y, 1, FunctionSampler(), classifier(), n_splits=2, n_repeats=1, seed=0)
+    baseline = [r["metrics"] for r in records if r["method"] == "baseline"]
+    augmented = [r["metrics"] for r in records if r["method"] == "augmented"]
+    assert baseline == augmented
+    assert all(r["n_synthetic"] == 0 for r in records)
+
+
+def test_augmented_records_count_synthetic_rows_and_time_phases(data):
+    X, y = data
+    records = evaluate(X, y, 1, SMOTE(), classifier(), n_splits=2, n_repeats=1, seed=0)
+    augmented = [r for r in records if r["method"] == "augmented"]
+    n_train = len(y) // 2
+    n_minority_train = int((y == 1).sum()) // 2
+    assert all(
+        r["n_synthetic"] == (n_train - n_minority_train) - n_minority_train for r in augmented
+    )
+    assert all(r["seconds"]["generator_fit"] > 0 for r in augmented)
