@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from .components import build
 from .datasets import check_dataset
-from .evaluation import evaluate
+from .evaluation import ThresholdTuning, evaluate
 from .report import build_report, headline, write_report
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,9 @@ def run(cfg) -> dict:
         n_splits=evaluation.n_splits,
         n_repeats=evaluation.n_repeats,
         seed=cfg.seed,
+        methods=list(evaluation.methods),
+        n_generator_seeds=evaluation.generator_seeds,
+        tuning=ThresholdTuning(**evaluation.threshold),
         progress=evaluation.progress,
     )
     protocol = {
@@ -37,6 +40,9 @@ def run(cfg) -> dict:
         "n_repeats": evaluation.n_repeats,
         "seed": cfg.seed,
         "rope": evaluation.rope,
+        "methods": list(evaluation.methods),
+        "generator_seeds": evaluation.generator_seeds,
+        "threshold": dict(evaluation.threshold),
     }
     report = build_report(
         dataset,

@@ -1,14 +1,64 @@
 """The leakage-free evaluation loop: identical folds for every method, generators fitted
-inside each training part, every method scored on the same untouched test part."""
+inside each training part, every method scored on the same untouched test part.
+
+Methods (``evaluation.methods``):
+
+- ``baseline``: the classifier on the real training part;
+- ``class_weight``: the same with balanced class weights (sample weights where the
+  classifier has no ``class_weight``);
+- ``threshold``: the baseline classifier with its decision threshold tuned on an inner
+  stratified validation split of the training part;
+- ``augmented``: the classifier on real + synthetic training rows;
+- ``augmented+threshold``: the augmented classifier with a threshold tuned the same way;
+  the generator for the tuning step is fitted on the inner training split only, so the
+  validation rows never shape the synthetic data.
+"""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
+from imblearn.metrics import geometric_mean_score
 from sklearn.base import clone
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.metrics import balanced_accuracy_score, f1_score, make_scorer, matthews_corrcoef
+from sklearn.model_selection import (
+    RepeatedStratifiedKFold,
+    StratifiedShuffleSplit,
+    TunedThresholdClassifierCV,
+)
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
-from .metrics import score
+from .metrics import METRICS, score
+
+METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
+AUGMENTED = ("augmented", "augmented+threshold")
+# Metrics a decision threshold cannot change: they rank scores, they do not cut them.
+THRESHOLD_FREE = ("roc_auc", "pr_auc")
+THRESHOLD_SCORERS = {
+    "f1": lambda positive: make_scorer(f1_score, pos_label=positive, zero_division=0.0),
+    "balanced_accuracy": lambda positive: make_scorer(balanced_accuracy_score),
+    "gmean": lambda positive: make_scorer(geometric_mean_score),
+    "mcc": lambda positive: make_scorer(matthews_corrcoef),
+}
+
+
+@dataclass(frozen=True)
+class ThresholdTuning:
+    """How ``threshold`` methods choose their cut: maximise ``metric`` on a stratified
+    validation split holding ``validation_size`` of the training part."""
+
+    metric: str = "f1"
+    validation_size: float = 0.25
+
+    def __post_init__(self):
+        if self.metric not in THRESHOLD_SCORERS:
+            raise ValueError(
+                f"threshold metric {self.metric!r} unknown; choose from {list(THRESHOLD_SCORERS)}"
+            )
+        if not 0 < self.validation_size < 1:
+            raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size}")
 
 
 def fold_seeds(seed, n_folds):
@@ -18,6 +68,12 @@ def fold_seeds(seed, n_folds):
     generator, so their fold results pair up across a sweep.
     """
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n_folds)]
+
+
+def generator_seeds(fold_seed, n_seeds):
+    """The seeds of the ``n_seeds`` generator fits of one fold; the first is ``fold_seed``."""
+    extra = np.random.SeedSequence(fold_seed).generate_state(max(n_seeds - 1, 0))
+    return [fold_seed, *(int(s) for s in extra)]
 
 
 def with_seed(estimator, seed):
@@ -32,22 +88,183 @@ def with_seed(estimator, seed):
     return estimator.set_params(**unset)
 
 
+def balanced(estimator, y):
+    """``(estimator, fit_params)`` that train ``estimator`` on ``y`` with balanced class weights."""
+    keys = [
+        k for k in estimator.get_params() if k == "class_weight" or k.endswith("__class_weight")
+    ]
+    if keys:
+        return estimator.set_params(**dict.fromkeys(keys, "balanced")), {}
+    # No class_weight: balanced sample weights, routed to the last step of a Pipeline.
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    if not has_fit_parameter(final, "sample_weight"):
+        raise ValueError(
+            f"{type(final).__name__} takes neither class_weight nor sample_weight; "
+            "remove class_weight from evaluation.methods"
+        )
+    key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+    return estimator, {key: compute_sample_weight("balanced", y)}
+
+
 def folds(y, n_splits, n_repeats, seed):
     """``RepeatedStratifiedKFold(n_splits, n_repeats, random_state=seed)`` over all rows."""
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     return cv.split(np.zeros((len(y), 1)), y)
 
 
-def _fit_and_score(classifier, X_train, y_train, X_test, y_test, positive):
+class _Fold:
+    """One training/test split: fits classifiers and scores them on the test part."""
+
+    def __init__(self, X_train, y_train, X_test, y_test, positive, classifier, seed, tuning):
+        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
+        self.positive, self.classifier, self.seed, self.tuning = positive, classifier, seed, tuning
+        inner = StratifiedShuffleSplit(
+            n_splits=1, test_size=tuning.validation_size, random_state=seed
+        )
+        self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(y_train), 1)), y_train))
+
+    def fit(self, X, y, balance=False):
+        classifier, fit_params = with_seed(self.classifier, self.seed), {}
+        if balance:
+            classifier, fit_params = balanced(classifier, y)
+        start = time.perf_counter()
+        classifier.fit(X, y, **fit_params)
+        return classifier, time.perf_counter() - start
+
+    def tune(self, X_fit, y_fit):
+        """The threshold that maximises the tuning metric on the inner validation rows
+        for a classifier trained on ``X_fit`` (inner training rows, maybe augmented)."""
+        X_val, y_val = self.X_train[self.inner_val], self.y_train[self.inner_val]
+        n = len(y_fit)
+        tuner = TunedThresholdClassifierCV(
+            with_seed(self.classifier, self.seed),
+            scoring=THRESHOLD_SCORERS[self.tuning.metric](self.positive),
+            response_method="predict_proba",
+            cv=[(np.arange(n), np.arange(n, n + len(y_val)))],
+            refit=False,
+        )
+        start = time.perf_counter()
+        tuner.fit(np.vstack([X_fit, X_val]), np.concatenate([y_fit, y_val]))
+        return tuner.best_threshold_, time.perf_counter() - start
+
+    def score(self, classifier, threshold=None):
+        positive_score = classifier.predict_proba(self.X_test)[
+            :, list(classifier.classes_).index(self.positive)
+        ]
+        if threshold is None:
+            y_pred = classifier.predict(self.X_test)
+        else:
+            negative = next(c for c in classifier.classes_ if c != self.positive)
+            y_pred = np.where(positive_score >= threshold, self.positive, negative)
+        metrics = score(self.y_test, y_pred, positive_score, self.positive)
+        return {name: float(value) for name, value in metrics.items()}
+
+
+@dataclass
+class _Result:
+    """What one method achieved on one fold (with one generator seed)."""
+
+    metrics: dict
+    classifier_fit: float
+    generator_fit: float = 0.0
+    generator_sample: float = 0.0
+    n_synthetic: int = 0
+    threshold: float | None = None
+
+
+def _resample(generator, seed, X, y):
+    """``(X_res, y_res, generator_fit_seconds, generator_sample_seconds)``."""
+    sampler = with_seed(generator, seed)
     start = time.perf_counter()
-    classifier.fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    positive_score = classifier.predict_proba(X_test)[:, list(classifier.classes_).index(positive)]
-    return score(y_test, classifier.predict(X_test), positive_score, positive), fit_seconds
+    X_res, y_res = sampler.fit_resample(X, y)
+    total = time.perf_counter() - start
+    # Samplers that time their own phases say so; imblearn's fit and sample in one step.
+    return (
+        X_res,
+        y_res,
+        getattr(sampler, "fit_seconds_", total),
+        getattr(sampler, "sample_seconds_", 0.0),
+    )
 
 
-def evaluate(X, y, positive, generator, classifier, *, n_splits, n_repeats, seed, progress=False):
-    """Run the baseline and the augmented method on every fold.
+def _real_methods(fold, methods):
+    """``{method: _Result}`` for the methods that train on real rows only."""
+    results = {}
+    if "baseline" in methods or "threshold" in methods:
+        baseline, seconds = fold.fit(fold.X_train, fold.y_train)
+        results["baseline"] = _Result(fold.score(baseline), seconds)
+        if "threshold" in methods:
+            inner = fold.inner_fit
+            threshold, tune_seconds = fold.tune(fold.X_train[inner], fold.y_train[inner])
+            results["threshold"] = _Result(
+                fold.score(baseline, threshold), seconds + tune_seconds, threshold=threshold
+            )
+    if "class_weight" in methods:
+        weighted, seconds = fold.fit(fold.X_train, fold.y_train, balance=True)
+        results["class_weight"] = _Result(fold.score(weighted), seconds)
+    return {method: result for method, result in results.items() if method in methods}
+
+
+def _augmented_methods(fold, methods, generator, seed):
+    """``{method: _Result}`` for the augmented methods with one generator fit per ``seed``."""
+    X_aug, y_aug, gen_fit, gen_sample = _resample(generator, seed, fold.X_train, fold.y_train)
+    augmented, seconds = fold.fit(X_aug, y_aug)
+    n_synthetic = len(y_aug) - len(fold.y_train)
+    results = {
+        "augmented": _Result(fold.score(augmented), seconds, gen_fit, gen_sample, n_synthetic)
+    }
+    if "augmented+threshold" in methods:
+        inner = fold.inner_fit
+        X_inner, y_inner, inner_fit, inner_sample = _resample(
+            generator, seed, fold.X_train[inner], fold.y_train[inner]
+        )
+        threshold, tune_seconds = fold.tune(X_inner, y_inner)
+        results["augmented+threshold"] = _Result(
+            fold.score(augmented, threshold),
+            seconds + tune_seconds,
+            gen_fit + inner_fit,
+            gen_sample + inner_sample,
+            n_synthetic,
+            threshold,
+        )
+    return {method: result for method, result in results.items() if method in methods}
+
+
+def _record(results):
+    """The report fields of one method on one fold, averaged over generator seeds."""
+    mean = lambda values: float(np.mean(values))  # noqa: E731
+    record = {
+        "n_synthetic": int(round(mean([r.n_synthetic for r in results]))),
+        "metrics": {name: mean([r.metrics[name] for r in results]) for name in METRICS},
+        "seconds": {
+            key: mean([getattr(r, key) for r in results])
+            for key in ("generator_fit", "generator_sample", "classifier_fit")
+        },
+    }
+    if results[0].threshold is not None:
+        record["threshold"] = mean([r.threshold for r in results])
+    if len(results) > 1:
+        record["metrics_by_seed"] = [r.metrics for r in results]
+    return record
+
+
+def evaluate(
+    X,
+    y,
+    positive,
+    generator,
+    classifier,
+    *,
+    n_splits,
+    n_repeats,
+    seed,
+    methods=METHODS,
+    n_generator_seeds=1,
+    tuning=ThresholdTuning(),
+    progress=False,
+):
+    """Run every method on every fold.
 
     Parameters
     ----------
@@ -56,54 +273,47 @@ def evaluate(X, y, positive, generator, classifier, *, n_splits, n_repeats, seed
     positive : label
         The minority class, positive for the metrics.
     generator : imblearn sampler
-        Cloned and seeded per fold, fitted on the training part only.
+        Cloned and seeded per fold (and per generator seed), fitted on training rows only.
     classifier : estimator with ``predict_proba``
-        Cloned and seeded per fold; the same seed for both methods of a fold.
+        Cloned and seeded per fold; the same seed for every method of a fold.
+    methods : sequence of str
+        Any of ``METHODS``.
+    n_generator_seeds : int
+        Generator fits per fold; augmented metrics average over them.
+    tuning : ThresholdTuning
 
     Returns
     -------
     list of dict
         One record per (fold, method), as in report.json's ``folds``.
     """
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     n_folds = n_splits * n_repeats
     records = []
     splits = zip(fold_seeds(seed, n_folds), folds(y, n_splits, n_repeats, seed), strict=True)
     for i, (fold_seed, (train, test)) in enumerate(
         tqdm(splits, total=n_folds, desc="folds", disable=not progress)
     ):
-        repeat, fold = divmod(i, n_splits)
-        X_train, y_train, X_test, y_test = X[train], y[train], X[test], y[test]
-
-        sampler = with_seed(generator, fold_seed)
-        start = time.perf_counter()
-        X_aug, y_aug = sampler.fit_resample(X_train, y_train)
-        resample_seconds = time.perf_counter() - start
-        # Samplers that time their own phases say so; imblearn's fit and sample in one step.
-        generator_fit = getattr(sampler, "fit_seconds_", resample_seconds)
-        generator_sample = getattr(sampler, "sample_seconds_", 0.0)
-
-        for method, X_fit, y_fit, seconds in (
-            ("baseline", X_train, y_train, {"generator_fit": 0.0, "generator_sample": 0.0}),
-            (
-                "augmented",
-                X_aug,
-                y_aug,
-                {"generator_fit": generator_fit, "generator_sample": generator_sample},
-            ),
-        ):
-            metrics, fit_seconds = _fit_and_score(
-                with_seed(classifier, fold_seed), X_fit, y_fit, X_test, y_test, positive
-            )
+        repeat, fold_index = divmod(i, n_splits)
+        fold = _Fold(X[train], y[train], X[test], y[test], positive, classifier, fold_seed, tuning)
+        results = {method: [result] for method, result in _real_methods(fold, methods).items()}
+        if any(method in methods for method in AUGMENTED):
+            for generator_seed in generator_seeds(fold_seed, n_generator_seeds):
+                for method, result in _augmented_methods(
+                    fold, methods, generator, generator_seed
+                ).items():
+                    results.setdefault(method, []).append(result)
+        for method in (m for m in METHODS if m in results):
             records.append(
                 {
                     "repeat": repeat,
-                    "fold": fold,
+                    "fold": fold_index,
                     "method": method,
                     "n_train": int(len(train)),
                     "n_test": int(len(test)),
-                    "n_synthetic": int(len(y_fit) - len(train)),
-                    "metrics": {name: float(value) for name, value in metrics.items()},
-                    "seconds": {**seconds, "classifier_fit": fit_seconds},
+                    **_record(results[method]),
                 }
             )
     return records

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .evaluation import AUGMENTED, METHODS, THRESHOLD_FREE
 from .io import atomic_path, write_text
 from .metrics import HEADLINE, LABELS, METRICS
-from .stats import corrected_ttest
+from .stats import bayesian_correlated_ttest, corrected_ttest
 
 SCHEMA = "synthbalance/report-v1"
 FIGURE = "deltas.png"
+# Pairs that differ only by a tuned threshold: threshold-free metrics are equal by construction.
+THRESHOLD_ONLY = {("threshold", "baseline"), ("augmented+threshold", "augmented")}
 
 
 def _by_method(folds):
@@ -22,14 +25,25 @@ def _by_method(folds):
 
 
 def summarise(folds):
-    """``{method: {metric: {"mean", "std"}}}`` over folds."""
+    """``{method: {metric: {"mean", "std"[, "generator_std"]}}}`` over folds.
+
+    ``std`` is the spread over folds; ``generator_std``, for augmented methods fitted with
+    several generator seeds, the spread between seeds within a fold (root mean variance).
+    """
     summary = {}
     for method, records in _by_method(folds).items():
-        values = {m: [r["metrics"][m] for r in records.values()] for m in METRICS}
-        summary[method] = {
-            m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0}
-            for m, v in values.items()
-        }
+        records = list(records.values())
+        summary[method] = {}
+        for m in METRICS:
+            values = [r["metrics"][m] for r in records]
+            stats = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            }
+            if "metrics_by_seed" in records[0]:
+                variances = [np.var([s[m] for s in r["metrics_by_seed"]], ddof=1) for r in records]
+                stats["generator_std"] = float(np.sqrt(np.mean(variances)))
+            summary[method][m] = stats
     return summary
 
 
@@ -42,24 +56,55 @@ def paired_deltas(folds, method, versus, metric):
     )
 
 
-def compare(folds, method, versus, rope):
-    """One comparison per metric of ``method`` against ``versus`` on the same folds."""
-    reference = _by_method(folds)[versus].values()
+def compare(folds, method, versus, metric, protocol):
+    """``method`` against ``versus`` on one metric, on the same folds: the corrected t-test
+    verdict and the Bayesian correlated t-test's probabilities."""
+    table = _by_method(folds)
+    reference = table[versus].values()
     n_train = np.mean([r["n_train"] for r in reference])
     n_test = np.mean([r["n_test"] for r in reference])
-    return [
-        {
-            "method": method,
-            "versus": versus,
-            "metric": metric,
-            **corrected_ttest(paired_deltas(folds, method, versus, metric), n_train, n_test, rope),
-        }
+    deltas = paired_deltas(folds, method, versus, metric)
+    return {
+        "method": method,
+        "versus": versus,
+        "metric": metric,
+        **corrected_ttest(deltas, n_train, n_test, protocol["rope"]),
+        **bayesian_correlated_ttest(deltas, protocol["rope"], n_repeats=protocol["n_repeats"]),
+    }
+
+
+def best_methods(summary, candidates):
+    """For every metric, the candidate with the highest mean (earlier in METHODS on ties)."""
+    ordered = [m for m in METHODS if m in candidates and m in summary]
+    return {
+        metric: max(ordered, key=lambda m: (summary[m][metric]["mean"], -ordered.index(m)))
         for metric in METRICS
-    ]
+    }
+
+
+def comparisons(folds, summary, protocol):
+    """Every method against the baseline, and every augmented method against the best
+    method without augmentation (where that is not the baseline)."""
+    methods = [m for m in METHODS if m in summary]
+    plain = [m for m in methods if m not in AUGMENTED]
+    best_plain = best_methods(summary, plain)
+    result = []
+    for metric in METRICS:
+        pairs = [(m, "baseline") for m in methods if m != "baseline"]
+        if best_plain[metric] != "baseline":
+            pairs += [(m, best_plain[metric]) for m in methods if m in AUGMENTED]
+        for method, versus in pairs:
+            if metric in THRESHOLD_FREE and (method, versus) in THRESHOLD_ONLY:
+                continue
+            result.append(compare(folds, method, versus, metric, protocol))
+    return result
 
 
 def build_report(dataset, generator, classifier, protocol, folds, config):
     """Assemble report.json's content; ``generator``/``classifier`` are ``{"name", "params"}``."""
+    if "baseline" not in {r["method"] for r in folds}:
+        raise ValueError("evaluation.methods must include 'baseline': every verdict is against it")
+    summary = summarise(folds)
     return {
         "schema": SCHEMA,
         "dataset": dataset.describe(),
@@ -67,8 +112,8 @@ def build_report(dataset, generator, classifier, protocol, folds, config):
         "classifier": classifier,
         "protocol": protocol,
         "folds": folds,
-        "summary": summarise(folds),
-        "comparisons": compare(folds, "augmented", "baseline", protocol["rope"]),
+        "summary": summary,
+        "comparisons": comparisons(folds, summary, protocol),
         "config": config,
     }
 
@@ -81,6 +126,46 @@ def _interval(c):
     return f"{_signed(c['delta_mean'])} [{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]"
 
 
+def method_label(method, generator):
+    labels = {
+        "baseline": "the imbalanced baseline",
+        "class_weight": "balanced class weights",
+        "threshold": "tuning the threshold",
+        "augmented": f"{generator} augmentation",
+        "augmented+threshold": f"{generator} augmentation with a tuned threshold",
+    }
+    return labels[method]
+
+
+def _find(report, method, versus, metric):
+    for c in report["comparisons"]:
+        if (c["method"], c["versus"], c["metric"]) == (method, versus, metric):
+            return c
+    return None
+
+
+def _best_option(report, metric):
+    """One clause naming the best option for ``metric``, or None without augmented methods."""
+    summary, generator = report["summary"], report["generator"]["name"]
+    augmented = [m for m in AUGMENTED if m in summary]
+    if not augmented:
+        return None
+    best_augmented = best_methods(summary, augmented)[metric]
+    best_plain = best_methods(summary, [m for m in summary if m not in AUGMENTED])[metric]
+    c = _find(report, best_augmented, best_plain, metric)
+    if c is None:  # not compared: a pair that differs only by the threshold
+        return None
+    plain = method_label(best_plain, generator)
+    aug = method_label(best_augmented, generator)
+    clause = {
+        "hurts": f"{plain} beats every augmentation",
+        "improves": f"{aug} beats every option without augmentation (the best: {plain})",
+        "equivalent": f"{aug} is equivalent to {plain}",
+        "inconclusive": f"{aug} against {plain} is inconclusive",
+    }[c["verdict"]]
+    return f"for {LABELS[metric]}, {clause} ({_interval(c)})"
+
+
 _PHRASES = {
     "improves": "improves {m} ({ci})",
     "hurts": "hurts {m} ({ci})",
@@ -90,20 +175,22 @@ _PHRASES = {
 
 
 def headline(report):
-    """One plain sentence: what augmentation did to the headline metrics."""
-    by_metric = {
-        c["metric"]: c
-        for c in report["comparisons"]
-        if c["method"] == "augmented" and c["versus"] == "baseline"
-    }
-    clauses = [
-        _PHRASES[by_metric[m]["verdict"]].format(m=LABELS[m], ci=_interval(by_metric[m]))
-        for m in HEADLINE
-    ]
-    return (
-        f"On {report['dataset']['name']} with {report['classifier']['name']}, "
-        f"{report['generator']['name']} augmentation {' and '.join(clauses)}."
-    )
+    """The report's opening: the best option per headline metric, then what augmentation
+    did against the baseline, in plain sentences."""
+    best = "; ".join(clause for m in HEADLINE if (clause := _best_option(report, m)))
+    sentences = [best[0].upper() + best[1:] + "."] if best else []
+    if "augmented" in report["summary"]:
+        clauses = [
+            _PHRASES[c["verdict"]].format(m=LABELS[m], ci=_interval(c))
+            for m in HEADLINE
+            if (c := _find(report, "augmented", "baseline", m))
+        ]
+        sentences.append(
+            f"On {report['dataset']['name']} with {report['classifier']['name']}, "
+            f"{report['generator']['name']} augmentation {' and '.join(clauses)} "
+            "against the baseline."
+        )
+    return " ".join(sentences)
 
 
 def markdown_table(header, rows):
@@ -113,49 +200,72 @@ def markdown_table(header, rows):
 
 
 def _mean_sd(stat):
-    return f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
+    cell = f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
+    if "generator_std" in stat:
+        cell += f" (gen. \u00b1 {stat['generator_std']:.3f})"
+    return cell
+
+
+def _percent(p):
+    return f"{100 * p:.0f} %"
 
 
 def render_markdown(report):
-    ds, protocol = report["dataset"], report["protocol"]
+    ds, protocol, generator = report["dataset"], report["protocol"], report["generator"]["name"]
     methods = list(report["summary"])
     classes = ", ".join(f"{label}: {n}" for label, n in ds["classes"].items())
+    seeds = protocol.get("generator_seeds", 1)
+    spread = (
+        f" Augmented scores average {seeds} generator fits per fold; \u00b1 is the spread over "
+        "folds, *gen. \u00b1* the spread between generator seeds within a fold."
+        if seeds > 1
+        else ""
+    )
     parts = [
-        f"# synthbalance report: {report['generator']['name']} on {ds['name']}",
+        f"# synthbalance report: {generator} on {ds['name']}",
         headline(report),
         f"Dataset **{ds['name']}** ({ds['kind']}, {ds['n_samples']} samples, "
         f"{ds['n_features']} features; {classes}; minority {ds['minority']!r}). "
-        f"Classifier **{report['classifier']['name']}**, "
-        f"generator **{report['generator']['name']}**. "
+        f"Classifier **{report['classifier']['name']}**, generator **{generator}**. "
         f"Protocol: {protocol['n_splits']}-fold stratified CV repeated {protocol['n_repeats']} "
         f"times (seed {protocol['seed']}); generator fitted on each training part only.",
         "## Scores (mean \u00b1 sd over folds)",
         markdown_table(
             ["metric", *methods],
-            [
-                [
-                    LABELS[m],
-                    *(_mean_sd(report["summary"][k][m]) for k in methods),
-                ]
-                for m in METRICS
-            ],
-        ),
-        "## Augmented vs baseline",
+            [[LABELS[m], *(_mean_sd(report["summary"][k][m]) for k in methods)] for m in METRICS],
+        )
+        + ("\n\n" + spread.strip() if spread else ""),
+        "## Comparisons",
         f"Paired per-fold deltas; 95 % CI from the corrected resampled t-test (Nadeau & Bengio "
-        f"2003); region of practical equivalence \u00b1{protocol['rope']}.",
+        f"2003); region of practical equivalence \u00b1{protocol['rope']}. P(better), P(rope), "
+        "P(worse): the Bayesian correlated t-test (baycomp), a second opinion.",
         markdown_table(
-            ["metric", "delta", "95 % CI", "p", "verdict"],
+            [
+                "method",
+                "versus",
+                "metric",
+                "delta",
+                "95 % CI",
+                "p",
+                "verdict",
+                "P(better / rope / worse)",
+            ],
             [
                 [
+                    method_label(c["method"], generator),
+                    method_label(c["versus"], generator),
                     LABELS[c["metric"]],
                     _signed(c["delta_mean"]),
                     f"[{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]",
                     f"{c['p_value']:.3g}",
                     f"**{c['verdict']}**",
+                    " / ".join(_percent(c[k]) for k in ("p_better", "p_rope", "p_worse")),
                 ]
                 for c in report["comparisons"]
             ],
         ),
+        "Tuning the threshold cannot change ROC AUC or PR AUC (they rank scores, they do not cut "
+        "them), so comparisons that differ only by the threshold are not listed for them.",
         "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
         "\u2014 the whole CI is above 0; **hurts** \u2014 the whole CI is below 0; "
         "**inconclusive** \u2014 none of these: more folds or repeats may decide.",
@@ -165,24 +275,31 @@ def render_markdown(report):
 
 
 def plot_deltas(report, path):
-    """Per-fold paired deltas (augmented - baseline) for every metric, with the rope band."""
+    """Per-fold paired deltas of every method against the baseline, one panel per headline
+    metric, with the rope band."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    rope = report["protocol"]["rope"]
-    deltas = [paired_deltas(report["folds"], "augmented", "baseline", m) for m in METRICS]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.axhspan(-rope, rope, color="0.9", label=f"\u00b1rope ({rope})")
-    ax.axhline(0, color="0.5", linewidth=0.8)
-    for i, values in enumerate(deltas):
-        ax.scatter(np.full(len(values), i), values, s=14, alpha=0.7)
-        ax.plot([i - 0.25, i + 0.25], [values.mean()] * 2, color="k")
-    ax.set_xticks(range(len(METRICS)), [LABELS[m] for m in METRICS], fontsize="small")
-    ax.set_ylabel("augmented \u2212 baseline")
-    ax.set_title(f"{report['generator']['name']} on {report['dataset']['name']}: per-fold deltas")
-    ax.legend(loc="best", fontsize="small")
+    rope, generator = report["protocol"]["rope"], report["generator"]["name"]
+    methods = [m for m in report["summary"] if m != "baseline"]
+    fig, axes = plt.subplots(1, len(HEADLINE), figsize=(4.5 * len(HEADLINE), 3.8), sharey=False)
+    for ax, metric in zip(np.atleast_1d(axes), HEADLINE, strict=True):
+        ax.axhspan(-rope, rope, color="0.9", label=f"\u00b1rope ({rope})")
+        ax.axhline(0, color="0.5", linewidth=0.8)
+        for i, method in enumerate(methods):
+            values = paired_deltas(report["folds"], method, "baseline", metric)
+            ax.scatter(np.full(len(values), i), values, s=14, alpha=0.7)
+            ax.plot([i - 0.25, i + 0.25], [values.mean()] * 2, color="k")
+        ax.set_xticks(
+            range(len(methods)),
+            [method_label(m, generator).replace(" augmentation", "\naug.") for m in methods],
+            fontsize="x-small",
+        )
+        ax.set_title(f"{LABELS[metric]}: method \u2212 baseline", fontsize="medium")
+    np.atleast_1d(axes)[0].legend(loc="best", fontsize="small")
+    fig.suptitle(f"{generator} on {report['dataset']['name']}: per-fold deltas")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)

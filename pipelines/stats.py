@@ -41,3 +41,15 @@ def corrected_ttest(deltas, n_train, n_test, rope, confidence=0.95):
         "p_value": p_value,
         "verdict": verdict(low, high, rope),
     }
+
+
+def bayesian_correlated_ttest(deltas, rope, n_repeats):
+    """P(better), P(within rope), P(worse) for paired per-fold ``deltas`` (method - reference)
+    under the Bayesian correlated t-test (Benavoli et al. 2017), via baycomp."""
+    import baycomp
+
+    deltas = np.asarray(deltas, dtype=float)
+    p_better, p_rope, p_worse = baycomp.two_on_single(
+        deltas, np.zeros_like(deltas), rope=rope, runs=n_repeats
+    )
+    return {"p_better": float(p_better), "p_rope": float(p_rope), "p_worse": float(p_worse)}

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.app import run
 from pipelines.datasets import seed_case
+from pipelines.evaluation import METHODS
 from pipelines.report import SCHEMA
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION
@@ -42,13 +43,20 @@ def test_default_run_writes_a_complete_report(make_config, tmp_path):
     }  # fmt: skip
     assert on_disk["generator"]["name"] == "cvae"
     assert on_disk["dataset"]["classes"] == {"0": 600, "1": 60}
-    assert len(on_disk["folds"]) == 2 * 2  # folds x methods
+    assert len(on_disk["folds"]) == 2 * 5  # folds x methods
+    assert {r["method"] for r in on_disk["folds"]} == set(METHODS)
     assert {c["metric"] for c in on_disk["comparisons"]} == set(report["summary"]["baseline"])
+    assert all(
+        0 <= c["p_better"] <= 1 and c["p_better"] + c["p_rope"] + c["p_worse"] == pytest.approx(1)
+        for c in on_disk["comparisons"]
+    )
     assert {c["verdict"] for c in on_disk["comparisons"]} <= {
         "improves", "equivalent", "hurts", "inconclusive",
     }  # fmt: skip
     markdown = (tmp_path / "report.md").read_text()
-    assert markdown.splitlines()[2].startswith("On seed_case with logreg, cvae augmentation ")
+    opening = markdown.splitlines()[2]
+    assert opening.startswith("For F1, ") and "for ROC AUC, " in opening
+    assert "On seed_case with logreg, cvae augmentation " in opening
     assert (tmp_path / "deltas.png").stat().st_size > 0
 
 
@@ -60,7 +68,23 @@ def test_same_config_same_report(make_config, tmp_path):
 
 def test_no_augmentation_is_equivalent(make_config):
     report = run(make_config("generator=none", "evaluation.n_splits=3"))
-    assert {c["verdict"] for c in report["comparisons"]} == {"equivalent"}
+    against_baseline = [
+        c for c in report["comparisons"] if c["method"] == "augmented" and c["versus"] == "baseline"
+    ]
+    assert len(against_baseline) == 6
+    assert {c["verdict"] for c in against_baseline} == {"equivalent"}
+
+
+def test_methods_and_generator_seeds_are_configurable(make_config):
+    report = run(
+        make_config(
+            "generator=smote", "evaluation.methods=[baseline,augmented]",
+            "evaluation.generator_seeds=2",
+        )
+    )  # fmt: skip
+    assert set(report["summary"]) == {"baseline", "augmented"}
+    assert "generator_std" in report["summary"]["augmented"]["f1"]
+    assert report["protocol"]["generator_seeds"] == 2
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "rf", "hgb", "mlp"])

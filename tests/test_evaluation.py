@@ -41,7 +41,10 @@ def test_with_seed_sets_only_unset_random_states():
 
 def test_smote_loop_agrees_with_cross_validate_on_an_imblearn_pipeline(data):
     X, y = data
-    records = evaluate(X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0)
+    records = evaluate(
+        X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0,
+        methods=("baseline", "augmented"),
+    )  # fmt: skip
     scoring = {
         "f1": "f1",
         "roc_auc": "roc_auc",
@@ -76,8 +79,9 @@ def test_generator_sees_only_the_training_part(data):
         return X_train, y_train
 
     records = evaluate(
-        X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0
-    )
+        X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0,
+        methods=("baseline", "augmented"),
+    )  # fmt: skip
     splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
     for X_seen, (train, test) in zip(seen, splits, strict=True):
         np.testing.assert_array_equal(X_seen, X[train])
@@ -104,3 +108,21 @@ def test_augmented_records_count_synthetic_rows_and_time_phases(data):
         r["n_synthetic"] == (n_train - n_minority_train) - n_minority_train for r in augmented
     )
     assert all(r["seconds"]["generator_fit"] > 0 for r in augmented)
+
+
+def test_threshold_tuning_generator_sees_only_the_inner_training_rows(data):
+    X, y = data
+    seen = []
+
+    def spy(X_train, y_train):
+        seen.append({tuple(row) for row in X_train})
+        return X_train, y_train
+
+    evaluate(
+        X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0,
+        methods=("baseline", "augmented+threshold"),
+    )  # fmt: skip
+    splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
+    for (train, _), full, inner in zip(splits, seen[0::2], seen[1::2], strict=True):
+        assert full == {tuple(row) for row in X[train]}
+        assert inner < full and len(inner) == pytest.approx(0.75 * len(full), abs=1)
