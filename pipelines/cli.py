@@ -71,6 +71,9 @@ def compare_main(argv=None):
     parser.add_argument(
         "--out", default=".", help="where to write comparison.md and comparison.csv (default: .)"
     )
+    parser.add_argument(
+        "--rope", type=float, default=0.01, help="region of practical equivalence (default: 0.01)"
+    )
     args = parser.parse_args(argv)
-    table = compare.write_comparison(args.directories, args.out)
+    table, _ = compare.write_comparison(args.directories, args.out, rope=args.rope)
     print(f"{len(table)} runs compared; wrote {args.out}/comparison.md and comparison.csv")

@@ -1,14 +1,30 @@
-"""Aggregate the reports of runs and sweeps into one table: comparison.md and comparison.csv."""
+"""Aggregate the reports of runs and sweeps: per-run deltas, and statistics across datasets.
+
+Writes ``comparison.md``, ``comparison.csv`` (one row per run), ``comparison_generators.csv``
+(each generator against the baseline across datasets) and figures: a critical-difference
+diagram per headline metric, and delta-vs-amount plots when a sweep varied
+``generator.sampling_strategy``.
+
+Across datasets (Demšar 2006): per generator, the Wilcoxon signed-rank test of its mean
+deltas against the baseline, Holm-corrected across generators, with baycomp's Bayesian
+signed-rank test as a second opinion; over all methods, the Friedman test, mean ranks and
+the Nemenyi post-hoc test drawn as a critical-difference diagram (scikit-posthocs).
+"""
 
 import json
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .datasets import DataError
 from .io import atomic_path, write_text
 from .metrics import HEADLINE, LABELS, METRICS
 from .report import SCHEMA, markdown_table
+
+ALPHA = 0.05
 
 
 def find_reports(directories):
@@ -28,26 +44,194 @@ def find_reports(directories):
     return reports
 
 
+def _amount(report):
+    """``sampling_strategy`` of the run's generator, when it is a number (else None)."""
+    value = report["generator"].get("params", {}).get("sampling_strategy")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def comparison_table(reports):
-    """One row per (dataset, generator, classifier): deltas vs baseline, CI and verdict."""
+    """One row per run: deltas of augmented vs baseline with CI and verdict, every metric."""
     rows = []
     for path, report in reports:
         row = {
             "dataset": report["dataset"]["name"],
             "generator": report["generator"]["name"],
             "classifier": report["classifier"]["name"],
+            "amount": _amount(report),
         }
         for c in report["comparisons"]:
             if c["method"] == "augmented" and c["versus"] == "baseline":
                 for field in ("delta_mean", "ci_low", "ci_high", "p_value", "verdict"):
                     row[f"{c['metric']}_{field}"] = c[field]
+        for metric in HEADLINE:
+            best = max(report["summary"], key=lambda m: report["summary"][m][metric]["mean"])
+            row[f"{metric}_best_method"] = best
         row["run"] = str(path.parent)
         rows.append(row)
     table = pd.DataFrame(rows)
+    # A generator swept over several amounts is several methods: smote@0.5, smote@1.0, ...
+    varied = (
+        table.groupby(["dataset", "classifier", "generator"])["amount"].transform("nunique") > 1
+    )
+    table["method"] = table["generator"].where(
+        ~varied, table["generator"] + "@" + table["amount"].astype(str)
+    )
     order = [f"{m}_delta_mean" for m in HEADLINE]
     return table.sort_values(
-        ["dataset", "classifier", *order], ascending=[True, True, False, False], ignore_index=True
+        ["classifier", "dataset", *order], ascending=[True, True, False, False], ignore_index=True
     )
+
+
+def score_matrix(reports, table, classifier, metric):
+    """Datasets x methods matrix of mean scores for one classifier: the plain methods
+    (baseline, class_weight, threshold) and every run's augmented methods, named after the
+    run's generator (``smote``, ``smote+threshold``)."""
+    names = dict(zip(table["run"], table["method"], strict=True))
+    rows = {}
+    for path, report in reports:
+        if report["classifier"]["name"] != classifier:
+            continue
+        name = names[str(path.parent)]
+        scores = rows.setdefault(report["dataset"]["name"], {})
+        for method, summary in report["summary"].items():
+            label = {"augmented": name, "augmented+threshold": f"{name}+threshold"}.get(
+                method, method
+            )
+            scores[label] = summary[metric]["mean"]
+    return pd.DataFrame.from_dict(rows, orient="index").dropna(axis=1)
+
+
+def holm(p_values):
+    """Holm-Bonferroni adjusted p-values (step-down, monotone)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def _wilcoxon(deltas):
+    deltas = np.asarray(deltas, dtype=float)
+    if np.allclose(deltas, 0):
+        return 1.0  # identical to the baseline on every dataset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(stats.wilcoxon(deltas, zero_method="zsplit").pvalue)
+
+
+def _bayesian_signed_rank(deltas, rope):
+    """P(better), P(rope), P(worse) over datasets, or Nones where baycomp does not apply."""
+    import baycomp
+
+    deltas = np.asarray(deltas, dtype=float)
+    if len(deltas) < 2 or np.allclose(deltas, deltas[0]):
+        return {"p_better": None, "p_rope": None, "p_worse": None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p_better, p_rope, p_worse = baycomp.two_on_multiple(
+            deltas, np.zeros_like(deltas), rope=rope
+        )
+    return {"p_better": float(p_better), "p_rope": float(p_rope), "p_worse": float(p_worse)}
+
+
+def generator_tests(matrix, rope):
+    """Each augmented method of ``matrix`` against its baseline column across datasets."""
+    candidates = [c for c in matrix.columns if c not in ("baseline", "class_weight", "threshold")]
+    rows = []
+    for method in candidates:
+        versus = "threshold" if method.endswith("+threshold") else "baseline"
+        if versus not in matrix:
+            continue
+        deltas = (matrix[method] - matrix[versus]).to_numpy()
+        rows.append(
+            {
+                "method": method,
+                "versus": versus,
+                "n_datasets": len(deltas),
+                "mean_delta": float(deltas.mean()),
+                "wins": int((deltas > 0).sum()),
+                "losses": int((deltas < 0).sum()),
+                "wilcoxon_p": _wilcoxon(deltas),
+                **_bayesian_signed_rank(deltas, rope),
+            }
+        )
+    result = pd.DataFrame(rows)
+    if len(result):
+        result["wilcoxon_p_holm"] = holm(result["wilcoxon_p"])
+        result["significant"] = result["wilcoxon_p_holm"] < ALPHA
+    return result
+
+
+def friedman(matrix):
+    """Friedman test over all methods, mean ranks (1 = best) and the Nemenyi p-value matrix.
+    None when there are fewer than 3 methods or 2 datasets."""
+    import scikit_posthocs as sp
+
+    if matrix.shape[1] < 3 or matrix.shape[0] < 2:
+        return None
+    ranks = matrix.rank(axis=1, ascending=False).mean().sort_values()
+    if np.allclose(matrix.to_numpy(), matrix.to_numpy()[:, :1]):
+        p_value = 1.0  # every method scores the same on every dataset
+    else:
+        p_value = float(stats.friedmanchisquare(*matrix.to_numpy().T).pvalue)
+    nemenyi = sp.posthoc_nemenyi_friedman(matrix.reset_index(drop=True))
+    return {"p_value": p_value, "mean_ranks": ranks, "nemenyi": nemenyi}
+
+
+def plot_critical_difference(result, metric, classifier, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import scikit_posthocs as sp
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.5 + 0.15 * len(result["mean_ranks"])))
+    sp.critical_difference_diagram(result["mean_ranks"], result["nemenyi"], ax=ax)
+    ax.set_title(
+        f"{LABELS[metric]} with {classifier}: mean ranks (Friedman p = {result['p_value']:.3g}); "
+        "bars join methods Nemenyi cannot separate",
+        fontsize="small",
+    )
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def plot_amounts(table, classifier, path):
+    """Delta F1 and delta ROC AUC (95 % CI) against the amount of synthetic data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    rows = table[(table["classifier"] == classifier) & table["amount"].notna()]
+    fig, axes = plt.subplots(1, len(HEADLINE), figsize=(5 * len(HEADLINE), 3.6))
+    for ax, metric in zip(axes, HEADLINE, strict=True):
+        for (dataset, generator), group in rows.groupby(["dataset", "generator"]):
+            group = group.sort_values("amount")
+            mean = group[f"{metric}_delta_mean"]
+            ax.errorbar(
+                group["amount"],
+                mean,
+                yerr=[mean - group[f"{metric}_ci_low"], group[f"{metric}_ci_high"] - mean],
+                marker="o",
+                capsize=3,
+                label=f"{generator} on {dataset}",
+            )
+        ax.axhline(0, color="0.5", linewidth=0.8)
+        ax.set_xlabel("sampling_strategy (minority / majority after resampling)")
+        ax.set_ylabel(f"\u0394 {LABELS[metric]} vs baseline")
+    axes[0].legend(fontsize="x-small")
+    fig.suptitle(f"Amount of synthetic data with {classifier}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
 
 
 def _cell(row, metric):
@@ -57,26 +241,100 @@ def _cell(row, metric):
     )
 
 
-def render_markdown(table):
+def _p(value):
+    return "\u2013" if value is None or pd.isna(value) else f"{value:.2f}"
+
+
+def render_markdown(table, across):
     header = ["dataset", "classifier", "generator", *(f"\u0394 {LABELS[m]}" for m in HEADLINE)]
+    header += [f"best for {LABELS[m]}" for m in HEADLINE]
     rows = [
-        [row["dataset"], row["classifier"], row["generator"], *(_cell(row, m) for m in HEADLINE)]
+        [row["dataset"], row["classifier"], row["method"], *(_cell(row, m) for m in HEADLINE)]
+        + [row[f"{m}_best_method"] for m in HEADLINE]
         for _, row in table.iterrows()
     ]
-    return (
-        "# synthbalance comparison\n\n"
+    parts = [
+        "# synthbalance comparison",
         f"{len(table)} runs. Deltas are augmented \u2212 baseline with 95 % CI (corrected "
-        "resampled t-test) and verdict; best generator first within each dataset. "
-        f"All metrics ({', '.join(METRICS)}) are in comparison.csv.\n\n"
-        + markdown_table(header, rows)
-        + "\n"
-    )
+        "resampled t-test) and verdict; best generator first within each dataset. All metrics "
+        f"({', '.join(METRICS)}) are in comparison.csv.",
+        markdown_table(header, rows),
+    ]
+    for (classifier, metric), result in across.items():
+        tests, rank = result["tests"], result["friedman"]
+        parts.append(f"## Across {result['n_datasets']} datasets: {LABELS[metric]}, {classifier}")
+        if len(tests):
+            parts.append(
+                "Each generator against the baseline (with a tuned threshold: against tuning the "
+                "threshold alone): Wilcoxon signed-rank over the datasets' mean deltas, Holm-"
+                f"corrected across generators (\u03b1 = {ALPHA}); Bayesian signed-rank (baycomp) "
+                "probabilities where it applies."
+            )
+            parts.append(
+                markdown_table(
+                    [
+                        "method",
+                        "versus",
+                        "mean \u0394",
+                        "wins / losses",
+                        "p (Holm)",
+                        "significant",
+                        "P(better / rope / worse)",
+                    ],
+                    [
+                        [
+                            r["method"],
+                            r["versus"],
+                            f"{r['mean_delta']:+.3f}",
+                            f"{r['wins']} / {r['losses']}",
+                            f"{r['wilcoxon_p_holm']:.3g}",
+                            "yes" if r["significant"] else "no",
+                            " / ".join(_p(r[k]) for k in ("p_better", "p_rope", "p_worse")),
+                        ]
+                        for _, r in tests.iterrows()
+                    ],
+                )  # fmt: skip
+            )
+        if rank is not None:
+            ranks = ", ".join(f"{m} {r:.2f}" for m, r in rank["mean_ranks"].items())
+            parts.append(
+                f"Friedman test over all methods: p = {rank['p_value']:.3g}. Mean ranks "
+                f"(1 = best): {ranks}. ![critical difference]({result['figure']})"
+            )
+    return "\n\n".join(parts) + "\n"
 
 
-def write_comparison(directories, out):
-    table = comparison_table(find_reports(directories))
+def write_comparison(directories, out, rope=0.01):
+    """Compare every report under ``directories``; write the tables and figures into ``out``."""
+    reports = find_reports(directories)
+    table = comparison_table(reports)
     out = Path(out)
+    across, generator_rows = {}, []
+    for classifier in sorted(table["classifier"].unique()):
+        for metric in HEADLINE:
+            matrix = score_matrix(reports, table, classifier, metric)
+            if len(matrix) < 2:
+                continue  # statistics across datasets need several datasets
+            tests = generator_tests(matrix, rope)
+            rank = friedman(matrix)
+            figure = f"cd_{classifier}_{metric}.png"
+            if rank is not None:
+                plot_critical_difference(rank, metric, classifier, out / figure)
+            across[(classifier, metric)] = {
+                "tests": tests, "friedman": rank, "figure": figure, "n_datasets": len(matrix),
+            }  # fmt: skip
+            generator_rows += [
+                {"classifier": classifier, "metric": metric, **row}
+                | {"friedman_p": rank["p_value"] if rank else None}
+                | {"mean_rank": rank["mean_ranks"].get(row["method"]) if rank else None}
+                for row in tests.to_dict("records")
+            ]
+        if table.loc[table["classifier"] == classifier, "amount"].nunique() > 1:
+            plot_amounts(table, classifier, out / f"amount_{classifier}.png")
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False)
-    write_text(out / "comparison.md", render_markdown(table))
-    return table
+    if generator_rows:
+        with atomic_path(out / "comparison_generators.csv") as tmp:
+            pd.DataFrame(generator_rows).to_csv(tmp, index=False)
+    write_text(out / "comparison.md", render_markdown(table, across))
+    return table, across

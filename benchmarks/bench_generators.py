@@ -1,0 +1,328 @@
+"""Speed and quality of the VAE generators on the user's scenario, in one table.
+
+``seed_case`` (20,500 rows, 20 features, 500 minority rows), 20% held out (stratified);
+every generator is fitted on the rest. For each one: fit time, fit time over a bare
+hand-written torch loop training the same network, time to sample 20,000 minority rows,
+and the C2ST AUC of its synthetic minority against the held-out real minority. ctgan's
+TVAE (the ``bench`` extra) is the reference.
+
+Usage::
+
+    python benchmarks/bench_generators.py           # full benchmark, a few minutes
+    python benchmarks/bench_generators.py --quick   # smoke check, about a minute
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from generators import VAE, CVAESampler, VAESampler
+from generators._vae import vae_loss
+from pipelines.datasets import seed_case
+from pipelines.quality import c2st_auc
+
+SEED = 0
+THREADS = 2
+BATCH_SIZE = 500
+N_SAMPLE = 20_000
+LATENT_DIM, HIDDEN_DIMS, LR, BETA = 8, (128, 128), 1e-3, 1.0
+MODES = ("prior", "posterior", "latent_average")
+LABEL = "target"
+
+# tvae_max_drawn: TVAE cannot be conditioned, so its minority rows come from sampling and
+# filtering; it gets at most this many draws to find them.
+FULL = dict(
+    n_majority=20_000,
+    cvae_epochs=30,
+    vae_epochs=300,
+    tvae_epochs=30,
+    tvae_max_drawn=2_000_000,
+    repeats=3,
+)
+QUICK = dict(
+    n_majority=1_500,
+    cvae_epochs=3,
+    vae_epochs=30,
+    tvae_epochs=3,
+    tvae_max_drawn=200_000,
+    repeats=1,
+)
+
+TARGET_BARE_RATIO = 1.5
+TARGET_SAMPLE_SECONDS = 0.2
+TARGET_TVAE_RATIO = 8.0
+TARGET_C2ST_MARGIN = 0.02
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def bare_fit_seconds(X, c, n_classes, *, epochs, batch_size):
+    """Seconds a minimal torch loop takes to train the samplers' network on ``X``.
+
+    Standardises once with numpy, builds the tensors once, and trains ``VAE`` with Adam,
+    ``torch.randperm`` shuffling and ``vae_loss``: the lower bound for a sampler's fit.
+    """
+    start = time.perf_counter()
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    tensors = [torch.as_tensor(Z, dtype=torch.float32)]
+    if c is not None:
+        tensors.append(torch.as_tensor(c, dtype=torch.long))
+    generator = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)
+    model = VAE(X.shape[1], LATENT_DIM, HIDDEN_DIMS, n_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    for _ in range(epochs):
+        order = torch.randperm(len(Z), generator=generator)
+        for first in range(0, len(Z), batch_size):
+            index = order[first : first + batch_size]
+            loss = vae_loss(model, *(t[index] for t in tensors), beta=BETA, generator=generator)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return time.perf_counter() - start
+
+
+def best_seconds(function, repeats):
+    """Wall time of the fastest of ``repeats`` calls of ``function``."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return min(seconds)
+
+
+def fit_against_bare(make_sampler, X_train, y_train, bare_args, bare_kwargs, repeats):
+    """Fit a sampler and its bare loop ``repeats`` times, interleaved so that load on the
+    machine hits both alike; return the fitted sampler and both best fit times."""
+    sampler_seconds, bare_seconds = [], []
+    for _ in range(repeats):
+        bare_seconds.append(bare_fit_seconds(*bare_args, **bare_kwargs))
+        sampler = make_sampler()
+        sampler.fit_resample(X_train, y_train)
+        sampler_seconds.append(sampler.fit_seconds_)
+    return sampler, min(sampler_seconds), min(bare_seconds)
+
+
+def sampler_rows(name, sampler, fit_seconds, bare_seconds, held_out, minority, repeats):
+    """One table row per sampling mode: sample-20k time and C2ST AUC."""
+    rows = []
+    for mode in MODES:
+        sampler.set_params(sampling=mode)
+        sample_seconds = best_seconds(lambda: sampler.sample(N_SAMPLE, y=minority), repeats)
+        synthetic = sampler.sample(len(held_out), y=minority)
+        rows.append(
+            dict(
+                name=f"{name} {mode}",
+                fit=fit_seconds,
+                ratio=fit_seconds / bare_seconds,
+                sample=sample_seconds,
+                auc=c2st_auc(held_out, synthetic, random_state=SEED),
+            )
+        )
+    return rows
+
+
+def tvae_minority(tvae, n_rows, minority, max_drawn):
+    """``n_rows`` generated minority feature rows, fewer if ``max_drawn`` draws do not hold
+    that many; and the number of rows drawn."""
+    parts, n_found, n_drawn = [], 0, 0
+    chunk = min(max(10_000, 20 * n_rows), max_drawn)
+    while n_found < n_rows and n_drawn < max_drawn:
+        frame = tvae.sample(chunk)
+        n_drawn += chunk
+        rows = frame.loc[frame[LABEL] == minority].drop(columns=LABEL).to_numpy(np.float64)
+        parts.append(rows)
+        n_found += len(rows)
+    return np.concatenate(parts)[:n_rows], n_drawn
+
+
+def tvae_row(X_train, y_train, held_out, minority, settings, notes):
+    try:
+        from ctgan import TVAE
+    except ImportError:
+        notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
+        return None
+    frame = X_train.copy()
+    frame[LABEL] = y_train
+    # enable_gpu=False is ctgan 0.12's spelling of the deprecated cuda=False.
+    tvae = TVAE(epochs=settings["tvae_epochs"], batch_size=BATCH_SIZE, enable_gpu=False)
+    tvae.set_random_state(SEED)
+    start = time.perf_counter()
+    tvae.fit(frame, discrete_columns=[LABEL])
+    fit_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rows, n_drawn = tvae_minority(tvae, N_SAMPLE, minority, settings["tvae_max_drawn"])
+    sample_seconds = time.perf_counter() - start
+    notes.append(
+        f"TVAE: fitted on the whole training part with `{LABEL}` as a discrete column (it "
+        f"cannot be conditioned); minority rows come from sample() + filter: "
+        f"{len(rows):,} of {n_drawn:,} drawn rows had label {minority}."
+    )
+    if len(rows) < N_SAMPLE:
+        sample_seconds = float("nan")
+    synthetic, _ = tvae_minority(tvae, len(held_out), minority, settings["tvae_max_drawn"])
+    auc = float("nan")
+    if len(synthetic) >= len(held_out):
+        auc = c2st_auc(held_out, synthetic, random_state=SEED)
+    else:
+        notes.append(f"TVAE: too few minority rows for a C2ST ({len(synthetic)}).")
+    return dict(name="TVAE (ctgan)", fit=fit_seconds, ratio=None, sample=sample_seconds, auc=auc)
+
+
+def _cell(value, spec):
+    if value is None:
+        return "-"
+    if isinstance(value, float) and np.isnan(value):
+        return "n/a"
+    return format(value, spec)
+
+
+def _line(cells, widths):
+    """Name left-aligned, numbers right-aligned."""
+    return "  ".join(
+        cell.ljust(width) if i == 0 else cell.rjust(width)
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+    )
+
+
+def format_table(rows):
+    columns = [
+        ("generator", "name", "s"),
+        ("fit s", "fit", ".2f"),
+        ("fit / bare", "ratio", ".2f"),
+        (f"sample {N_SAMPLE // 1000}k s", "sample", ".3f"),
+        ("C2ST AUC", "auc", ".3f"),
+    ]
+    header = [head for head, _, _ in columns]
+    cells = [[_cell(row.get(key), spec) for _, key, spec in columns] for row in rows]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *cells, strict=True)]
+    lines = [_line(header, widths), "  ".join("-" * width for width in widths)]
+    lines += [_line(row, widths) for row in cells]
+    return "\n".join(lines)
+
+
+def verdict(passed):
+    return "PASS" if passed else "FAIL"
+
+
+def targets(cvae_rows, cvae_fit, cvae_bare, tvae):
+    lines = []
+    ratio = cvae_fit / cvae_bare
+    lines.append(
+        f"CVAESampler fit / bare loop = {ratio:.2f} (target <= {TARGET_BARE_RATIO}): "
+        f"{verdict(ratio <= TARGET_BARE_RATIO)}"
+    )
+    for row in cvae_rows:
+        lines.append(
+            f"{row['name']} sample({N_SAMPLE}) = {row['sample']:.3f} s "
+            f"(target < {TARGET_SAMPLE_SECONDS}): {verdict(row['sample'] < TARGET_SAMPLE_SECONDS)}"
+        )
+    if tvae is None:
+        lines.append("TVAE targets: SKIPPED (ctgan not importable)")
+        return lines
+    ratio = tvae["fit"] / cvae_fit
+    lines.append(
+        f"TVAE fit / CVAESampler fit = {ratio:.1f} (target >= {TARGET_TVAE_RATIO:g}): "
+        f"{verdict(ratio >= TARGET_TVAE_RATIO)}"
+    )
+    if np.isnan(tvae["auc"]):
+        lines.append("C2ST target: SKIPPED (TVAE made too few minority rows for a C2ST)")
+        return lines
+    for row in cvae_rows:
+        bound = tvae["auc"] + TARGET_C2ST_MARGIN
+        lines.append(
+            f"{row['name']} C2ST = {row['auc']:.3f} (target <= TVAE {tvae['auc']:.3f} + "
+            f"{TARGET_C2ST_MARGIN}): {verdict(row['auc'] <= bound)}"
+        )
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke check: 1,500 majority rows, a tenth of the epochs, one repeat",
+    )
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    torch.set_num_threads(THREADS)
+    repeats = settings["repeats"]
+
+    data = seed_case(n_majority=settings["n_majority"], random_state=SEED)
+    minority = data.minority
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.X, data.y, test_size=0.2, stratify=data.y, random_state=SEED
+    )
+    held_out = X_test[y_test == minority].to_numpy(np.float64)
+    X_train_np = X_train.to_numpy(np.float64)
+    is_minority = y_train == minority
+    notes = [
+        f"{'quick' if args.quick else 'full'} run: {len(y_train):,} training rows "
+        f"({is_minority.sum()} minority), {len(held_out)} held-out minority rows; "
+        f"torch threads {THREADS}; times are the best of {repeats} run(s) "
+        "(sampler and bare loop interleaved), TVAE fitted once.",
+        f"CVAE: {settings['cvae_epochs']} epochs, batch {BATCH_SIZE}, on all training rows. "
+        f"VAE: {settings['vae_epochs']} epochs, batch {BATCH_SIZE} (not the default 256), "
+        "on the training minority rows only.",
+        f"C2ST: {len(held_out)} synthetic minority rows against the {len(held_out)} held-out "
+        "ones, HistGradientBoosting, 5-fold; the 'real' row is training minority rows against "
+        "the held-out ones, the noise floor.",
+    ]
+
+    log("warming up torch")
+    bare_fit_seconds(X_train_np[:1000], None, 0, epochs=1, batch_size=BATCH_SIZE)
+
+    common = dict(batch_size=BATCH_SIZE, device="cpu", random_state=SEED)
+    log("fitting CVAESampler and its bare loop")
+    cvae, cvae_fit, cvae_bare = fit_against_bare(
+        lambda: CVAESampler(epochs=settings["cvae_epochs"], **common),
+        X_train,
+        y_train,
+        (X_train_np, is_minority.astype(np.int64), 2),
+        dict(epochs=settings["cvae_epochs"], batch_size=BATCH_SIZE),
+        repeats,
+    )
+    log("fitting VAESampler and its bare loop")
+    vae, vae_fit, vae_bare = fit_against_bare(
+        lambda: VAESampler(epochs=settings["vae_epochs"], **common),
+        X_train,
+        y_train,
+        (X_train_np[is_minority], None, 0),
+        dict(epochs=settings["vae_epochs"], batch_size=BATCH_SIZE),
+        repeats,
+    )
+    log("sampling and C2ST")
+    cvae_rows = sampler_rows("CVAESampler", cvae, cvae_fit, cvae_bare, held_out, minority, repeats)
+    vae_rows = sampler_rows("VAESampler", vae, vae_fit, vae_bare, held_out, minority, repeats)
+    log("fitting TVAE")
+    tvae = tvae_row(X_train, y_train, held_out, minority, settings, notes)
+
+    rows = [
+        *cvae_rows,
+        dict(name="bare loop (CVAE net)", fit=cvae_bare, ratio=1.0),
+        *vae_rows,
+        dict(name="bare loop (VAE net)", fit=vae_bare, ratio=1.0),
+        *([tvae] if tvae is not None else []),
+        dict(
+            name="real (train minority)",
+            auc=c2st_auc(held_out, X_train_np[is_minority], random_state=SEED),
+        ),
+    ]
+    print(format_table(rows))
+    print("\nnotes:")
+    print("\n".join(f"- {note}" for note in notes))
+    print("\ntargets:")
+    print("\n".join(f"- {line}" for line in targets(cvae_rows, cvae_fit, cvae_bare, tvae)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""synthbalance-compare on planted reports with a known answer, and on real runs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.compare import friedman, holm, write_comparison
+from pipelines.metrics import METRICS
+from pipelines.report import SCHEMA
+from pipelines.stats import verdict
+
+
+def write_fake_report(root, dataset, generator, delta, baseline, amount=None):
+    """A report.json whose augmented method beats the baseline by ``delta`` on every metric."""
+    params = {} if amount is None else {"sampling_strategy": amount}
+    report = {
+        "schema": SCHEMA,
+        "dataset": {"name": dataset},
+        "generator": {"name": generator, "params": params},
+        "classifier": {"name": "logreg", "params": {}},
+        "summary": {
+            "baseline": {m: {"mean": baseline, "std": 0.01} for m in METRICS},
+            "augmented": {m: {"mean": baseline + delta, "std": 0.01} for m in METRICS},
+        },
+        "comparisons": [
+            {
+                "method": "augmented", "versus": "baseline", "metric": m, "delta_mean": delta,
+                "ci_low": delta - 0.02, "ci_high": delta + 0.02, "p_value": 0.5,
+                "verdict": verdict(delta - 0.02, delta + 0.02, 0.01),
+            }
+            for m in METRICS
+        ],
+    }  # fmt: skip
+    directory = root / dataset / f"{generator}{'' if amount is None else amount}"
+    directory.mkdir(parents=True)
+    (directory / "report.json").write_text(json.dumps(report))
+
+
+@pytest.fixture
+def planted(tmp_path):
+    twin = {"d1": -0.02, "d2": 0.01, "d3": -0.01}
+    for dataset, baseline in {"d1": 0.5, "d2": 0.6, "d3": 0.7}.items():
+        write_fake_report(tmp_path / "runs", dataset, "winner", 0.10, baseline)
+        write_fake_report(tmp_path / "runs", dataset, "loser", -0.10, baseline)
+        write_fake_report(tmp_path / "runs", dataset, "twin_a", twin[dataset], baseline)
+        write_fake_report(tmp_path / "runs", dataset, "twin_b", twin[dataset], baseline)
+    return tmp_path
+
+
+def test_planted_winner_ranks_first_with_significant_friedman(planted):
+    table, across = write_comparison([planted / "runs"], planted / "out")
+    result = across[("logreg", "f1")]
+    ranks = result["friedman"]["mean_ranks"]
+    assert ranks.index[0] == "winner" and ranks["winner"] == 1.0
+    assert ranks.index[-1] == "loser"
+    assert result["friedman"]["p_value"] < 0.05
+    assert (planted / "out" / "cd_logreg_f1.png").stat().st_size > 0
+    # best first within each dataset
+    assert all(group["generator"].iloc[0] == "winner" for _, group in table.groupby("dataset"))
+
+
+def test_identical_generators_are_not_reported_as_different(planted):
+    _, across = write_comparison([planted / "runs"], planted / "out")
+    result = across[("logreg", "f1")]
+    assert result["friedman"]["nemenyi"].loc["twin_a", "twin_b"] == pytest.approx(1.0)
+    tests = result["tests"].set_index("method")
+    assert tests.loc["twin_a", "wilcoxon_p"] == tests.loc["twin_b", "wilcoxon_p"]
+    assert not tests.loc["twin_a", "significant"] and not tests.loc["twin_b", "significant"]
+
+
+def test_compare_writes_tables(planted):
+    write_comparison([planted / "runs"], planted / "out")
+    runs = pd.read_csv(planted / "out" / "comparison.csv")
+    assert len(runs) == 12 and set(runs["generator"]) == {"winner", "loser", "twin_a", "twin_b"}
+    generators = pd.read_csv(planted / "out" / "comparison_generators.csv")
+    assert set(generators["method"]) == {"winner", "loser", "twin_a", "twin_b"}
+    markdown = (planted / "out" / "comparison.md").read_text()
+    assert "## Across 3 datasets: F1, logreg" in markdown and "Friedman test" in markdown
+
+
+def test_sampling_strategy_sweep_gets_a_plot_and_one_method_per_amount(tmp_path):
+    for amount, delta in ((0.1, 0.01), (0.5, 0.03), (1.0, -0.02)):
+        write_fake_report(tmp_path / "runs", "d1", "smote", delta, 0.5, amount=amount)
+    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert sorted(table["method"]) == ["smote@0.1", "smote@0.5", "smote@1.0"]
+    assert (tmp_path / "out" / "amount_logreg.png").stat().st_size > 0
+
+
+def test_holm_correction():
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5]), [0.5])
+
+
+def test_friedman_on_identical_methods_is_not_significant():
+    matrix = pd.DataFrame({"a": [0.5, 0.6, 0.7], "b": [0.5, 0.6, 0.7], "c": [0.5, 0.6, 0.7]})
+    assert friedman(matrix)["p_value"] == 1.0
