@@ -82,9 +82,8 @@ def main():
     for name, value in medians.items():
         print(f"  {name:<24} {value:7.2f} s")
     ratio = medians["synthbalance run(cfg)"] / medians["bare cross_validate"]
-    print(
-        f"  ratio loop / bare        {ratio:7.2f}  (target <= 1.25: {'PASS' if ratio <= 1.25 else 'FAIL'})"
-    )
+    verdict = "PASS" if ratio <= 1.25 else "FAIL"
+    print(f"  ratio loop / bare        {ratio:7.2f}  (target <= 1.25: {verdict})")
 
 
 if __name__ == "__main__":
