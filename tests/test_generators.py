@@ -190,3 +190,20 @@ def test_preprocessor_round_trip_and_standardisation(data):
     np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(Z.std(axis=0), 1, atol=1e-4)
     np.testing.assert_allclose(pre.inverse_transform(Z), X, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["ros", "smote", "borderline_smote", "adasyn", "vae", "cvae"])
+def test_generator_configs_instantiate_and_resample(name, data):
+    from hydra import compose, initialize_config_module
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        cfg = compose("config", overrides=[f"generator={name}"]).generator
+    node = OmegaConf.to_container(cfg)
+    assert node.pop("name") == name
+    node.update({"epochs": 2} if name in {"vae", "cvae"} else {})
+    sampler = instantiate(node, random_state=0)
+    X, y = data
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert Counter(y_res)[1] > Counter(y)[1] and len(X_res) == len(y_res)
