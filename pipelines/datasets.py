@@ -19,7 +19,9 @@ class Dataset:
     """Features, labels and what the report needs to know about them.
 
     ``X`` keeps the original column names (exports write them back); ``minority`` is the
-    positive class that metrics are computed for.
+    positive class that metrics are computed for. Images are rows too, flattened from
+    ``image_shape`` = (channels, height, width), so that every imbalanced-learn sampler
+    and scikit-learn estimator takes them as they are.
     """
 
     name: str
@@ -28,6 +30,7 @@ class Dataset:
     minority: object
     target: str = "target"
     kind: str = "tabular"
+    image_shape: tuple | None = None
 
     @property
     def class_counts(self):
@@ -42,6 +45,7 @@ class Dataset:
             "n_features": int(self.X.shape[1]),
             "classes": {str(label): count for label, count in self.class_counts.items()},
             "minority": _plain(self.minority),
+            **({"image_shape": list(self.image_shape)} if self.image_shape else {}),
         }
 
 
