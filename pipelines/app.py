@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from .components import build
 from .datasets import check_dataset
-from .evaluation import ThresholdTuning, evaluate
+from .evaluation import QualityCheck, ThresholdTuning, evaluate
 from .report import build_report, headline, write_report
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def run(cfg) -> dict:
         methods=list(evaluation.methods),
         n_generator_seeds=evaluation.generator_seeds,
         tuning=ThresholdTuning(**evaluation.threshold),
+        quality=QualityCheck(**evaluation.quality),
         progress=evaluation.progress,
     )
     protocol = {
@@ -43,6 +44,7 @@ def run(cfg) -> dict:
         "methods": list(evaluation.methods),
         "generator_seeds": evaluation.generator_seeds,
         "threshold": dict(evaluation.threshold),
+        "quality": dict(evaluation.quality),
     }
     report = build_report(
         dataset,
