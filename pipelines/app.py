@@ -10,17 +10,30 @@ from .components import build
 from .datasets import check_dataset
 from .evaluation import QualityCheck, ThresholdTuning, evaluate
 from .report import build_report, headline, write_report
+from .sweep import completed_report, config_hash, record_hash
 
 log = logging.getLogger(__name__)
 
 
 def run(cfg) -> dict:
-    """One evaluation run: load, evaluate on every fold, write the report; return it."""
+    """One evaluation run: load, evaluate on every fold, write the report; return it.
+
+    With ``resume=true``, a complete report.json already computed for this config in
+    ``output_dir`` is returned as it is, without running again.
+    """
+    directory = Path(cfg.output_dir)
+    digest = config_hash(cfg)
+    if cfg.get("resume", False):
+        report = completed_report(directory, digest)
+        if report is not None:
+            log.info("resume: %s is complete for this config; not run again", directory)
+            return report
     dataset = instantiate(cfg.dataset)
     evaluation = cfg.evaluation
     check_dataset(dataset, evaluation.n_splits)
     generator, generator_info = build(cfg.generator)
     classifier, classifier_info = build(cfg.classifier)
+    record_hash(directory, digest)  # the run directory says which config it is for
     folds = evaluate(
         dataset.X.to_numpy(dtype=float),
         dataset.y,
@@ -54,7 +67,8 @@ def run(cfg) -> dict:
         folds,
         OmegaConf.to_container(cfg, resolve=True),
     )
-    path = write_report(report, Path(cfg.output_dir))
+    report["config_sha256"] = digest
+    path = write_report(report, directory)
     log.info(headline(report))
     log.info("report: %s", path)
     return report

@@ -6,14 +6,19 @@ Errors in the user's data or config end the program with one line on stderr and 
 
 import argparse
 import functools
+import logging
 import os
 import sys
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from . import app, compare, export
+from . import app, compare, export, sweep
+
+log = logging.getLogger(__name__)
 
 USER_ERRORS = (ValueError, OSError, InstantiationException, OmegaConfBaseException)
 
@@ -46,11 +51,31 @@ def _reporting_user_errors(prog):
     return decorate
 
 
+def _threads(cfg):
+    """Limit this job's torch and BLAS threads: ``threads``, or (null) cores / concurrent jobs."""
+    threads = cfg.get("threads")
+    if threads is None:
+        launcher = None
+        if HydraConfig.initialized():
+            launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
+        threads = sweep.threads_per_job(launcher, sweep.available_cores())
+    in_force = sweep.limit_threads(int(threads))
+    log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
+
+
 @hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")
 @_reporting_user_errors("synthbalance")
 def main(cfg):
-    """``synthbalance [overrides]``: one evaluation run (``-m`` for a sweep)."""
-    return app.run(cfg)
+    """``synthbalance [overrides]``: one evaluation run (``-m`` for a sweep).
+
+    Returns the ``objective`` (a metric's mean delta, augmented vs baseline) for a tuning
+    sweeper such as Optuna, or None when ``objective`` is null.
+    """
+    _threads(cfg)
+    report = app.run(cfg)
+    if cfg.get("objective") is not None:
+        return sweep.objective(report, cfg.objective)
+    return None
 
 
 @hydra.main(config_path="pkg://conf", config_name="export", version_base="1.3")

@@ -1,0 +1,123 @@
+"""What sweeps need from a run: a config hash, resume checks, objectives and thread limits.
+
+A run's directory records the sha256 of its resolved config (``config.sha256``, written when
+the run starts, and the ``config_sha256`` field of report.json). With ``resume=true`` a run
+whose report.json is complete for the same hash is not computed again; any other run (never
+started, crashed, killed, or run with another config) is. report.json is written last and
+atomically (:mod:`pipelines.io`), so a killed run never leaves one that looks complete.
+"""
+
+import copy
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+from omegaconf import OmegaConf, open_dict
+
+from .io import write_text
+from .metrics import METRICS
+from .report import SCHEMA
+
+log = logging.getLogger(__name__)
+
+HASH_FILE = "config.sha256"
+# Keys that say where or how a run executes, not what it computes.
+VOLATILE_KEYS = ("hydra", "output_dir", "resume", "threads", "objective", "evaluation.progress")
+REPORT_KEYS = (
+    "dataset", "generator", "classifier", "protocol", "folds", "summary", "comparisons", "config",
+)  # fmt: skip
+
+
+def config_hash(cfg) -> str:
+    """sha256 of the resolved config without :data:`VOLATILE_KEYS`."""
+    cfg = copy.deepcopy(cfg)
+    with open_dict(cfg):
+        for key in VOLATILE_KEYS:
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            if node is not None and leaf in node:
+                node.pop(leaf)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    text = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_hash(directory, digest):
+    """Write ``config.sha256`` into a run directory (creating it)."""
+    write_text(Path(directory) / HASH_FILE, digest + "\n")
+
+
+def completed_report(directory, digest):
+    """The report in ``directory`` if it is complete and was computed for ``digest``, else None."""
+    path = Path(directory) / "report.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        return None
+    if any(key not in report for key in REPORT_KEYS) or not report["folds"]:
+        return None
+    if report.get("config_sha256") != digest:
+        log.info("resume: %s was computed for another config; running again", path)
+        return None
+    return report
+
+
+def objective(report, metric):
+    """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises."""
+    if metric not in METRICS:
+        raise ValueError(f"objective must be one of {', '.join(METRICS)}, got {metric!r}")
+    for c in report["comparisons"]:
+        if c["method"] == "augmented" and c["versus"] == "baseline" and c["metric"] == metric:
+            return float(c["delta_mean"])
+    raise ValueError(f"objective {metric!r} needs the 'augmented' method in evaluation.methods")
+
+
+def available_cores():
+    """CPU cores this process may run on (respects affinity masks and SLURM cgroups)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_job(launcher, cores):
+    """Threads each job may use so that concurrent jobs × threads ≤ cores.
+
+    ``launcher`` is Hydra's ``hydra.launcher`` node as a dict (None outside Hydra):
+    joblib runs ``n_jobs`` jobs at once (negative counts as joblib does: -1 = all cores);
+    submitit gives each job ``cpus_per_task`` CPUs (1 when unset: submitit_local starts every
+    job of the sweep at once); Ray gives each ``ray.remote.num_cpus`` (1 when unset). The basic
+    launcher runs one job at a time, which may use every core.
+    """
+    launcher = launcher or {}
+    if "n_jobs" in launcher:
+        n_jobs = launcher["n_jobs"] or 1
+        if n_jobs < 0:
+            n_jobs = cores + 1 + n_jobs
+        return max(1, cores // max(1, n_jobs))
+    if "cpus_per_task" in launcher:
+        return max(1, min(cores, launcher["cpus_per_task"] or 1))
+    if "ray" in launcher:
+        remote = (launcher["ray"] or {}).get("remote") or {}
+        return max(1, min(cores, int(remote.get("num_cpus") or 1)))
+    return cores
+
+
+def limit_threads(n):
+    """Limit torch's and the BLAS/OpenMP libraries' thread pools of this process to ``n``.
+
+    Process-global: call it from an entry point (a job), never from library code. Returns
+    the sizes now in force: ``{"torch": ..., "native": ...}`` (native: the largest BLAS or
+    OpenMP pool threadpoolctl finds, None if it finds none).
+    """
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    torch.set_num_threads(n)
+    threadpool_limits(limits=n)
+    native = [pool["num_threads"] for pool in threadpool_info()]
+    return {"torch": torch.get_num_threads(), "native": max(native, default=None)}

@@ -1,0 +1,285 @@
+"""Sweeps: config hashes, resume after a kill, launchers, thread limits, the tuning objective."""
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from pipelines import sweep
+from pipelines.app import run
+
+from .conftest import SMALL_DATA, SMALL_EVALUATION, SMALL_TORCH
+
+BIN = Path(sys.executable).parent
+# The quality metrics of the synthetic samples are not what these tests check.
+NO_QUALITY = "evaluation.quality.enabled=false"
+FAST = [*SMALL_DATA, *SMALL_EVALUATION, NO_QUALITY]
+
+
+@pytest.fixture
+def config(make_config):
+    """``make_config`` (shrunk, writing into tmp_path) without the quality metrics."""
+    return lambda *overrides: make_config(NO_QUALITY, *overrides)
+
+
+def synthbalance(*args, cwd, timeout=300):
+    return subprocess.run(
+        [str(BIN / "synthbalance"), *args], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def comparison(directory, cwd):
+    """The synthbalance-compare table of ``directory``, without the run paths."""
+    out = cwd / f"cmp-{directory}"
+    result = subprocess.run(
+        [str(BIN / "synthbalance-compare"), directory, "--out", str(out)],
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "comparison.csv").drop(columns="run")
+    return table.sort_values(["dataset", "generator"], ignore_index=True)
+
+
+def reports(directory):
+    return sorted(Path(directory).rglob("report.json"))
+
+
+def is_complete(path):
+    digest = (path.parent / sweep.HASH_FILE).read_text().strip()
+    return sweep.completed_report(path.parent, digest) is not None
+
+
+# --- the config hash -------------------------------------------------------------------------
+
+
+def test_config_hash_ignores_where_and_how_a_run_executes(config, tmp_path):
+    base = sweep.config_hash(config("generator=smote"))
+    for volatile in ("resume=true", "threads=1", "objective=f1", "evaluation.progress=true"):
+        assert sweep.config_hash(config("generator=smote", volatile)) == base, volatile
+    other_dir = config("generator=smote", f"output_dir={tmp_path / 'elsewhere'}")
+    assert sweep.config_hash(other_dir) == base
+
+
+@pytest.mark.parametrize(
+    "change", ["seed=1", "generator=ros", "generator.k_neighbors=3", "evaluation.n_splits=3"]
+)
+def test_config_hash_changes_with_what_a_run_computes(config, change):
+    assert sweep.config_hash(config("generator=smote", change)) != sweep.config_hash(
+        config("generator=smote")
+    )
+
+
+def test_config_hash_does_not_change_the_config(config):
+    cfg = config("generator=smote", "resume=true")
+    sweep.config_hash(cfg)
+    assert cfg.resume is True and "output_dir" in cfg and "progress" in cfg.evaluation
+
+
+# --- resume ----------------------------------------------------------------------------------
+
+
+def test_resume_skips_a_complete_run(config, tmp_path):
+    first = run(config("generator=smote"))
+    path = tmp_path / "report.json"
+    assert first["config_sha256"] == (tmp_path / sweep.HASH_FILE).read_text().strip()
+    written = path.stat().st_mtime_ns
+    time.sleep(0.01)
+
+    again = run(config("generator=smote", "resume=true"))
+    assert path.stat().st_mtime_ns == written
+    assert again == json.loads(path.read_text())
+
+    run(config("generator=smote"))  # without resume, the run is computed again
+    assert path.stat().st_mtime_ns != written
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other schema", "other config", "no folds"])
+def test_resume_runs_again_unless_the_report_is_complete_for_this_config(config, tmp_path, damage):
+    run(config("generator=smote"))
+    path = tmp_path / "report.json"
+    text = path.read_text()
+    report = json.loads(text)
+    if damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    else:
+        key, value = {
+            "other schema": ("schema", "synthbalance/report-v0"),
+            "other config": ("config_sha256", "0" * 64),
+            "no folds": ("folds", []),
+        }[damage]
+        path.write_text(json.dumps({**report, key: value}))
+
+    again = run(config("generator=smote", "resume=true"))
+    assert json.loads(path.read_text()) == again
+    assert is_complete(path)
+    assert again["config_sha256"] == report["config_sha256"]
+
+
+def test_a_crash_while_writing_leaves_no_report(config, tmp_path, monkeypatch):
+    original = pathlib.Path.write_text
+
+    def dies_half_way(self, data, *args, **kwargs):
+        if self.name.startswith(".report.json."):
+            original(self, data[: len(data) // 2], *args, **kwargs)
+            raise KeyboardInterrupt  # what a SIGINT looks like to the writer
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        run(config("generator=smote"))
+    assert not (tmp_path / "report.json").exists()
+    assert not list(tmp_path.glob(".report.json*"))  # no temporary file left either
+    assert (tmp_path / "report.md").exists()  # it did get as far as the last file
+
+
+def test_killed_sweep_resumes_to_the_same_comparison(tmp_path):
+    command = ["-m", "generator=none,smote,ros", *FAST]
+    result = synthbalance(*command, "hydra.sweep.dir=whole", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(reports(tmp_path / "whole")) == 3
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [str(BIN / "synthbalance"), *command, "hydra.sweep.dir=killed"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not reports(killed):
+        assert process.poll() is None, "the sweep ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+    done = reports(killed)
+    assert 0 < len(done) < 3, "the kill should land half-way"
+    assert all(is_complete(path) for path in done)
+    written = {path: path.stat().st_mtime_ns for path in done}
+
+    result = synthbalance(*command, "hydra.sweep.dir=killed", "resume=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(reports(killed)) == 3
+    assert {path: path.stat().st_mtime_ns for path in done} == written  # skipped, not rerun
+    pd.testing.assert_frame_equal(comparison("killed", tmp_path), comparison("whole", tmp_path))
+
+
+# --- launchers and threads -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "launcher, cores, threads",
+    [
+        (None, 8, 8),  # outside Hydra, or the basic launcher: one job at a time
+        ({"n_jobs": 2}, 8, 4),
+        ({"n_jobs": 3}, 8, 2),
+        ({"n_jobs": 4}, 2, 1),
+        ({"n_jobs": -1}, 8, 1),  # joblib: all cores, one job per core
+        ({"n_jobs": -2}, 8, 1),
+        ({"cpus_per_task": 4}, 16, 4),
+        ({"cpus_per_task": None}, 16, 1),  # submitit_local starts every job at once
+        ({"ray": {"remote": {"num_cpus": 2}}}, 16, 2),
+        ({"ray": {"remote": {}}}, 16, 1),
+    ],
+)
+def test_threads_per_job_never_oversubscribes(launcher, cores, threads):
+    assert sweep.threads_per_job(launcher, cores) == threads
+
+
+def _threads_in_log(run_dir):
+    log = next(Path(run_dir).glob("*.log")).read_text()
+    match = re.search(r"threads per job: torch (\d+), BLAS/OpenMP (\w+)", log)
+    assert match, log
+    return int(match[1]), match[2]
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_with_limited_threads(tmp_path):
+    result = synthbalance(
+        "-m", "generator=none,ros", *FAST, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "hydra.sweep.dir=sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Joblib.Parallel(n_jobs=2" in result.stdout + result.stderr
+    assert len(reports(tmp_path / "sweep")) == 2
+    expected = max(1, sweep.available_cores() // 2)
+    for job in ("0", "1"):
+        torch_threads, native = _threads_in_log(tmp_path / "sweep" / job)
+        assert torch_threads == expected
+        assert native in {str(expected), "None"}
+
+
+def test_submitit_local_launcher_runs_the_sweep(tmp_path):
+    result = synthbalance(
+        "-m", "generator=none,ros", *FAST, "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5", "hydra.sweep.dir=sweep", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    done = reports(tmp_path / "sweep")
+    assert len(done) == 2 and all(is_complete(path) for path in done)
+    assert sorted(json.loads(p.read_text())["generator"]["name"] for p in done) == ["none", "ros"]
+    assert list((tmp_path / "sweep" / ".submitit").iterdir())  # submitit ran the jobs
+    assert _threads_in_log(tmp_path / "sweep" / "0")[0] == 1
+
+
+def test_slurm_launcher_config_composes():
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = OmegaConf.to_container(cfg.hydra.launcher)
+    assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
+    assert sweep.threads_per_job(launcher, 64) == launcher["cpus_per_task"] > 1
+
+
+def test_explicit_threads_win(tmp_path):
+    result = synthbalance("generator=none", *FAST, "threads=1", "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _threads_in_log(tmp_path / "run")[0] == 1
+
+
+# --- tuning ----------------------------------------------------------------------------------
+
+
+def test_objective_is_the_mean_delta_against_the_baseline(config):
+    report = run(config("generator=smote", "evaluation.methods=[baseline,augmented]"))
+    for metric in ("f1", "roc_auc"):
+        folds = {
+            (r["repeat"], r["fold"], r["method"]): r["metrics"][metric] for r in report["folds"]
+        }
+        deltas = [
+            folds[(repeat, fold, "augmented")] - score
+            for (repeat, fold, method), score in folds.items()
+            if method == "baseline"
+        ]
+        assert sweep.objective(report, metric) == pytest.approx(sum(deltas) / len(deltas))
+    with pytest.raises(ValueError, match="objective must be one of"):
+        sweep.objective(report, "accuracy")
+    report["comparisons"] = [c for c in report["comparisons"] if c["method"] != "augmented"]
+    with pytest.raises(ValueError, match="needs the 'augmented' method"):
+        sweep.objective(report, "f1")
+
+
+def test_optuna_search_tunes_the_cvae_on_the_f1_gain(tmp_path):
+    result = synthbalance(
+        "-m", "hparams_search=cvae_f1", *FAST, *SMALL_TORCH, "hydra.sweeper.n_trials=2",
+        "hydra.sweep.dir=search", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    done = reports(tmp_path / "search")
+    assert len(done) == 2
+    gains = [sweep.objective(json.loads(p.read_text()), "f1") for p in done]
+    best = yaml.safe_load((tmp_path / "search" / "optimization_results.yaml").read_text())
+    assert best["name"] == "optuna"
+    assert best["best_value"] == pytest.approx(max(gains))
+    params = {json.dumps(json.loads(p.read_text())["generator"]["params"]) for p in done}
+    assert len(params) == 2  # the trials tried different hyperparameters
