@@ -59,7 +59,9 @@ def _threads(cfg):
         if HydraConfig.initialized():
             launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
         threads = sweep.threads_per_job(launcher, sweep.available_cores())
-    in_force = sweep.limit_threads(int(threads))
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or null, got {threads!r}")
+    in_force = sweep.limit_threads(threads)
     log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
 
 

@@ -245,6 +245,10 @@ def test_explicit_threads_win(tmp_path):
     result = synthbalance("generator=none", *FAST, "threads=1", "hydra.run.dir=run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert _threads_in_log(tmp_path / "run")[0] == 1
+    result = synthbalance("generator=none", *FAST, "threads=0", "hydra.run.dir=bad", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "threads must be a positive integer or null" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # --- tuning ----------------------------------------------------------------------------------
