@@ -1,0 +1,101 @@
+"""Image dataset loaders: each is the ``_target_`` of a ``conf/dataset/*.yaml``, returning a
+``Dataset`` of kind ``"image"`` whose rows are images flattened from ``image_shape`` =
+(channels, height, width), pixels in [0, 1], columns ``px0`` … ``px{n-1}``."""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_digits
+from sklearn.utils import check_random_state
+
+from .datasets import DataError, Dataset
+
+
+def _pixels(X):
+    return pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])])
+
+
+def digits(minority_digit=3, majority_digits=(5, 8), n_minority=30, random_state=0):
+    """scikit-learn's bundled 8 x 8 digits as 1 x 8 x 8 images, one digit against others.
+
+    The minority class ``"digit_<d>"`` is ``n_minority`` images of ``minority_digit``,
+    drawn without replacement with ``random_state``; the majority class ``"other"`` is
+    every image of ``majority_digits``. Pixels are scaled from 0..16 to [0, 1].
+    """
+    majority = [int(d) for d in np.atleast_1d(np.asarray(majority_digits))]
+    minority_digit = int(minority_digit)
+    if not {minority_digit, *majority} <= set(range(10)):
+        raise DataError(
+            f"digits: minority_digit={minority_digit} and majority_digits={majority} "
+            "must be digits 0-9"
+        )
+    if minority_digit in majority or not majority:
+        raise DataError(
+            f"digits: majority_digits={majority} must be at least one digit other than "
+            f"minority_digit={minority_digit}"
+        )
+    bunch = load_digits()
+    candidates = np.flatnonzero(bunch.target == minority_digit)
+    if not 1 <= n_minority <= len(candidates):
+        raise DataError(
+            f"digits: n_minority={n_minority}; between 1 and {len(candidates)} images of "
+            f"digit {minority_digit} are available"
+        )
+    chosen = check_random_state(random_state).choice(candidates, n_minority, replace=False)
+    rows = np.sort(np.concatenate([chosen, np.flatnonzero(np.isin(bunch.target, majority))]))
+    minority = f"digit_{minority_digit}"
+    y = np.where(bunch.target[rows] == minority_digit, minority, "other").astype(object)
+    X = _pixels(bunch.images[rows].reshape(len(rows), -1) / 16.0)
+    return Dataset("digits", X, y, minority=minority, kind="image", image_shape=(1, 8, 8))
+
+
+def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None):
+    """Images in ``root/<class>/<image>``, read by torchvision's ``ImageFolder``.
+
+    Every image is resized to ``size`` = (height, width) (an int for a square; the aspect
+    ratio is not kept), converted to one grey channel if ``grayscale`` (else RGB), and
+    flattened. Labels are the class folder names; ``minority`` defaults to the class with
+    the fewest images. Only two classes are supported so far.
+    """
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import Compose, Grayscale, Resize, ToTensor
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such directory")
+    sides = [size, size] if np.isscalar(size) else list(size)
+    if len(sides) != 2:
+        raise DataError(f"{root}: size={sides} must be (height, width) or one int")
+    height, width = (int(side) for side in sides)
+    steps = [Resize((height, width)), *([Grayscale()] if grayscale else []), ToTensor()]
+    try:
+        folder = ImageFolder(root, transform=Compose(steps))
+    except FileNotFoundError as error:  # no class folder, or a class folder without images
+        raise DataError(
+            f"{root}: no images to load, one sub-folder of images per class is expected ({error})"
+        ) from error
+    counts = Counter(folder.classes[target] for target in folder.targets)
+    if len(counts) != 2:
+        raise DataError(
+            f"{root}: need exactly two class folders with images (only binary tasks are "
+            f"supported so far); found {len(counts)}: {', '.join(sorted(counts))}"
+        )
+    if minority is None:
+        minority = min(counts, key=lambda label: (counts[label], label))
+    elif str(minority) not in counts:
+        raise DataError(
+            f"{root}: minority class {minority!r} is not one of the class folders "
+            f"{', '.join(sorted(counts))}"
+        )
+    X = np.stack([image.numpy().reshape(-1) for image, _ in folder])
+    y = np.array([folder.classes[target] for target in folder.targets], dtype=object)
+    return Dataset(
+        name or root.resolve().name,
+        _pixels(X),
+        y,
+        minority=str(minority),
+        kind="image",
+        image_shape=(1 if grayscale else 3, height, width),
+    )
