@@ -26,11 +26,13 @@ from sklearn.model_selection import (
     StratifiedShuffleSplit,
     TunedThresholdClassifierCV,
 )
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
 from .metrics import METRICS, score
+from .quality import minority_quality
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")
@@ -59,6 +61,23 @@ class ThresholdTuning:
             )
         if not 0 < self.validation_size < 1:
             raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size}")
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    """Generator quality on every fold: ``validation_fraction`` of the training part's
+    minority rows is held out from the generator (the classifier still trains on them) and
+    the synthetic minority is compared with it (see ``pipelines.quality``)."""
+
+    enabled: bool = True
+    validation_fraction: float = 0.2
+    nearest_k: int = 5
+
+    def __post_init__(self):
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"quality validation_fraction must be in (0, 1), got {self.validation_fraction}"
+            )
 
 
 def fold_seeds(seed, n_folds):
@@ -116,13 +135,42 @@ def folds(y, n_splits, n_repeats, seed):
 class _Fold:
     """One training/test split: fits classifiers and scores them on the test part."""
 
-    def __init__(self, X_train, y_train, X_test, y_test, positive, classifier, seed, tuning):
+    def __init__(
+        self, X_train, y_train, X_test, y_test, positive, classifier, seed, tuning, quality
+    ):
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
         self.positive, self.classifier, self.seed, self.tuning = positive, classifier, seed, tuning
         inner = StratifiedShuffleSplit(
             n_splits=1, test_size=tuning.validation_size, random_state=seed
         )
         self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(y_train), 1)), y_train))
+        # Rows the generator is fitted on, and minority rows held out to judge its samples.
+        self.generator_rows, self.quality_rows = np.arange(len(y_train)), None
+        self.quality = quality
+        minority = np.flatnonzero(y_train == positive)
+        n_held_out = int(round(quality.validation_fraction * len(minority)))
+        if quality.enabled and n_held_out >= 3 and len(minority) - n_held_out >= 2:
+            held_out = np.random.RandomState(seed).choice(minority, n_held_out, replace=False)
+            self.quality_rows = np.sort(held_out)
+            self.generator_rows = np.setdiff1d(self.generator_rows, held_out)
+            self.scaler = StandardScaler().fit(X_train)
+
+    def judge(self, X_synthetic, y_synthetic, seed):
+        """Quality metrics of the synthetic minority rows, or None when not measured."""
+        if self.quality_rows is None:
+            return None
+        synthetic = X_synthetic[y_synthetic == self.positive]
+        if len(synthetic) < 3:
+            return None
+        seen = self.generator_rows[self.y_train[self.generator_rows] == self.positive]
+        standardise = self.scaler.transform
+        return minority_quality(
+            standardise(self.X_train[seen]),
+            standardise(self.X_train[self.quality_rows]),
+            standardise(synthetic),
+            nearest_k=self.quality.nearest_k,
+            random_state=seed,
+        )
 
     def fit(self, X, y, balance=False):
         classifier, fit_params = with_seed(self.classifier, self.seed), {}
@@ -171,6 +219,7 @@ class _Result:
     generator_sample: float = 0.0
     n_synthetic: int = 0
     threshold: float | None = None
+    quality: dict | None = None
 
 
 def _resample(generator, seed, X, y):
@@ -208,11 +257,21 @@ def _real_methods(fold, methods):
 
 def _augmented_methods(fold, methods, generator, seed):
     """``{method: _Result}`` for the augmented methods with one generator fit per ``seed``."""
-    X_aug, y_aug, gen_fit, gen_sample = _resample(generator, seed, fold.X_train, fold.y_train)
+    rows = fold.generator_rows
+    X_aug, y_aug, gen_fit, gen_sample = _resample(
+        generator, seed, fold.X_train[rows], fold.y_train[rows]
+    )
+    X_new, y_new = X_aug[len(rows) :], y_aug[len(rows) :]
+    n_synthetic = len(y_new)
+    quality = fold.judge(X_new, y_new, seed)
+    # Every real training row, those held out from the generator included, then the new ones.
+    X_aug = np.vstack([fold.X_train, X_new])
+    y_aug = np.concatenate([fold.y_train, y_new])
     augmented, seconds = fold.fit(X_aug, y_aug)
-    n_synthetic = len(y_aug) - len(fold.y_train)
     results = {
-        "augmented": _Result(fold.score(augmented), seconds, gen_fit, gen_sample, n_synthetic)
+        "augmented": _Result(
+            fold.score(augmented), seconds, gen_fit, gen_sample, n_synthetic, quality=quality
+        )
     }
     if "augmented+threshold" in methods:
         inner = fold.inner_fit
@@ -246,6 +305,10 @@ def _record(results):
         record["threshold"] = mean([r.threshold for r in results])
     if len(results) > 1:
         record["metrics_by_seed"] = [r.metrics for r in results]
+    if results[0].quality is not None:
+        record["quality"] = {
+            name: mean([r.quality[name] for r in results]) for name in results[0].quality
+        }
     return record
 
 
@@ -262,6 +325,7 @@ def evaluate(
     methods=METHODS,
     n_generator_seeds=1,
     tuning=ThresholdTuning(),
+    quality=QualityCheck(),
     progress=False,
 ):
     """Run every method on every fold.
@@ -281,6 +345,7 @@ def evaluate(
     n_generator_seeds : int
         Generator fits per fold; augmented metrics average over them.
     tuning : ThresholdTuning
+    quality : QualityCheck
 
     Returns
     -------
@@ -297,7 +362,9 @@ def evaluate(
         tqdm(splits, total=n_folds, desc="folds", disable=not progress)
     ):
         repeat, fold_index = divmod(i, n_splits)
-        fold = _Fold(X[train], y[train], X[test], y[test], positive, classifier, fold_seed, tuning)
+        fold = _Fold(
+            X[train], y[train], X[test], y[test], positive, classifier, fold_seed, tuning, quality
+        )
         results = {method: [result] for method, result in _real_methods(fold, methods).items()}
         if any(method in methods for method in AUGMENTED):
             for generator_seed in generator_seeds(fold_seed, n_generator_seeds):

@@ -1,12 +1,25 @@
-"""Quality metrics of generators: how close their synthetic rows are to real ones.
+"""Quality metrics of generators, computed on the class being generated.
 
-This module will hold the generator quality metrics; so far it has the classifier
-two-sample test.
+All compare synthetic minority rows with real minority rows the generator never saw (a
+validation part split off the training part's minority before the generator is fitted),
+on standardised features:
+
+- C2ST AUC: a cross-validated classifier telling real from synthetic (0.5 = indistinguishable);
+- precision, recall, density, coverage: k-NN manifold estimates (Naeem et al. 2020, ``prdc``);
+- memorisation: the share of synthetic rows closer to the generator's training rows than
+  the 5th percentile of the real validation rows' distances to those training rows, and the
+  share of exact copies;
+- leakage: the same test the other way round, against the validation rows: a generator that
+  (wrongly) saw them puts its samples on top of them.
 """
+
+import contextlib
+import io
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
@@ -62,3 +75,73 @@ def c2st_auc(real, synthetic, *, n_splits=5, random_state=None):
     with threadpool_limits(limits=1, user_api="openmp"):
         scores = cross_val_score(classifier, X, y, cv=cv, scoring="roc_auc")
     return float(scores.mean())
+
+
+QUALITY_METRICS = (
+    "c2st_auc", "precision", "recall", "density", "coverage", "memorised", "exact_copies",
+    "leaked",
+)  # fmt: skip
+
+
+def prdc_scores(real, synthetic, *, nearest_k=5):
+    """Precision, recall, density and coverage of ``synthetic`` against ``real`` (``prdc``)."""
+    from prdc import compute_prdc
+
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the set sizes
+        scores = compute_prdc(
+            np.asarray(real, dtype=np.float32), np.asarray(synthetic, dtype=np.float32), nearest_k
+        )
+    return {name: float(value) for name, value in scores.items()}
+
+
+def memorisation(synthetic, train, validation, *, percentile=5, atol=1e-8):
+    """How much ``synthetic`` copies the generator's ``train`` rows.
+
+    The distance to the closest training row (DCR) of each synthetic row is compared with
+    the DCRs of real ``validation`` rows, which the generator never saw: ``memorised`` is
+    the share of synthetic rows closer than the validation DCRs' ``percentile``-th
+    percentile (about ``percentile`` % for a generator that does not copy), and
+    ``exact_copies`` the share at distance zero.
+    """
+    synthetic_dcr, real_dcr = _closest(train, synthetic, validation)
+    copies = synthetic_dcr <= atol
+    return {
+        "memorised": float(np.mean(copies | (synthetic_dcr < np.percentile(real_dcr, percentile)))),
+        "exact_copies": float(np.mean(copies)),
+    }
+
+
+def leakage(synthetic, train, validation, *, percentile=5, atol=1e-8):
+    """Share of ``synthetic`` rows closer to a ``validation`` row than the
+    ``percentile``-th percentile of the training rows' distances to the validation rows:
+    about ``percentile`` % for a generator that never saw them, near 100 % for one that did."""
+    synthetic_dcr, real_dcr = _closest(validation, synthetic, train)
+    too_close = (synthetic_dcr <= atol) | (synthetic_dcr < np.percentile(real_dcr, percentile))
+    return {"leaked": float(np.mean(too_close))}
+
+
+def _closest(reference, *queries):
+    """Distance of every row of each query set to its nearest ``reference`` row."""
+    neighbours = NearestNeighbors(n_neighbors=1).fit(np.asarray(reference, dtype=np.float64))
+    return [neighbours.kneighbors(np.asarray(q, dtype=np.float64))[0][:, 0] for q in queries]
+
+
+def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=None):
+    """Every quality metric of ``synthetic`` minority rows, in one dict.
+
+    ``train`` are the minority rows the generator was fitted on, ``validation`` held-out
+    real minority rows; all three are already standardised. C2ST and PRDC compare equal
+    numbers of real and synthetic rows (the synthetic ones subsampled).
+    """
+    rng = check_random_state(random_state)
+    n = min(len(validation), len(synthetic))
+    sample = synthetic[rng.choice(len(synthetic), n, replace=False)]
+    if n < 3:
+        raise ValueError(f"quality metrics need at least 3 real and synthetic rows, got {n}")
+    k = min(nearest_k, n - 2)  # prdc looks up the (k + 1)-th neighbour among n rows
+    return {
+        "c2st_auc": c2st_auc(validation, sample, n_splits=min(5, n), random_state=rng),
+        **prdc_scores(validation, sample, nearest_k=k),
+        **memorisation(synthetic, train, validation),
+        **leakage(synthetic, train, validation),
+    }

@@ -100,6 +100,32 @@ def comparisons(folds, summary, protocol):
     return result
 
 
+QUALITY_LABELS = {
+    "c2st_auc": ("C2ST AUC", "0.5 = indistinguishable from real, 1.0 = trivially fake"),
+    "precision": ("precision", "share of synthetic rows inside the real manifold"),
+    "recall": ("recall", "share of real rows inside the synthetic manifold"),
+    "density": ("density", "about 1 when synthetic rows sit where real ones are dense"),
+    "coverage": ("coverage", "share of real rows with a synthetic neighbour"),
+    "memorised": ("memorised", "share closer to a training row than 95 % of unseen real rows"),
+    "exact_copies": ("exact copies", "share identical to a training row"),
+    "leaked": ("leaked", "share closer to an unseen real row than 95 % of training rows are"),
+}
+
+
+def summarise_quality(folds):
+    """Mean and sd over folds of each quality metric of the augmented method, or None."""
+    measured = [r["quality"] for r in folds if r["method"] == "augmented" and "quality" in r]
+    if not measured:
+        return None
+    return {
+        name: {
+            "mean": float(np.mean([q[name] for q in measured])),
+            "std": float(np.std([q[name] for q in measured], ddof=1)) if len(measured) > 1 else 0.0,
+        }
+        for name in measured[0]
+    }
+
+
 def build_report(dataset, generator, classifier, protocol, folds, config):
     """Assemble report.json's content; ``generator``/``classifier`` are ``{"name", "params"}``."""
     if "baseline" not in {r["method"] for r in folds}:
@@ -114,6 +140,7 @@ def build_report(dataset, generator, classifier, protocol, folds, config):
         "folds": folds,
         "summary": summary,
         "comparisons": comparisons(folds, summary, protocol),
+        "quality": summarise_quality(folds),
         "config": config,
     }
 
@@ -264,6 +291,7 @@ def render_markdown(report):
                 for c in report["comparisons"]
             ],
         ),
+        *_quality_section(report),
         "Tuning the threshold cannot change ROC AUC or PR AUC (they rank scores, they do not cut "
         "them), so comparisons that differ only by the threshold are not listed for them.",
         "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
@@ -272,6 +300,26 @@ def render_markdown(report):
         f"![Per-fold paired deltas]({FIGURE})",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _quality_section(report):
+    quality = report.get("quality")
+    if not quality:
+        return []
+    fraction = report["protocol"].get("quality", {}).get("validation_fraction")
+    return [
+        "## Generator quality (synthetic vs unseen real minority)",
+        f"In every fold {100 * fraction:.0f} % of the training minority was held out from the "
+        "generator (the classifier still trained on it); the synthetic minority is compared "
+        "with those rows on standardised features.",
+        markdown_table(
+            ["metric", "mean \u00b1 sd over folds", "reads as"],
+            [
+                [QUALITY_LABELS[name][0], _mean_sd(stat), QUALITY_LABELS[name][1]]
+                for name, stat in quality.items()
+            ],
+        ),
+    ]
 
 
 def plot_deltas(report, path):

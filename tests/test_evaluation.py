@@ -1,8 +1,7 @@
-import numpy as np
 import pytest
 from imblearn import FunctionSampler
 from imblearn.metrics import geometric_mean_score
-from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import make_scorer, matthews_corrcoef
@@ -11,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipelines.datasets import seed_case
-from pipelines.evaluation import evaluate, fold_seeds, with_seed
+from pipelines.evaluation import QualityCheck, evaluate, fold_seeds, with_seed
 from pipelines.metrics import METRICS
 
 
@@ -41,9 +40,10 @@ def test_with_seed_sets_only_unset_random_states():
 
 def test_smote_loop_agrees_with_cross_validate_on_an_imblearn_pipeline(data):
     X, y = data
+    # No rows held out for the quality metrics: SMOTE then sees what the pipeline's sees.
     records = evaluate(
         X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0,
-        methods=("baseline", "augmented"),
+        methods=("baseline", "augmented"), quality=QualityCheck(enabled=False),
     )  # fmt: skip
     scoring = {
         "f1": "f1",
@@ -84,9 +84,26 @@ def test_generator_sees_only_the_training_part(data):
     )  # fmt: skip
     splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
     for X_seen, (train, test) in zip(seen, splits, strict=True):
-        np.testing.assert_array_equal(X_seen, X[train])
-        assert not {tuple(r) for r in X_seen} & {tuple(r) for r in X[test]}
+        seen_rows = {tuple(r) for r in X_seen}
+        assert seen_rows <= {tuple(r) for r in X[train]}
+        assert not seen_rows & {tuple(r) for r in X[test]}
+        # 20 % of the training minority is held out to judge the samples
+        held_out = int(round(0.2 * (y[train] == 1).sum()))
+        assert len(X_seen) == len(train) - held_out
     assert {r["n_test"] for r in records} == {len(X) // 3}
+
+
+def test_quality_is_measured_on_rows_the_generator_never_saw(data):
+    X, y = data
+    records = evaluate(
+        X, y, 1, RandomOverSampler(), classifier(), n_splits=2, n_repeats=1, seed=0,
+        methods=("baseline", "augmented"),
+    )  # fmt: skip
+    for record in (r for r in records if r["method"] == "augmented"):
+        # copies of the rows the generator saw: all flagged, none leaked from the held-out rows
+        assert record["quality"]["exact_copies"] == 1.0
+        assert record["quality"]["leaked"] < 0.5
+        assert 0 <= record["quality"]["c2st_auc"] <= 1
 
 
 def test_no_augmentation_gives_identical_scores(data):
@@ -100,7 +117,10 @@ def test_no_augmentation_gives_identical_scores(data):
 
 def test_augmented_records_count_synthetic_rows_and_time_phases(data):
     X, y = data
-    records = evaluate(X, y, 1, SMOTE(), classifier(), n_splits=2, n_repeats=1, seed=0)
+    records = evaluate(
+        X, y, 1, SMOTE(), classifier(), n_splits=2, n_repeats=1, seed=0,
+        quality=QualityCheck(enabled=False),
+    )  # fmt: skip
     augmented = [r for r in records if r["method"] == "augmented"]
     n_train = len(y) // 2
     n_minority_train = int((y == 1).sum()) // 2
@@ -120,7 +140,7 @@ def test_threshold_tuning_generator_sees_only_the_inner_training_rows(data):
 
     evaluate(
         X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0,
-        methods=("baseline", "augmented+threshold"),
+        methods=("baseline", "augmented+threshold"), quality=QualityCheck(enabled=False),
     )  # fmt: skip
     splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
     for (train, _), full, inner in zip(splits, seen[0::2], seen[1::2], strict=True):

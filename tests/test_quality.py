@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipelines.quality import c2st_auc
+from pipelines.quality import c2st_auc, minority_quality
 
 
 def _gaussian(n, seed, shift=0.0):
@@ -36,3 +36,39 @@ def test_same_random_state_same_value_different_differs():
 def test_mismatched_columns_raise():
     with pytest.raises(ValueError, match="same number of columns"):
         c2st_auc(np.zeros((10, 3)), np.zeros((10, 4)))
+
+
+def _minority(n, seed, shift=0.0):
+    return np.random.default_rng(seed).normal(shift, 1.0, size=(n, 4))
+
+
+def test_random_oversampling_is_flagged_as_copies_and_looks_real():
+    train, validation = _minority(300, 0), _minority(100, 1)
+    copies = train[np.random.default_rng(2).integers(0, len(train), 500)]
+    quality = minority_quality(train, validation, copies, random_state=0)
+    assert quality["exact_copies"] == 1.0 and quality["memorised"] == 1.0
+    assert 0.35 <= quality["c2st_auc"] <= 0.65
+    assert quality["leaked"] < 0.2
+
+
+def test_gaussian_with_the_wrong_mean_is_trivially_fake():
+    train, validation = _minority(300, 0), _minority(100, 1)
+    quality = minority_quality(train, validation, _minority(500, 2, shift=4.0), random_state=0)
+    assert quality["c2st_auc"] > 0.95
+    assert quality["precision"] < 0.05 and quality["coverage"] < 0.05
+    assert quality["exact_copies"] == 0.0
+
+
+def test_honest_generator_is_neither_memorising_nor_leaking():
+    train, validation = _minority(300, 0), _minority(100, 1)
+    quality = minority_quality(train, validation, _minority(500, 3), random_state=0)
+    assert quality["memorised"] < 0.2 and quality["leaked"] < 0.2
+    assert quality["precision"] > 0.5 and quality["coverage"] > 0.5
+
+
+def test_generator_fitted_on_the_validation_rows_is_caught():
+    train, validation = _minority(300, 0), _minority(100, 1)
+    leaky = validation[np.random.default_rng(4).integers(0, len(validation), 500)]
+    quality = minority_quality(train, validation, leaky, random_state=0)
+    assert quality["leaked"] == 1.0
+    assert quality["exact_copies"] == 0.0  # invisible to the memorisation test alone
