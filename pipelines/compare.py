@@ -67,6 +67,8 @@ def comparison_table(reports):
         for metric in HEADLINE:
             best = max(report["summary"], key=lambda m: report["summary"][m][metric]["mean"])
             row[f"{metric}_best_method"] = best
+        for name, stat in (report.get("quality") or {}).items():
+            row[f"quality_{name}"] = stat["mean"]
         row["run"] = str(path.parent)
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -234,6 +236,54 @@ def plot_amounts(table, classifier, path):
     plt.close(fig)
 
 
+def quality_correlations(table):
+    """Spearman rank correlation of each quality metric with the F1 / ROC AUC deltas across
+    runs: which quality metric predicts usefulness on these data. Empty below 3 runs."""
+    columns = [c for c in table.columns if c.startswith("quality_")]
+    rows = []
+    for column in columns:
+        valid = table[[column, *(f"{m}_delta_mean" for m in HEADLINE)]].dropna()
+        if len(valid) < 3 or valid[column].nunique() < 2:
+            continue
+        row = {"quality_metric": column.removeprefix("quality_"), "n_runs": len(valid)}
+        for metric in HEADLINE:
+            rho, p_value = stats.spearmanr(valid[column], valid[f"{metric}_delta_mean"])
+            row[f"rho_{metric}"], row[f"p_{metric}"] = float(rho), float(p_value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_quality(table, correlations, path):
+    """Each quality metric against the F1 and ROC AUC deltas, one point per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    names = list(correlations["quality_metric"])
+    fig, axes = plt.subplots(
+        len(HEADLINE), len(names), figsize=(2.6 * len(names), 2.4 * len(HEADLINE)), squeeze=False
+    )
+    for i, metric in enumerate(HEADLINE):
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            for generator, group in table.groupby("generator"):
+                ax.scatter(group[f"quality_{name}"], group[f"{metric}_delta_mean"], s=12,
+                           label=generator)  # fmt: skip
+            ax.axhline(0, color="0.6", linewidth=0.8)
+            rho = correlations.loc[correlations.quality_metric == name, f"rho_{metric}"].item()
+            ax.set_title(f"\u03c1 = {rho:+.2f}", fontsize="small")
+            ax.set_xlabel(name, fontsize="small")
+            if j == 0:
+                ax.set_ylabel(f"\u0394 {LABELS[metric]}", fontsize="small")
+    axes[0, 0].legend(fontsize="xx-small")
+    fig.suptitle("Generator quality against utility gain (one point per run)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+
+
 def _cell(row, metric):
     return (
         f"{row[f'{metric}_delta_mean']:+.3f} [{row[f'{metric}_ci_low']:+.3f}, "
@@ -245,7 +295,7 @@ def _p(value):
     return "\u2013" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
-def render_markdown(table, across):
+def render_markdown(table, across, correlations=None):
     header = ["dataset", "classifier", "generator", *(f"\u0394 {LABELS[m]}" for m in HEADLINE)]
     header += [f"best for {LABELS[m]}" for m in HEADLINE]
     rows = [
@@ -301,6 +351,30 @@ def render_markdown(table, across):
                 f"Friedman test over all methods: p = {rank['p_value']:.3g}. Mean ranks "
                 f"(1 = best): {ranks}. ![critical difference]({result['figure']})"
             )
+    if correlations is not None and len(correlations):
+        parts.append("## Does generator quality predict the utility gain?")
+        parts.append(
+            "Spearman rank correlation across runs between each quality metric (synthetic vs "
+            "unseen real minority) and the deltas against the baseline. "
+            "![quality against utility](quality_vs_utility.png)"
+        )
+        parts.append(
+            markdown_table(
+                [
+                    "quality metric",
+                    "runs",
+                    *(f"\u03c1 with \u0394 {LABELS[m]} (p)" for m in HEADLINE),
+                ],
+                [
+                    [
+                        r["quality_metric"],
+                        r["n_runs"],
+                        *(f"{r[f'rho_{m}']:+.2f} ({r[f'p_{m}']:.2g})" for m in HEADLINE),
+                    ]
+                    for _, r in correlations.iterrows()
+                ],
+            )  # fmt: skip
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -331,10 +405,13 @@ def write_comparison(directories, out, rope=0.01):
             ]
         if table.loc[table["classifier"] == classifier, "amount"].nunique() > 1:
             plot_amounts(table, classifier, out / f"amount_{classifier}.png")
+    correlations = quality_correlations(table)
+    if len(correlations):
+        plot_quality(table, correlations, out / "quality_vs_utility.png")
     with atomic_path(out / "comparison.csv") as tmp:
         table.to_csv(tmp, index=False)
     if generator_rows:
         with atomic_path(out / "comparison_generators.csv") as tmp:
             pd.DataFrame(generator_rows).to_csv(tmp, index=False)
-    write_text(out / "comparison.md", render_markdown(table, across))
+    write_text(out / "comparison.md", render_markdown(table, across, correlations))
     return table, across

@@ -12,7 +12,7 @@ from pipelines.report import SCHEMA
 from pipelines.stats import verdict
 
 
-def write_fake_report(root, dataset, generator, delta, baseline, amount=None):
+def write_fake_report(root, dataset, generator, delta, baseline, amount=None, quality=None):
     """A report.json whose augmented method beats the baseline by ``delta`` on every metric."""
     params = {} if amount is None else {"sampling_strategy": amount}
     report = {
@@ -33,6 +33,8 @@ def write_fake_report(root, dataset, generator, delta, baseline, amount=None):
             for m in METRICS
         ],
     }  # fmt: skip
+    if quality is not None:
+        report["quality"] = {name: {"mean": value, "std": 0.0} for name, value in quality.items()}
     directory = root / dataset / f"{generator}{'' if amount is None else amount}"
     directory.mkdir(parents=True)
     (directory / "report.json").write_text(json.dumps(report))
@@ -96,3 +98,15 @@ def test_holm_correction():
 def test_friedman_on_identical_methods_is_not_significant():
     matrix = pd.DataFrame({"a": [0.5, 0.6, 0.7], "b": [0.5, 0.6, 0.7], "c": [0.5, 0.6, 0.7]})
     assert friedman(matrix)["p_value"] == 1.0
+
+
+def test_quality_metrics_are_correlated_with_the_utility_gain(tmp_path):
+    # The more a generator's samples fool the C2ST, the more it helps; coverage is noise.
+    for i, (delta, c2st) in enumerate([(0.05, 0.55), (0.02, 0.7), (-0.01, 0.8), (-0.05, 0.95)]):
+        quality = {"c2st_auc": c2st, "coverage": [0.5, 0.2, 0.6, 0.3][i]}
+        write_fake_report(tmp_path / "runs", "d1", f"g{i}", delta, 0.5, quality=quality)
+    write_comparison([tmp_path / "runs"], tmp_path / "out")
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    assert "Does generator quality predict the utility gain?" in markdown
+    assert "| c2st_auc | 4 | -1.00" in markdown
+    assert (tmp_path / "out" / "quality_vs_utility.png").stat().st_size > 0
