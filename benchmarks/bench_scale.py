@@ -1,0 +1,182 @@
+"""How the conditional VAE scales with the number of rows: time per epoch, sampling, peak memory.
+
+    python benchmarks/bench_scale.py                      # 20k, 200k and 2M rows on the CPU
+    python benchmarks/bench_scale.py --sizes 20000 200000 --device cuda
+
+Data: seed_case-like (``make_classification``, 20 features, 2.5 % minority, float64). Each size
+runs in a fresh subprocess so that memory peaks do not mix. In it:
+
+1. fit: ``CVAESampler(epochs=1)`` with a one-row sampling strategy, so the phase is the fit;
+2. fit_resample: ``CVAESampler(epochs=3)`` balancing the classes (about 0.95 x rows new
+   minority rows, generated in chunks of ``generators._base.SAMPLE_CHUNK``).
+
+Time per epoch is the difference of the two fits divided by the 2 extra epochs, so the fixed
+cost (scaling the data, moving it to the device, building the network) is left out and shown
+as "setup". torch runs on one thread unless ``--threads`` says otherwise: on a machine shared
+with other work, more threads than free cores make the timings erratic.
+
+Peak memory is the process's peak resident set (VmHWM, reset before each phase) minus its
+resident set before the data were made (after a warm-up fit on 2,000 rows, so that code and
+thread pools loaded once are not counted). It counts the data themselves, everything the phase
+allocated, and the array ``fit_resample`` returns (the data plus the new rows: about 1.95 x the
+data when balancing 2.5 % minority). With ``--device cuda`` torch's peak allocated GPU memory
+is shown too.
+
+Targets at the largest size: fit_resample's peak memory <= 4 x the dataset's bytes, and time
+per epoch <= 1.5 x (100 x the 20k figure) (a linear algorithm is at 1.0 when the sizes are
+20k and 2M).
+"""
+
+import argparse
+import gc
+import json
+import subprocess
+import sys
+
+MB = 2**20
+
+
+def _status(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _reset_peak():
+    """Reset VmHWM to the current resident set (Linux >= 4.0)."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def make_data(n_rows, n_features=20, minority=0.025, seed=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_rows, n_features=n_features, n_informative=5, n_redundant=5,
+        weights=[1 - minority], flip_y=0.01, random_state=seed,
+    )  # fmt: skip
+    return X, y
+
+
+def worker(n_rows, device, threads):
+    """Measure one size in this process; print one JSON line."""
+    import numpy as np
+    import torch
+
+    from generators import CVAESampler
+
+    torch.set_num_threads(threads)
+    cuda = device.startswith("cuda")
+    params = dict(hidden_dims=[128, 128], batch_size=500, device=device, random_state=0)
+    # Warm up: libraries load code and allocate their pools once, whatever the data size.
+    CVAESampler(epochs=1, **params).fit_resample(*make_data(2_000))
+    gc.collect()
+    baseline = _status("VmRSS")
+    X, y = make_data(n_rows)
+    data_bytes = X.nbytes + y.nbytes
+    n_minority = int(np.sum(y == 1))
+
+    def phase(epochs, strategy):
+        gc.collect()
+        _reset_peak()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        sampler = CVAESampler(epochs=epochs, sampling_strategy=strategy, **params)
+        X_res, _ = sampler.fit_resample(X, y)
+        if cuda:
+            torch.cuda.synchronize()
+        result = {
+            "fit_s": sampler.fit_seconds_,
+            "sample_s": sampler.sample_seconds_,
+            "new_rows": int(len(X_res) - len(X)),
+            "peak_bytes": _status("VmHWM") - baseline,
+            "gpu_peak_bytes": torch.cuda.max_memory_allocated() if cuda else None,
+        }
+        del sampler, X_res
+        return result
+
+    fit = phase(1, {1: n_minority + 1})
+    full = phase(3, "auto")
+    per_epoch = (full["fit_s"] - fit["fit_s"]) / 2
+    print(
+        json.dumps(
+            {
+                "rows": n_rows,
+                "data_bytes": data_bytes,
+                "epoch_s": per_epoch,
+                "setup_s": fit["fit_s"] - per_epoch,
+                "sample_s": full["sample_s"],
+                "new_rows": full["new_rows"],
+                "fit_peak_bytes": fit["peak_bytes"],
+                "peak_bytes": full["peak_bytes"],
+                "gpu_peak_bytes": full["gpu_peak_bytes"],
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
+
+
+def measure(n_rows, device, threads):
+    command = [sys.executable, __file__, "--worker", str(n_rows), "--device", device]
+    command += ["--threads", str(threads)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{n_rows} rows failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 2_000_000])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: steady on a busy machine)"
+    )
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.device, args.threads)
+        return
+
+    print(f"CVAESampler(hidden_dims=[128, 128], batch_size=500) on {args.device}, "
+          f"{args.threads} torch threads; 20 features, 2.5 % minority")  # fmt: skip
+    header = (
+        f"{'rows':>9} {'data MB':>8} {'s/epoch':>8} {'us/row':>7} {'setup s':>8} "
+        f"{'sample s':>9} {'new rows':>9} {'fit peak':>9} {'peak':>9} {'x data':>7}"
+    )
+    if args.device.startswith("cuda"):
+        header += f" {'GPU MB':>7}"
+    print(header)
+    rows = []
+    for n_rows in args.sizes:
+        r = measure(n_rows, args.device, args.threads)
+        rows.append(r)
+        line = (
+            f"{r['rows']:>9,} {r['data_bytes'] / MB:>8.0f} {r['epoch_s']:>8.3f} "
+            f"{1e6 * r['epoch_s'] / r['rows']:>7.2f} {r['setup_s']:>8.2f} "
+            f"{r['sample_s']:>9.2f} {r['new_rows']:>9,} {r['fit_peak_bytes'] / MB:>7.0f}MB "
+            f"{r['peak_bytes'] / MB:>7.0f}MB {r['peak_bytes'] / r['data_bytes']:>7.2f}"
+        )
+        if r["gpu_peak_bytes"] is not None:
+            line += f" {r['gpu_peak_bytes'] / MB:>7.0f}"
+        print(line, flush=True)
+
+    small, large = rows[0], rows[-1]
+    memory = large["peak_bytes"] / large["data_bytes"]
+    scale = large["rows"] / small["rows"]
+    time_ratio = large["epoch_s"] / (scale * small["epoch_s"])
+    print()
+    print(
+        f"peak memory / data at {large['rows']:,} rows: {memory:.2f} (target <= 4): "
+        f"{'PASS' if memory <= 4 else 'FAIL'}"
+    )
+    print(
+        f"time per epoch at {large['rows']:,} / ({scale:.0f} x {small['rows']:,}): "
+        f"{time_ratio:.2f} (target <= 1.5): {'PASS' if time_ratio <= 1.5 else 'FAIL'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
