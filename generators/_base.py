@@ -7,7 +7,7 @@ import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._preprocessing import TabularPreprocessor
@@ -38,6 +38,16 @@ class BaseTorchSampler(BaseOverSampler):
         Where the model was trained.
     fit_seconds_, sample_seconds_ : float
         Wall time spent fitting the model and generating the new samples.
+    selection_ : dict or None
+        With ``selection`` other than ``"last"``: the metric, the chosen epoch and the
+        metric's history (per generated class for one-model-per-class samplers).
+
+    Checkpoint selection: with ``selection`` in ``{"loss", "c2st", "coverage"}``,
+    ``validation_fraction`` of the rows of each class to generate is held out from
+    training; every ``eval_every`` epochs the model is rated on them (its loss, the C2ST
+    AUC of as many generated rows, or their coverage), the best checkpoint is kept in
+    memory and restored at the end, and training stops after ``patience`` evaluations
+    without improvement.
     """
 
     _parameter_constraints: dict = {
@@ -46,6 +56,10 @@ class BaseTorchSampler(BaseOverSampler):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "selection": [StrOptions({"last", "loss", "c2st", "coverage"})],
+        "eval_every": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
@@ -59,6 +73,10 @@ class BaseTorchSampler(BaseOverSampler):
         epochs=100,
         batch_size=256,
         lr=1e-3,
+        selection="last",
+        eval_every=5,
+        patience=None,
+        validation_fraction=0.2,
         device="auto",
         random_state=None,
         verbose=False,
@@ -68,6 +86,10 @@ class BaseTorchSampler(BaseOverSampler):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.selection = selection
+        self.eval_every = eval_every
+        self.patience = patience
+        self.validation_fraction = validation_fraction
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

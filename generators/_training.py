@@ -1,5 +1,6 @@
 """The one training loop shared by every torch generator, and its small helpers."""
 
+import copy
 from collections.abc import Callable, Sequence
 
 import torch
@@ -44,12 +45,14 @@ def train(
     generator: torch.Generator,
     verbose=False,
     desc=None,
+    after_epoch: Callable[[int], bool] | None = None,
 ):
     """Fit ``module`` by minimising ``loss_fn(module, *batch, generator=generator)`` with Adam.
 
     ``tensors`` all live on the module's device and share their first dimension; every epoch
     walks them in a fresh random order (drawn from ``generator``) in mini-batches of
-    ``batch_size``. Returns the mean training loss of each epoch.
+    ``batch_size``. ``after_epoch(epoch)`` (1-based), when given, runs after every epoch
+    and stops training by returning True. Returns the mean training loss of each epoch.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
     n_samples = tensors[0].shape[0]
@@ -66,5 +69,44 @@ def train(
             optimizer.step()
             total += loss.detach() * index.numel()
         history.append(float(total) / n_samples)
+        if after_epoch is not None:
+            module.eval()
+            stop = after_epoch(len(history))
+            module.train()
+            if stop:
+                break
     module.eval()
     return history
+
+
+class CheckpointSelector:
+    """Keep the best checkpoint by a sample metric, in memory, and stop when it stalls.
+
+    Every ``eval_every`` epochs ``score()`` rates the module (lower is better); the best
+    state is copied, and after ``patience`` evaluations without improvement (None: never)
+    training stops. ``restore()`` loads the best state back. Use as ``train``'s
+    ``after_epoch``.
+    """
+
+    def __init__(self, module, score, *, eval_every, patience=None):
+        self.module, self.score = module, score
+        self.eval_every, self.patience = eval_every, patience
+        self.history, self.best_epoch, self.best_value = [], None, float("inf")
+        self._best_state, self._bad = None, 0
+
+    def __call__(self, epoch):
+        if epoch % self.eval_every:
+            return False
+        with torch.no_grad():
+            value = float(self.score())
+        self.history.append((epoch, value))
+        if value < self.best_value:
+            self.best_value, self.best_epoch, self._bad = value, epoch, 0
+            self._best_state = copy.deepcopy(self.module.state_dict())
+        else:
+            self._bad += 1
+        return self.patience is not None and self._bad >= self.patience
+
+    def restore(self):
+        if self._best_state is not None:
+            self.module.load_state_dict(self._best_state)

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import SAMPLE_CHUNK, BaseTorchSampler
-from ._training import build_module, torch_generator, train
+from ._training import CheckpointSelector, build_module, torch_generator, train
 
 _SEED_MAX = 2**31 - 1
 
@@ -103,6 +103,10 @@ class _BaseVAESampler(BaseTorchSampler):
         sampling="latent_average",
         k=10,
         noise=0.0,
+        selection="last",
+        eval_every=5,
+        patience=None,
+        validation_fraction=0.2,
         device="auto",
         random_state=None,
         verbose=False,
@@ -113,6 +117,10 @@ class _BaseVAESampler(BaseTorchSampler):
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
+            selection=selection,
+            eval_every=eval_every,
+            patience=patience,
+            validation_fraction=validation_fraction,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -123,16 +131,34 @@ class _BaseVAESampler(BaseTorchSampler):
         self.k = k
         self.noise = noise
 
-    def _train_vae(self, Z, c, n_classes, seed, desc):
-        """Train one VAE on preprocessed rows ``Z`` (conditions ``c`` or None); return it."""
+    def _train_vae(self, Z, c, n_classes, seed, desc, generated=None):
+        """Train one VAE on preprocessed rows ``Z`` (class codes ``c`` or None).
+
+        ``generated`` are the codes of the classes to generate (None: every row's class);
+        checkpoint selection holds out some of their rows. Returns the model, the encoder
+        means and log-variances of the training rows, their codes, the loss history and
+        the selection record (or None).
+        """
         model = build_module(
             lambda: VAE(Z.shape[1], self.latent_dim, self.hidden_dims, n_classes),
             seed,
             self.device_,
         )
-        tensors = [torch.as_tensor(Z, device=self.device_)]
-        if c is not None:
-            tensors.append(torch.as_tensor(c, device=self.device_))
+        codes = np.zeros(len(Z), dtype=np.int64) if c is None else np.asarray(c)
+        held_out = self._held_out_rows(codes, generated, np.random.RandomState(seed))
+        as_tensor = lambda a: torch.as_tensor(a, device=self.device_)  # noqa: E731
+        tensors = [as_tensor(Z[~held_out])] + (
+            [as_tensor(codes[~held_out])] if c is not None else []
+        )
+        selector = None
+        if held_out.any():
+            validation = (Z[held_out], codes[held_out])
+            selector = CheckpointSelector(
+                model,
+                lambda: self._selection_score(model, tensors, validation, c is not None, seed),
+                eval_every=self.eval_every,
+                patience=self.patience,
+            )
         history = train(
             model,
             lambda m, *batch, generator: vae_loss(m, *batch, beta=self.beta, generator=generator),
@@ -143,10 +169,71 @@ class _BaseVAESampler(BaseTorchSampler):
             generator=torch_generator(seed, self.device_),
             verbose=self.verbose,
             desc=desc,
+            after_epoch=selector,
         )
+        selection = None
+        if selector is not None:
+            selector.restore()
+            selection = {
+                "metric": self.selection,
+                "best_epoch": selector.best_epoch,
+                "epochs_run": len(history),
+                "history": [[epoch, value] for epoch, value in selector.history],
+            }
         with torch.no_grad():
             mu, logvar = model.encode(*tensors)
-        return model, mu, logvar, history
+        return model, mu, logvar, codes[~held_out], history, selection
+
+    def _held_out_rows(self, codes, generated, rng):
+        """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
+        generated class (at least 3 rows, and at least 2 left to train on), else none."""
+        held_out = np.zeros(len(codes), dtype=bool)
+        if self.selection == "last":
+            return held_out
+        for code in np.unique(codes) if generated is None else generated:
+            rows = np.flatnonzero(codes == code)
+            n = int(round(self.validation_fraction * len(rows)))
+            if n < 3 or len(rows) - n < 2:
+                warnings.warn(
+                    f"selection={self.selection!r}: a class with {len(rows)} rows is too small "
+                    "to hold out validation rows; its last checkpoint is used.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+                continue
+            held_out[rng.choice(rows, n, replace=False)] = True
+        return held_out
+
+    def _selection_score(self, model, tensors, validation, conditional, seed):
+        """Rate the current model on the held-out rows (lower is better)."""
+        from pipelines.quality import c2st_auc, prdc_scores
+
+        generator = torch_generator(seed, self.device_)
+        Z_val, codes_val = validation
+        if self.selection == "loss":
+            c = torch.as_tensor(codes_val, device=self.device_) if conditional else None
+            Z = torch.as_tensor(Z_val, device=self.device_)
+            return float(vae_loss(model, Z, c, beta=self.beta, generator=generator))
+        scores = []
+        Z_train, codes_train = tensors[0], (tensors[1] if conditional else None)
+        for code in np.unique(codes_val):
+            real = Z_val[codes_val == code]
+            c = None
+            if conditional:
+                rows = codes_train == int(code)
+                c = torch.full((rows.sum().item(),), int(code), device=self.device_)
+                mu, logvar = model.encode(Z_train[rows], c)
+                c = torch.full((len(real),), int(code), device=self.device_)
+            else:
+                mu, logvar = model.encode(Z_train)
+            z = self._draw_latents(mu, logvar, len(real), min(self.k, len(mu)), generator)
+            fake = model.decode(z, c).cpu().numpy()
+            if self.selection == "c2st":
+                scores.append(c2st_auc(real, fake, n_splits=3, random_state=seed))
+            else:
+                k = min(5, len(real) - 2)
+                scores.append(-prdc_scores(real, fake, nearest_k=k)["coverage"])
+        return float(np.mean(scores))
 
     def _decode_latents(self, model, mu, logvar, condition, n_samples, rng):
         """Draw ``n_samples`` latent codes by ``self.sampling`` from one class's posteriors
@@ -225,16 +312,17 @@ class VAESampler(_BaseVAESampler):
     """
 
     def _fit_model(self, Z, y, rng):
-        self.models_, self.latents_, self.loss_history_ = {}, {}, {}
+        self.models_, self.latents_, self.loss_history_, selection = {}, {}, {}, {}
         for class_, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            model, mu, logvar, history = self._train_vae(
+            model, mu, logvar, _, history, selection[str(class_)] = self._train_vae(
                 Z[y == class_], None, 0, rng.randint(_SEED_MAX), desc=f"VAE {class_}"
             )
             self.models_[class_] = model
             self.latents_[class_] = (mu, logvar)
             self.loss_history_[class_] = history
+        self.selection_ = selection if any(selection.values()) else None
 
     def _generate(self, class_, n_samples, rng):
         return self._decode_latents(
@@ -264,8 +352,13 @@ class CVAESampler(_BaseVAESampler):
 
     def _fit_model(self, Z, y, rng):
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.model_, mu, logvar, self.loss_history_ = self._train_vae(
-            Z, codes, len(self.classes_), rng.randint(_SEED_MAX), desc="CVAE"
+        generated = [
+            int(np.flatnonzero(self.classes_ == class_)[0])
+            for class_, n in self.sampling_strategy_.items()
+            if n > 0
+        ]
+        self.model_, mu, logvar, codes, self.loss_history_, self.selection_ = self._train_vae(
+            Z, codes, len(self.classes_), rng.randint(_SEED_MAX), "CVAE", generated
         )
         codes = torch.as_tensor(codes, device=self.device_)
         self.latents_ = {

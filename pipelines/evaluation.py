@@ -220,10 +220,11 @@ class _Result:
     n_synthetic: int = 0
     threshold: float | None = None
     quality: dict | None = None
+    selection: dict | None = None
 
 
 def _resample(generator, seed, X, y):
-    """``(X_res, y_res, generator_fit_seconds, generator_sample_seconds)``."""
+    """``(X_res, y_res, generator_fit_seconds, generator_sample_seconds, selection)``."""
     sampler = with_seed(generator, seed)
     start = time.perf_counter()
     X_res, y_res = sampler.fit_resample(X, y)
@@ -234,6 +235,7 @@ def _resample(generator, seed, X, y):
         y_res,
         getattr(sampler, "fit_seconds_", total),
         getattr(sampler, "sample_seconds_", 0.0),
+        getattr(sampler, "selection_", None),
     )
 
 
@@ -258,7 +260,7 @@ def _real_methods(fold, methods):
 def _augmented_methods(fold, methods, generator, seed):
     """``{method: _Result}`` for the augmented methods with one generator fit per ``seed``."""
     rows = fold.generator_rows
-    X_aug, y_aug, gen_fit, gen_sample = _resample(
+    X_aug, y_aug, gen_fit, gen_sample, selection = _resample(
         generator, seed, fold.X_train[rows], fold.y_train[rows]
     )
     X_new, y_new = X_aug[len(rows) :], y_aug[len(rows) :]
@@ -270,12 +272,18 @@ def _augmented_methods(fold, methods, generator, seed):
     augmented, seconds = fold.fit(X_aug, y_aug)
     results = {
         "augmented": _Result(
-            fold.score(augmented), seconds, gen_fit, gen_sample, n_synthetic, quality=quality
+            fold.score(augmented),
+            seconds,
+            gen_fit,
+            gen_sample,
+            n_synthetic,
+            quality=quality,
+            selection=selection,
         )
     }
     if "augmented+threshold" in methods:
         inner = fold.inner_fit
-        X_inner, y_inner, inner_fit, inner_sample = _resample(
+        X_inner, y_inner, inner_fit, inner_sample, _ = _resample(
             generator, seed, fold.X_train[inner], fold.y_train[inner]
         )
         threshold, tune_seconds = fold.tune(X_inner, y_inner)
@@ -305,6 +313,10 @@ def _record(results):
         record["threshold"] = mean([r.threshold for r in results])
     if len(results) > 1:
         record["metrics_by_seed"] = [r.metrics for r in results]
+    if results[0].selection is not None:
+        record["selection"] = (
+            [r.selection for r in results] if len(results) > 1 else results[0].selection
+        )
     if results[0].quality is not None:
         record["quality"] = {
             name: mean([r.quality[name] for r in results]) for name in results[0].quality

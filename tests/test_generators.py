@@ -207,3 +207,50 @@ def test_generator_configs_instantiate_and_resample(name, data):
     X, y = data
     X_res, y_res = sampler.fit_resample(X, y)
     assert Counter(y_res)[1] > Counter(y)[1] and len(X_res) == len(y_res)
+
+
+def test_checkpoint_selector_restores_the_best_state():
+    from generators._training import CheckpointSelector
+
+    module = torch.nn.Linear(1, 1, bias=False)
+    selector = CheckpointSelector(module, lambda: abs(module.weight.item()), eval_every=1)
+    for epoch, weight in enumerate([3.0, -1.0, 2.0, 0.5, 4.0], start=1):
+        module.weight.data.fill_(weight)
+        selector(epoch)
+    selector.restore()
+    assert selector.best_epoch == 4
+    assert abs(module.weight.item()) == min(value for _, value in selector.history) == 0.5
+
+
+def test_checkpoint_selector_stops_after_patience():
+    from generators._training import CheckpointSelector
+
+    module = torch.nn.Linear(1, 1)
+    values = iter([1.0, 2.0, 3.0, 0.5])
+    selector = CheckpointSelector(module, lambda: next(values), eval_every=2, patience=2)
+    assert [selector(epoch) for epoch in range(1, 7)] == [False] * 5 + [True]
+    assert selector.history == [(2, 1.0), (4, 2.0), (6, 3.0)]
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+@pytest.mark.parametrize("selection", ["loss", "c2st", "coverage"])
+def test_selection_by_a_sample_metric_records_its_history(Sampler, selection, data):
+    X, y = data
+    sampler = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "epochs": 6})
+    _, y_res = sampler.fit_resample(X, y)
+    assert Counter(y_res)[1] == Counter(y_res)[0]
+    record = sampler.selection_ if Sampler is CVAESampler else sampler.selection_["1"]
+    epochs, values = zip(*record["history"], strict=True)
+    assert epochs == (2, 4, 6) and record["metric"] == selection
+    assert record["best_epoch"] == epochs[int(np.argmin(values))]
+    again = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "epochs": 6})
+    again.fit_resample(X, y)
+    assert again.selection_ == sampler.selection_
+
+
+def test_selection_last_keeps_every_row_and_records_nothing(data):
+    X, y = data
+    sampler = CVAESampler(random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    assert sampler.selection_ is None
+    assert sum(len(mu) for mu, _ in sampler.latents_.values()) == len(X)
