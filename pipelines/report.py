@@ -13,6 +13,7 @@ from .stats import bayesian_correlated_ttest, corrected_ttest
 
 SCHEMA = "synthbalance/report-v1"
 FIGURE = "deltas.png"
+SELECTION_FIGURE = "selection.png"
 # Pairs that differ only by a tuned threshold: threshold-free metrics are equal by construction.
 THRESHOLD_ONLY = {("threshold", "baseline"), ("augmented+threshold", "augmented")}
 
@@ -292,6 +293,7 @@ def render_markdown(report):
             ],
         ),
         *_quality_section(report),
+        *_selection_section(report),
         "Tuning the threshold cannot change ROC AUC or PR AUC (they rank scores, they do not cut "
         "them), so comparisons that differ only by the threshold are not listed for them.",
         "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
@@ -319,6 +321,21 @@ def _quality_section(report):
                 for name, stat in quality.items()
             ],
         ),
+    ]
+
+
+def _selection_section(report):
+    selections = _selections(report)
+    if not selections:
+        return []
+    chosen = [s["best_epoch"] for _, s in selections]
+    metric = selections[0][1]["metric"]
+    return [
+        "## Checkpoint selection",
+        f"The generator kept the checkpoint with the best {metric} on held-out rows of the "
+        f"generated class: epochs {min(chosen)}\u2013{max(chosen)} (median "
+        f"{int(np.median(chosen))}) over {len(selections)} fits. "
+        f"![selection history]({SELECTION_FIGURE})",
     ]
 
 
@@ -354,10 +371,54 @@ def plot_deltas(report, path):
     plt.close(fig)
 
 
+def _selections(report):
+    """``[(fold label, selection record)]`` of the augmented method's generator fits."""
+    found = []
+    for r in report["folds"]:
+        if r["method"] != "augmented" or "selection" not in r:
+            continue
+        records = r["selection"] if isinstance(r["selection"], list) else [r["selection"]]
+        for i, record in enumerate(records):
+            # one-model-per-class samplers record one selection per generated class
+            per_class = record if "history" not in record else {"": record}
+            for label, selection in per_class.items():
+                if selection:
+                    name = f"r{r['repeat']}f{r['fold']}" + (f" s{i}" if i else "")
+                    found.append((name + (f" {label}" if label else ""), selection))
+    return found
+
+
+def plot_selection(selections, path):
+    """The selection metric over epochs for every generator fit, chosen epochs marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, selection in selections:
+        epochs, values = zip(*selection["history"], strict=True)
+        (line,) = ax.plot(epochs, values, linewidth=1, label=name)
+        best = epochs.index(selection["best_epoch"])
+        ax.scatter([epochs[best]], [values[best]], color=line.get_color(), zorder=3)
+    metric = selections[0][1]["metric"]
+    ax.set_xlabel("epoch")
+    ax.set_ylabel({"coverage": "\u2212coverage"}.get(metric, metric) + " (lower is better)")
+    ax.set_title("Checkpoint selection on held-out rows; dots: the kept checkpoints")
+    if len(selections) <= 12:
+        ax.legend(fontsize="xx-small", ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
 def write_report(report, directory):
-    """Write the figure, report.md and, last, report.json into ``directory``."""
+    """Write the figures, report.md and, last, report.json into ``directory``."""
     directory = Path(directory)
     plot_deltas(report, directory / FIGURE)
+    if selections := _selections(report):
+        plot_selection(selections, directory / SELECTION_FIGURE)
     write_text(directory / "report.md", render_markdown(report))
     write_text(directory / "report.json", json.dumps(report, indent=1, default=str) + "\n")
     return directory / "report.json"

@@ -226,3 +226,13 @@ def test_export_without_path_fails_clearly(tmp_path):
     result = cli("synthbalance-export", "generator=smote", cwd=tmp_path)
     assert result.returncode != 0
     assert "export.path is required" in result.stderr
+
+
+def test_selection_history_reaches_the_report(make_config, tmp_path):
+    report = run(make_config("generator.selection=loss", "generator.eval_every=1"))
+    records = [r for r in report["folds"] if r["method"] == "augmented"]
+    assert all(r["selection"]["metric"] == "loss" for r in records)
+    assert all(len(r["selection"]["history"]) == 2 for r in records)  # 2 epochs, every epoch
+    assert (tmp_path / "selection.png").stat().st_size > 0
+    assert "## Checkpoint selection" in (tmp_path / "report.md").read_text()
+    assert report["quality"]["c2st_auc"]["mean"] >= 0
