@@ -220,6 +220,7 @@ class _Result:
     n_synthetic: int = 0
     threshold: float | None = None
     quality: dict | None = None
+    quality_seconds: float = 0.0
     selection: dict | None = None
 
 
@@ -265,7 +266,9 @@ def _augmented_methods(fold, methods, generator, seed):
     )
     X_new, y_new = X_aug[len(rows) :], y_aug[len(rows) :]
     n_synthetic = len(y_new)
+    start = time.perf_counter()
     quality = fold.judge(X_new, y_new, seed)
+    quality_seconds = time.perf_counter() - start
     # Every real training row, those held out from the generator included, then the new ones.
     X_aug = np.vstack([fold.X_train, X_new])
     y_aug = np.concatenate([fold.y_train, y_new])
@@ -278,6 +281,7 @@ def _augmented_methods(fold, methods, generator, seed):
             gen_sample,
             n_synthetic,
             quality=quality,
+            quality_seconds=quality_seconds,
             selection=selection,
         )
     }
@@ -318,6 +322,7 @@ def _record(results):
             [r.selection for r in results] if len(results) > 1 else results[0].selection
         )
     if results[0].quality is not None:
+        record["seconds"]["quality"] = mean([r.quality_seconds for r in results])
         record["quality"] = {
             name: mean([r.quality[name] for r in results]) for name in results[0].quality
         }
