@@ -4,7 +4,14 @@ The SMOTE family is imbalanced-learn's own (see ``conf/generator/``); this packa
 the torch generators.
 """
 
-from ._preprocessing import TabularPreprocessor
-from ._vae import VAE, CVAESampler, VAESampler
+from ._preprocessing import ImagePreprocessor, TabularPreprocessor
+from ._vae import VAE, ConvVAE, CVAESampler, VAESampler
 
-__all__ = ["CVAESampler", "TabularPreprocessor", "VAE", "VAESampler"]
+__all__ = [
+    "CVAESampler",
+    "ConvVAE",
+    "ImagePreprocessor",
+    "TabularPreprocessor",
+    "VAE",
+    "VAESampler",
+]

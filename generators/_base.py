@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._preprocessing import TabularPreprocessor
+from ._preprocessing import ImagePreprocessor, TabularPreprocessor
 from ._training import resolve_device
 
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
@@ -32,8 +32,11 @@ class BaseTorchSampler(BaseOverSampler):
     ----------
     sampling_strategy_ : dict
         Number of samples generated per class in the last ``fit_resample``.
-    preprocessor_ : TabularPreprocessor
-        Fitted on the data given to ``fit_resample``.
+    preprocessor_ : TabularPreprocessor or ImagePreprocessor
+        Fitted on the data given to ``fit_resample``: standardisation for tables, the
+        pixel range for images (``image_shape`` given), whose samples are clipped to it.
+    architecture_ : {"mlp", "conv"}
+        The network used: ``architecture="auto"`` picks conv for images.
     device_ : torch.device
         Where the model was trained.
     fit_seconds_, sample_seconds_ : float
@@ -56,6 +59,8 @@ class BaseTorchSampler(BaseOverSampler):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "architecture": [StrOptions({"auto", "mlp", "conv"})],
+        "image_shape": ["array-like", None],
         "selection": [StrOptions({"last", "loss", "c2st", "coverage"})],
         "eval_every": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
@@ -73,6 +78,8 @@ class BaseTorchSampler(BaseOverSampler):
         epochs=100,
         batch_size=256,
         lr=1e-3,
+        architecture="auto",
+        image_shape=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -83,6 +90,8 @@ class BaseTorchSampler(BaseOverSampler):
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.hidden_dims = hidden_dims
+        self.architecture = architecture
+        self.image_shape = image_shape
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -97,10 +106,12 @@ class BaseTorchSampler(BaseOverSampler):
     def _fit_resample(self, X, y):
         rng = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
+        self.architecture_ = self._check_architecture(X.shape[1])
         # The networks need dense rows; sparse input is densified and the result re-sparsified.
         X_dense = X.toarray() if sparse.issparse(X) else X
         start = time.perf_counter()
-        self.preprocessor_ = TabularPreprocessor().fit(X_dense)
+        preprocessor = TabularPreprocessor if self.image_shape is None else ImagePreprocessor
+        self.preprocessor_ = preprocessor().fit(X_dense)
         self._fit_model(self.preprocessor_.transform(X_dense), y, rng)
         self.fit_seconds_ = time.perf_counter() - start
 
@@ -115,6 +126,19 @@ class BaseTorchSampler(BaseOverSampler):
         if sparse.issparse(X):
             return sparse.vstack([X, *X_new], format=X.format), np.hstack([y, *y_new])
         return np.vstack([X, *X_new]), np.hstack([y, *y_new])
+
+    def _check_architecture(self, n_features):
+        """``"conv"`` or ``"mlp"``: ``auto`` is conv for images (``image_shape`` given)."""
+        if self.image_shape is not None and int(np.prod(self.image_shape)) != n_features:
+            raise ValueError(
+                f"image_shape={tuple(self.image_shape)} has {int(np.prod(self.image_shape))} "
+                f"pixels but X has {n_features} features."
+            )
+        if self.architecture == "conv" and self.image_shape is None:
+            raise ValueError("architecture='conv' needs image_shape=(channels, height, width).")
+        if self.architecture == "auto":
+            return "mlp" if self.image_shape is None else "conv"
+        return self.architecture
 
     def sample(self, n_samples, y, random_state=None):
         """Generate ``n_samples`` new rows of class ``y`` in the original feature space.

@@ -37,3 +37,36 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         if np.issubdtype(self.dtype_, np.integer):
             X = np.rint(X)
         return X.astype(self.dtype_, copy=False)
+
+
+class ImagePreprocessor(TransformerMixin, BaseEstimator):
+    """Map flattened images to [0, 1] by the pixel range seen in ``fit``, and back.
+
+    ``inverse_transform`` clips to that range, so generated pixels are always valid, and
+    restores the dtype seen at ``fit`` (integers are rounded).
+
+    Attributes
+    ----------
+    low_, high_ : float
+        Smallest and largest pixel value seen.
+    dtype_ : numpy.dtype
+    """
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=None)
+        self.dtype_ = X.dtype
+        self.low_, self.high_ = float(X.min()), float(X.max())
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=None).astype(np.float64)
+        return ((X - self.low_) / max(self.high_ - self.low_, 1e-12)).astype(np.float32)
+
+    def inverse_transform(self, Z):
+        check_is_fitted(self)
+        Z = np.clip(np.asarray(Z, dtype=np.float64), 0.0, 1.0)
+        X = self.low_ + Z * (self.high_ - self.low_)
+        if np.issubdtype(self.dtype_, np.integer):
+            X = np.rint(X)
+        return X.astype(self.dtype_, copy=False)

@@ -38,6 +38,7 @@ class VAE(nn.Module):
     def __init__(self, n_features, latent_dim, hidden_dims, n_classes=0):
         super().__init__()
         hidden_dims = list(hidden_dims)
+        self.n_features = n_features
         self.n_classes = n_classes
         self.encoder = _mlp([n_features + n_classes, *hidden_dims])
         width = hidden_dims[-1] if hidden_dims else n_features + n_classes
@@ -57,6 +58,52 @@ class VAE(nn.Module):
 
     def decode(self, z, c=None):
         return self.decoder(self._condition(z, c))
+
+
+class ConvVAE(VAE):
+    """Convolutional VAE for images given as flattened rows of ``image_shape`` (C, H, W) in
+    [0, 1]. Strided convolutions of widths ``channels`` encode, transposed ones decode to
+    sigmoid pixels; a class condition enters as constant one-hot input planes and next to
+    the latent code. ``encode``/``decode`` take and return flat rows, like ``VAE``."""
+
+    def __init__(self, image_shape, latent_dim, channels, n_classes=0):
+        nn.Module.__init__(self)
+        channels = list(channels) or [32]
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.n_features = int(np.prod(self.image_shape))
+        self.n_classes = n_classes
+        depth, height, width = self.image_shape
+        layers, n_in = [], depth + n_classes
+        for n_out in channels:
+            layers += [nn.Conv2d(n_in, n_out, 3, stride=2, padding=1), nn.ReLU()]
+            n_in = n_out
+        self.encoder = nn.Sequential(*layers, nn.Flatten())
+        with torch.no_grad():
+            features = self.encoder[:-1](torch.zeros(1, depth + n_classes, height, width))
+        self.grid = tuple(features.shape[1:])
+        flat = int(np.prod(self.grid))
+        self.mu = nn.Linear(flat, latent_dim)
+        self.logvar = nn.Linear(flat, latent_dim)
+        layers = []
+        for n_in, n_out in zip(channels[::-1], channels[::-1][1:] + [depth], strict=True):
+            layers += [nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1), nn.ReLU()]
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim + n_classes, flat), nn.ReLU(), nn.Unflatten(1, self.grid),
+            *layers[:-1],  # no ReLU before the sigmoid
+        )  # fmt: skip
+
+    def encode(self, x, c=None):
+        image = x.view(-1, *self.image_shape)
+        if self.n_classes:
+            planes = F.one_hot(c, self.n_classes).to(x.dtype)[:, :, None, None]
+            image = torch.cat([image, planes.expand(-1, -1, *self.image_shape[1:])], dim=1)
+        h = self.encoder(image)
+        return self.mu(h), self.logvar(h)
+
+    def decode(self, z, c=None):
+        image = self.decoder(self._condition(z, c))
+        image = F.interpolate(image, size=self.image_shape[1:], mode="bilinear")
+        return torch.sigmoid(image).flatten(1)
 
 
 def vae_loss(model, x, c=None, *, beta, generator):
@@ -103,6 +150,8 @@ class _BaseVAESampler(BaseTorchSampler):
         sampling="latent_average",
         k=10,
         noise=0.0,
+        architecture="auto",
+        image_shape=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -117,6 +166,8 @@ class _BaseVAESampler(BaseTorchSampler):
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
+            architecture=architecture,
+            image_shape=image_shape,
             selection=selection,
             eval_every=eval_every,
             patience=patience,
@@ -139,11 +190,7 @@ class _BaseVAESampler(BaseTorchSampler):
         means and log-variances of the training rows, their codes, the loss history and
         the selection record (or None).
         """
-        model = build_module(
-            lambda: VAE(Z.shape[1], self.latent_dim, self.hidden_dims, n_classes),
-            seed,
-            self.device_,
-        )
+        model = build_module(lambda: self._network(Z.shape[1], n_classes), seed, self.device_)
         codes = np.zeros(len(Z), dtype=np.int64) if c is None else np.asarray(c)
         held_out = self._held_out_rows(codes, generated, np.random.RandomState(seed))
         as_tensor = lambda a: torch.as_tensor(a, device=self.device_)  # noqa: E731
@@ -183,6 +230,11 @@ class _BaseVAESampler(BaseTorchSampler):
         with torch.no_grad():
             mu, logvar = model.encode(*tensors)
         return model, mu, logvar, codes[~held_out], history, selection
+
+    def _network(self, n_features, n_classes):
+        if self.architecture_ == "conv":
+            return ConvVAE(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
+        return VAE(n_features, self.latent_dim, self.hidden_dims, n_classes)
 
     def _held_out_rows(self, codes, generated, rng):
         """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
@@ -257,7 +309,7 @@ class _BaseVAESampler(BaseTorchSampler):
                 if condition is not None:
                     c = torch.full((n,), condition, dtype=torch.long, device=self.device_)
                 out.append(model.decode(z, c).cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0, model.decoder[-1].out_features))
+        return np.concatenate(out) if out else np.empty((0, model.n_features))
 
     def _draw_latents(self, mu, logvar, n, k, generator):
         def normal(shape):

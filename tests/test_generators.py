@@ -254,3 +254,45 @@ def test_selection_last_keeps_every_row_and_records_nothing(data):
     sampler.fit_resample(X, y)
     assert sampler.selection_ is None
     assert sum(len(mu) for mu, _ in sampler.latents_.values()) == len(X)
+
+
+@pytest.fixture(scope="module")
+def images():
+    from pipelines.images import digits
+
+    data = digits(n_minority=30)
+    return data.X.to_numpy(), data.y, data.image_shape
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+@pytest.mark.parametrize("sampling", ["prior", "posterior", "latent_average"])
+def test_conv_architecture_for_images_keeps_pixels_valid(Sampler, sampling, images):
+    X, y, shape = images
+    sampler = Sampler(image_shape=shape, sampling=sampling, random_state=0, **TINY)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert sampler.architecture_ == "conv"
+    assert Counter(y_res)["digit_3"] == Counter(y_res)["other"]
+    new = X_res[len(X) :]
+    assert new.min() >= X.min() and new.max() <= X.max() and np.isfinite(new).all()
+
+
+def test_conv_latent_average_over_the_class_gives_one_image(images):
+    X, y, shape = images
+    sampler = CVAESampler(image_shape=shape, k=30, noise=0.0, random_state=0, **TINY)
+    new = sampler.fit_resample(X, y)[0][len(X) :]
+    np.testing.assert_allclose(new, np.broadcast_to(new[0], new.shape), atol=1e-6)
+
+
+def test_mlp_architecture_on_images_is_clipped_too(images):
+    X, y, shape = images
+    sampler = VAESampler(image_shape=shape, architecture="mlp", random_state=0, **TINY)
+    new = sampler.fit_resample(X, y)[0][len(X) :]
+    assert sampler.architecture_ == "mlp" and 0 <= new.min() and new.max() <= 1
+
+
+def test_image_shape_must_match_the_rows(images):
+    X, y, _ = images
+    with pytest.raises(ValueError, match="image_shape=\\(1, 4, 4\\) has 16 pixels"):
+        CVAESampler(image_shape=(1, 4, 4), random_state=0, **TINY).fit_resample(X, y)
+    with pytest.raises(ValueError, match="architecture='conv' needs image_shape"):
+        CVAESampler(architecture="conv", random_state=0, **TINY).fit_resample(X, y)
