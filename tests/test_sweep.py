@@ -233,6 +233,22 @@ def test_submitit_local_launcher_runs_the_sweep(tmp_path):
     assert _threads_in_log(tmp_path / "sweep" / "0")[0] == 1
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["ray", "ray_cluster"])
+def test_ray_launcher_runs_the_sweep_on_a_local_ray_instance(tmp_path, launcher):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="needs synthbalance[ray]")
+    local = ["hydra.launcher.ray.init.address=null", "++hydra.launcher.ray.init.num_cpus=2"]
+    result = synthbalance(
+        "-m", "generator=none,ros", *FAST, f"hydra/launcher={launcher}", *local,
+        "++hydra.launcher.ray.remote.num_cpus=1", "hydra.sweep.dir=sweep", cwd=tmp_path,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    done = reports(tmp_path / "sweep")
+    assert len(done) == 2 and all(is_complete(path) for path in done)
+    assert _threads_in_log(tmp_path / "sweep" / "0")[0] == 1
+
+
 def test_slurm_launcher_config_composes():
     with initialize_config_module(config_module="conf", version_base="1.3"):
         cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
