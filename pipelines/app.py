@@ -8,7 +8,17 @@ from omegaconf import OmegaConf
 
 from .components import build
 from .datasets import check_dataset
-from .evaluation import QualityCheck, ThresholdTuning, evaluate
+from .evaluation import (
+    AUGMENTED,
+    QualityCheck,
+    ThresholdTuning,
+    evaluate,
+    fill_unset,
+    fold_seeds,
+    folds,
+    with_seed,
+)
+from .grids import GRID, write_sample_grid
 from .report import build_report, headline, write_report
 from .sweep import completed_report, config_hash, record_hash
 
@@ -33,6 +43,9 @@ def run(cfg) -> dict:
     check_dataset(dataset, evaluation.n_splits)
     generator, generator_info = build(cfg.generator)
     classifier, classifier_info = build(cfg.classifier)
+    if dataset.image_shape is not None:  # image models learn the shape from the data
+        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
+        classifier = fill_unset(classifier, "image_shape", tuple(dataset.image_shape))
     record_hash(directory, digest)  # the run directory says which config it is for
     folds = evaluate(
         dataset.X.to_numpy(dtype=float),
@@ -68,7 +81,24 @@ def run(cfg) -> dict:
         OmegaConf.to_container(cfg, resolve=True),
     )
     report["config_sha256"] = digest
+    if dataset.kind == "image" and any(m in AUGMENTED for m in evaluation.methods):
+        report["sample_grid"] = _sample_grid(dataset, generator, cfg, directory)
     path = write_report(report, directory)
     log.info(headline(report))
     log.info("report: %s", path)
     return report
+
+
+def _sample_grid(dataset, generator, cfg, directory):
+    """Refit the generator as on the first fold and draw its minority samples next to
+    real ones; returns the grid's file name."""
+    X, y = dataset.X.to_numpy(dtype=float), dataset.y
+    train, _ = next(folds(y, cfg.evaluation.n_splits, cfg.evaluation.n_repeats, cfg.seed))
+    sampler = with_seed(generator, fold_seeds(cfg.seed, 1)[0])
+    X_res, y_res = sampler.fit_resample(X[train], y[train])
+    new = X_res[len(train) :][y_res[len(train) :] == dataset.minority]
+    real = X[train][y[train] == dataset.minority]
+    if len(new) == 0:
+        return None
+    write_sample_grid(real, new, tuple(dataset.image_shape), directory / GRID)
+    return GRID

@@ -95,16 +95,21 @@ def generator_seeds(fold_seed, n_seeds):
     return [fold_seed, *(int(s) for s in extra)]
 
 
-def with_seed(estimator, seed):
-    """A clone of ``estimator`` whose unset ``random_state`` parameters (nested ones
-    included, as in a Pipeline) are set to ``seed``."""
+def fill_unset(estimator, name, value):
+    """A clone of ``estimator`` whose ``name`` parameters (nested ones included, as in a
+    Pipeline) that are None are set to ``value``; the others are left as they are."""
     estimator = clone(estimator)
     unset = {
-        key: seed
-        for key, value in estimator.get_params().items()
-        if (key == "random_state" or key.endswith("__random_state")) and value is None
+        key: value
+        for key, current in estimator.get_params().items()
+        if (key == name or key.endswith(f"__{name}")) and current is None
     }
     return estimator.set_params(**unset)
+
+
+def with_seed(estimator, seed):
+    """A clone of ``estimator`` whose unset ``random_state`` parameters are ``seed``."""
+    return fill_unset(estimator, "random_state", seed)
 
 
 def balanced(estimator, y):

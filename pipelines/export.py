@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from .components import build
 from .datasets import DataError, check_dataset
-from .evaluation import with_seed
+from .evaluation import fill_unset, with_seed
 from .io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ def export(cfg) -> Path:
     dataset = instantiate(cfg.dataset)
     check_dataset(dataset, n_splits=2)
     generator, generator_info = build(cfg.generator)
+    if dataset.image_shape is not None:
+        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
     X_res, y_res = with_seed(generator, cfg.seed).fit_resample(dataset.X, dataset.y)
     n_real = len(dataset.y)
 

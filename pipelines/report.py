@@ -294,6 +294,7 @@ def render_markdown(report):
         ),
         *_quality_section(report),
         *_selection_section(report),
+        *_sample_grid_section(report),
         "Tuning the threshold cannot change ROC AUC or PR AUC (they rank scores, they do not cut "
         "them), so comparisons that differ only by the threshold are not listed for them.",
         "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
@@ -321,6 +322,19 @@ def _quality_section(report):
                 for name, stat in quality.items()
             ],
         ),
+    ]
+
+
+def _sample_grid_section(report):
+    if not report.get("sample_grid"):
+        return []
+    sampling = report["generator"]["params"].get("sampling")
+    mode = f", sampling={sampling}" if sampling else ""
+    return [
+        "## Samples",
+        f"Real minority images (top) and {report['generator']['name']}{mode} samples (bottom), "
+        "from a generator fitted on the first fold's training part. "
+        f"![real and synthetic minority images]({report['sample_grid']})",
     ]
 
 

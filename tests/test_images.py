@@ -175,12 +175,24 @@ def test_cnn_on_digits_end_to_end(make_config, tmp_path):
     assert (tmp_path / "report.json").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="pipelines/quality.py: prdc needs nearest_k <= n - 2 held-out minority rows; "
-    "minority_quality clips nearest_k to n - 1, so small minorities fail (kth out of bounds)",
-)
 def test_cnn_on_digits_end_to_end_with_quality_metrics(make_config):
+    # A regression test: prdc needs nearest_k <= n - 2, which 3 held-out rows once broke.
     report = run(make_config(*RUN))
     assert all("quality" in r for r in report["folds"] if r["method"] == "augmented")
+
+
+def test_conv_cvae_with_latent_averaging_and_cnn_on_digits(make_config, tmp_path):
+    report = run(
+        make_config(
+            "dataset=digits", "classifier=cnn", "classifier.epochs=2", "generator=cvae",
+            "generator.sampling=latent_average", "generator.k=10",
+        )
+    )  # fmt: skip
+    assert all(r["n_synthetic"] > 0 for r in report["folds"] if r["method"] == "augmented")
+    assert report["sample_grid"] == "samples.png"
+    grid = (tmp_path / "samples.png").stat().st_size
+    assert (
+        grid > 0
+        and "![real and synthetic minority images](samples.png)"
+        in (tmp_path / "report.md").read_text()
+    )
