@@ -3,6 +3,9 @@
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -62,17 +65,62 @@ def _counts(y):
     return {str(label): n for label, n in sorted(Counter(y.tolist()).items(), key=str)}
 
 
+def _write_image_folder(directory, X, y, n_real, image_shape):
+    """An ImageFolder tree: one folder per class, real images then synthetic ones as PNGs
+    (pixels in [0, 1]); returns the synthetic files' paths relative to ``directory``."""
+    import torch
+    from torchvision.utils import save_image
+
+    synthetic_files = []
+    for i, (row, label) in enumerate(zip(np.asarray(X, dtype=np.float32), y, strict=True)):
+        synthetic = i >= n_real
+        name = f"synthetic_{i - n_real:06d}.png" if synthetic else f"real_{i:06d}.png"
+        relative = Path(str(label)) / name
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        save_image(torch.from_numpy(row).view(*image_shape).clamp(0, 1), directory / relative)
+        if synthetic:
+            synthetic_files.append(str(relative))
+    return synthetic_files
+
+
+def _sha256_tree(directory):
+    """One digest of every file's relative path and bytes under ``directory``."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(directory)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _check_destination(path, dataset):
+    if path.suffix == "":
+        if dataset.kind != "image":
+            raise DataError(
+                f"{path}: a directory export (ImageFolder) needs an image dataset; "
+                "name a .csv, .parquet or .npz file"
+            )
+        if path.exists():
+            raise DataError(f"{path} already exists; remove it or choose another export.path")
+    elif path.suffix.lower() not in WRITERS:
+        raise DataError(
+            f"{path}: unknown export format {path.suffix!r}; use .csv, .parquet, .npz, "
+            "or a directory for images"
+        )
+
+
 def export(cfg) -> Path:
-    """Fit the generator on the whole dataset and write the balanced dataset and its manifest."""
+    """Fit the generator on the whole dataset and write the balanced dataset and its manifest.
+
+    Tables go to ``.csv``, ``.parquet`` or ``.npz`` (real rows unchanged, then synthetic
+    rows, with an ``is_synthetic`` column); an image dataset exported to a directory
+    becomes an ImageFolder tree with the synthetic images named ``synthetic_*.png``.
+    """
     path = cfg.export.get("path")
     if not path or OmegaConf.is_missing(cfg.export, "path"):
         raise DataError("export.path is required, e.g. export.path=balanced.parquet")
     path = Path(path)
-    if path.suffix.lower() not in WRITERS:
-        raise DataError(
-            f"{path}: unknown export format {path.suffix!r}; use .csv, .parquet or .npz"
-        )
     dataset = instantiate(cfg.dataset)
+    _check_destination(path, dataset)
     check_dataset(dataset, n_splits=2)
     generator, generator_info = build(cfg.generator)
     if dataset.image_shape is not None:
@@ -80,15 +128,25 @@ def export(cfg) -> Path:
     X_res, y_res = with_seed(generator, cfg.seed).fit_resample(dataset.X, dataset.y)
     n_real = len(dataset.y)
 
-    frame = X_res.reset_index(drop=True)
-    frame[dataset.target] = np.asarray(y_res)
-    frame[SYNTHETIC_COLUMN] = np.arange(len(frame)) >= n_real
-    with atomic_path(path) as tmp:
-        WRITERS[path.suffix.lower()](frame, tmp, dataset.target)
+    if path.suffix == "":
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            files = _write_image_folder(tmp, X_res, np.asarray(y_res), n_real, dataset.image_shape)
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        written = {"data_dir": path.name, "sha256": _sha256_tree(path), "synthetic_files": files}
+    else:
+        frame = X_res.reset_index(drop=True)
+        frame[dataset.target] = np.asarray(y_res)
+        frame[SYNTHETIC_COLUMN] = np.arange(len(frame)) >= n_real
+        with atomic_path(path) as tmp:
+            WRITERS[path.suffix.lower()](frame, tmp, dataset.target)
+        written = {"data_file": path.name, "sha256": _sha256(path)}
+    n_synthetic = int(len(y_res) - n_real)
     manifest = {
         "schema": MANIFEST_SCHEMA,
-        "data_file": path.name,
-        "sha256": _sha256(path),
+        **written,
         "dataset": dataset.describe(),
         "target": dataset.target,
         "synthetic_column": SYNTHETIC_COLUMN,
@@ -97,10 +155,10 @@ def export(cfg) -> Path:
         "class_counts_before": _counts(np.asarray(dataset.y)),
         "class_counts_after": _counts(np.asarray(y_res)),
         "n_real": n_real,
-        "n_synthetic": int(len(frame) - n_real),
+        "n_synthetic": n_synthetic,
         "synthbalance_version": version("synthbalance"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     write_text(manifest_path(path), json.dumps(manifest, indent=1, default=str) + "\n")
-    log.info("wrote %s (%d real + %d synthetic rows)", path, n_real, manifest["n_synthetic"])
+    log.info("wrote %s (%d real + %d synthetic rows)", path, n_real, n_synthetic)
     return path

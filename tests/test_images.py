@@ -1,6 +1,9 @@
 """Image datasets: digits, any ImageFolder, their configs, and a run of the CNN on them."""
 
+import json
 import math
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +199,38 @@ def test_conv_cvae_with_latent_averaging_and_cnn_on_digits(make_config, tmp_path
         and "![real and synthetic minority images](samples.png)"
         in (tmp_path / "report.md").read_text()
     )
+
+
+def test_export_image_folder_round_trip(tmp_path):
+    from torchvision.datasets import ImageFolder
+
+    from tests.test_app import cli
+
+    out = tmp_path / "balanced"
+    result = cli(
+        "synthbalance-export", "dataset=digits", "generator=cvae", "generator.epochs=2",
+        f"export.path={out}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "balanced.manifest.json").read_text())
+    counts = manifest["class_counts_after"]
+    assert counts == {"digit_3": 356, "other": 356} and manifest["n_synthetic"] == 326
+    loaded = ImageFolder(out)
+    assert sorted(loaded.classes) == ["digit_3", "other"]
+    per_class = Counter(loaded.classes[target] for _, target in loaded.samples)
+    assert per_class == counts
+    synthetic = sorted(
+        str(Path(p).relative_to(out)) for p, _ in loaded.samples if "synthetic_" in p
+    )
+    assert synthetic == sorted(manifest["synthetic_files"])
+    assert all(f.startswith("digit_3/") for f in manifest["synthetic_files"])
+
+
+def test_export_to_a_directory_needs_images(tmp_path):
+    from tests.test_app import cli
+
+    result = cli(
+        "synthbalance-export", "generator=smote", f"export.path={tmp_path / 'd'}", cwd=tmp_path
+    )
+    assert result.returncode != 0 and "needs an image dataset" in result.stderr
+    assert not (tmp_path / "d").exists()
