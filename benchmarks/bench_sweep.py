@@ -1,0 +1,81 @@
+"""Wall time of a sweep with the joblib launcher (n_jobs=2) against Hydra's basic launcher.
+
+    python benchmarks/bench_sweep.py --quick   # 3 KEEL datasets x {smote, cvae}, 2 folds
+    python benchmarks/bench_sweep.py --quick --splits 5
+    python benchmarks/bench_sweep.py           # experiment=keel_benchmark: 12 x 5, 5 x 2 folds
+
+Both sweeps run the same ``synthbalance -m`` command in a subprocess; only the launcher
+differs. With ``threads=null`` each joblib job limits torch and BLAS to cores / n_jobs
+threads, while a basic-launcher job may use every core. The script prints both wall times,
+their ratio (basic / joblib: the speed-up) and whether the two sweeps reached the same
+comparison table.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+BIN = Path(sys.executable).parent
+QUICK = ["dataset.name=ecoli1,glass0,pima", "generator=smote,cvae", "evaluation.n_repeats=1"]
+
+
+def sweep(overrides, directory):
+    command = [str(BIN / "synthbalance"), "-m", "experiment=keel_benchmark", *overrides]
+    command.append(f"hydra.sweep.dir={directory}")
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return seconds
+
+
+def comparison(directory):
+    result = subprocess.run(
+        [str(BIN / "synthbalance-compare"), str(directory), "--out", str(directory / "cmp")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    table = pd.read_csv(directory / "cmp" / "comparison.csv").drop(columns="run")
+    return table.sort_values(["dataset", "generator"], ignore_index=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 datasets x 2 generators, 2 folds")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--splits", type=int, default=2, help="folds with --quick (default 2)")
+    args = parser.parse_args()
+    overrides = [*QUICK, f"evaluation.n_splits={args.splits}"] if args.quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        basic = sweep(overrides, tmp / "basic")
+        joblib = sweep(
+            [*overrides, "hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.n_jobs}"],
+            tmp / "joblib",
+        )
+        runs = len(list((tmp / "basic").rglob("report.json")))
+        a, b = comparison(tmp / "basic"), comparison(tmp / "joblib")
+        numeric = a.select_dtypes("number").columns
+        same = a.drop(columns=numeric).equals(b.drop(columns=numeric)) and bool(
+            ((a[numeric] - b[numeric]).abs().fillna(0) <= 1e-9).all().all()
+        )
+    print(
+        f"{runs} runs ({'quick' if args.quick else 'keel_benchmark'}) on "
+        f"{len(os.sched_getaffinity(0))} cores"
+    )
+    print(f"basic launcher:           {basic:8.1f} s")
+    print(f"joblib launcher, n_jobs={args.n_jobs}: {joblib:8.1f} s")
+    print(f"wall-time ratio basic / joblib: {basic / joblib:.2f}")
+    print(f"same comparison table: {'yes' if same else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
