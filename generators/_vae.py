@@ -117,7 +117,22 @@ def vae_loss(model, x, c=None, *, beta, generator):
 
 
 def _choose_without_replacement(n_rows, population, k, generator):
-    """``(n_rows, k)`` indices; each row holds ``k`` distinct draws from ``range(population)``."""
+    """``(n_rows, k)`` indices; each row holds ``k`` distinct draws from ``range(population)``.
+
+    For a large population, draw with replacement and redraw the rows that repeat an index
+    (at most half of them when k² <= population), so the cost does not grow with the
+    population; for a small one, keep the ``k`` largest of ``population`` random keys.
+    """
+    if k * k <= population:
+        index = torch.randint(population, (n_rows, k), generator=generator, device=generator.device)
+        while True:
+            ordered = index.sort(dim=1).values
+            repeats = (ordered[:, 1:] == ordered[:, :-1]).any(dim=1).nonzero().flatten()
+            if not len(repeats):
+                return index
+            index[repeats] = torch.randint(
+                population, (len(repeats), k), generator=generator, device=generator.device
+            )
     chunk = max(1, 4_000_000 // population)
     parts = []
     for start in range(0, n_rows, chunk):
@@ -228,7 +243,13 @@ class _BaseVAESampler(BaseTorchSampler):
                 "history": [[epoch, value] for epoch, value in selector.history],
             }
         with torch.no_grad():
-            mu, logvar = model.encode(*tensors)
+            # in chunks: one pass over millions of rows would hold every activation at once
+            encoded = [
+                model.encode(*(t[start : start + SAMPLE_CHUNK] for t in tensors))
+                for start in range(0, len(tensors[0]), SAMPLE_CHUNK)
+            ]
+            mu = torch.cat([m for m, _ in encoded])
+            logvar = torch.cat([v for _, v in encoded])
         return model, mu, logvar, codes[~held_out], history, selection
 
     def _network(self, n_features, n_classes):

@@ -69,7 +69,11 @@ def c2st_auc(real, synthetic, *, n_splits=5, random_state=None):
     y = np.repeat([0, 1], n)
     seed = rng.randint(np.iinfo(np.int32).max)
     classifier = make_pipeline(
-        StandardScaler(), HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+        StandardScaler(),
+        # a leaf size fit for small sets: the default 20 cannot split 5 + 5 rows at all
+        HistGradientBoostingClassifier(
+            max_iter=100, min_samples_leaf=max(2, min(20, len(X) // 20)), random_state=seed
+        ),
     )
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with threadpool_limits(limits=1, user_api="openmp"):

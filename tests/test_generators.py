@@ -296,3 +296,16 @@ def test_image_shape_must_match_the_rows(images):
         CVAESampler(image_shape=(1, 4, 4), random_state=0, **TINY).fit_resample(X, y)
     with pytest.raises(ValueError, match="architecture='conv' needs image_shape"):
         CVAESampler(architecture="conv", random_state=0, **TINY).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("population, k", [(12, 10), (30, 10), (5000, 10), (100, 1)])
+def test_choose_without_replacement_gives_distinct_indices(population, k):
+    from generators._vae import _choose_without_replacement
+
+    index = _choose_without_replacement(2000, population, k, torch.Generator().manual_seed(0))
+    assert index.shape == (2000, k)
+    assert ((index >= 0) & (index < population)).all()
+    assert all(len(set(row.tolist())) == k for row in index)
+    # every member of the population is drawn about equally often (Poisson-like spread)
+    counts = torch.bincount(index.flatten(), minlength=population).float()
+    assert counts.std() / counts.mean() < 2 / counts.mean().sqrt()
