@@ -1,7 +1,8 @@
 """The evaluation loop against a bare scikit-learn/imbalanced-learn equivalent, same process.
 
 ``run(cfg)`` with generator=smote, classifier=logreg on seed_case, 5 x 2 folds, methods
-baseline and augmented, from dataset loaded to report written, against ``cross_validate``
+baseline and augmented, quality metrics off, from dataset loaded to report written, against
+``cross_validate``
 of the same imblearn pipeline (SMOTE + StandardScaler + LogisticRegression) and of the
 baseline classifier on the same folds, with the same six metrics.
 Target: loop <= 1.25 x bare.
@@ -62,8 +63,10 @@ def main():
             cfg = compose(
                 "config",
                 overrides=[
-                    # The same work as the bare reference: no threshold or class-weight methods.
+                    # The same work as the bare reference: no threshold or class-weight methods,
+                    # no quality metrics (bench_quality.py measures their cost).
                     "evaluation.methods=[baseline,augmented]",
+                    "evaluation.quality.enabled=false",
                     "generator=smote",
                     "classifier=logreg",
                     "evaluation.progress=false",
