@@ -1,4 +1,5 @@
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 
 # Shrinking overrides for the real configs: a small seed_case, 2 folds, tiny networks.
@@ -37,3 +38,13 @@ def make_config(tmp_path):
             )
 
     return make
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks gain nothing from threads, and torch's default threads slow them down
+    many times over when other processes share the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,14 +18,7 @@ TINY = dict(channels=(8,), epochs=2, batch_size=32, lr=0.01, device="cpu", rando
 SMALL = {**TINY, "channels": (16, 32), "epochs": 10}  # enough to learn digits
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks gain nothing from threads, and torch's default threads slow them down
-    many times over when other processes share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hydra.utils import instantiate
 from PIL import Image
 from sklearn.datasets import load_digits
@@ -20,14 +19,7 @@ from pipelines.images import digits, image_folder
 COUNTS = {"zero": 12, "one": 5}  # images per class folder
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks gain nothing from threads, and torch's default threads slow them down
-    many times over when other processes share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def write_digit_folder(root, counts=COUNTS):
