@@ -18,9 +18,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from imblearn.metrics import geometric_mean_score
 from sklearn.base import clone
-from sklearn.metrics import balanced_accuracy_score, f1_score, make_scorer, matthews_corrcoef
 from sklearn.model_selection import (
     RepeatedStratifiedKFold,
     StratifiedShuffleSplit,
@@ -31,19 +29,11 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
-from .metrics import METRICS, score
+from .metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
 from .quality import minority_quality
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")
-# Metrics a decision threshold cannot change: they rank scores, they do not cut them.
-THRESHOLD_FREE = ("roc_auc", "pr_auc")
-THRESHOLD_SCORERS = {
-    "f1": lambda positive: make_scorer(f1_score, pos_label=positive, zero_division=0.0),
-    "balanced_accuracy": lambda positive: make_scorer(balanced_accuracy_score),
-    "gmean": lambda positive: make_scorer(geometric_mean_score),
-    "mcc": lambda positive: make_scorer(matthews_corrcoef),
-}
 
 
 @dataclass(frozen=True)
@@ -55,9 +45,9 @@ class ThresholdTuning:
     validation_size: float = 0.25
 
     def __post_init__(self):
-        if self.metric not in THRESHOLD_SCORERS:
+        if self.metric not in THRESHOLD_METRICS:
             raise ValueError(
-                f"threshold metric {self.metric!r} unknown; choose from {list(THRESHOLD_SCORERS)}"
+                f"threshold metric {self.metric!r} unknown; choose from {list(THRESHOLD_METRICS)}"
             )
         if not 0 < self.validation_size < 1:
             raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size}")
@@ -192,7 +182,7 @@ class _Fold:
         n = len(y_fit)
         tuner = TunedThresholdClassifierCV(
             with_seed(self.classifier, self.seed),
-            scoring=THRESHOLD_SCORERS[self.tuning.metric](self.positive),
+            scoring=threshold_scorers(self.positive)[self.tuning.metric],
             response_method="predict_proba",
             cv=[(np.arange(n), np.arange(n, n + len(y_val)))],
             refit=False,

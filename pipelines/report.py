@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import AUGMENTED, METHODS, THRESHOLD_FREE
+from .evaluation import AUGMENTED, METHODS
 from .io import atomic_path, write_text
-from .metrics import HEADLINE, LABELS, METRICS
+from .metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
 from .stats import bayesian_correlated_ttest, corrected_ttest
 
 SCHEMA = "synthbalance/report-v1"

@@ -1,17 +1,15 @@
 import pytest
 from imblearn import FunctionSampler
-from imblearn.metrics import geometric_mean_score
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import make_scorer, matthews_corrcoef
 from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipelines.datasets import seed_case
 from pipelines.evaluation import QualityCheck, evaluate, fold_seeds, with_seed
-from pipelines.metrics import METRICS
+from pipelines.metrics import METRICS, threshold_scorers
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +43,7 @@ def test_smote_loop_agrees_with_cross_validate_on_an_imblearn_pipeline(data):
         X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0,
         methods=("baseline", "augmented"), quality=QualityCheck(enabled=False),
     )  # fmt: skip
-    scoring = {
-        "f1": "f1",
-        "roc_auc": "roc_auc",
-        "pr_auc": "average_precision",
-        "balanced_accuracy": "balanced_accuracy",
-        "gmean": make_scorer(geometric_mean_score),
-        "mcc": make_scorer(matthews_corrcoef),
-    }
+    scoring = {**threshold_scorers(1), "roc_auc": "roc_auc", "pr_auc": "average_precision"}
     splits = RepeatedStratifiedKFold(n_splits=3, n_repeats=2, random_state=0).split(X, y)
     for i, (seed, split) in enumerate(zip(fold_seeds(0, 6), splits, strict=True)):
         pipelines = {
