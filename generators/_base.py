@@ -1,6 +1,7 @@
 """Base class of the torch generators: an imbalanced-learn over-sampler around a network."""
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._preprocessing import ImagePreprocessor, TabularPreprocessor
-from ._training import resolve_device
+from ._training import CheckpointSelector, resolve_device
 
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
@@ -168,6 +169,69 @@ class BaseTorchSampler(BaseOverSampler):
 
     def _sample(self, class_, n_samples, rng):
         return self.preprocessor_.inverse_transform(self._generate(class_, n_samples, rng))
+
+    def _held_out_rows(self, codes, generated, rng):
+        """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
+        generated class (at least 3 rows, and at least 2 left to train on), else none.
+
+        ``codes`` are the rows' class codes, ``generated`` the codes of the classes to
+        generate (None: every code), ``rng`` a ``numpy.random.RandomState``.
+        """
+        held_out = np.zeros(len(codes), dtype=bool)
+        if self.selection == "last":
+            return held_out
+        for code in np.unique(codes) if generated is None else generated:
+            rows = np.flatnonzero(codes == code)
+            n = int(round(self.validation_fraction * len(rows)))
+            if n < 3 or len(rows) - n < 2:
+                warnings.warn(
+                    f"selection={self.selection!r}: a class with {len(rows)} rows is too small "
+                    "to hold out validation rows; its last checkpoint is used.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+                continue
+            held_out[rng.choice(rows, n, replace=False)] = True
+        return held_out
+
+    def _sample_score(self, validation, generate, seed):
+        """Rate a model by its samples on the held-out rows (lower is better).
+
+        ``validation`` is ``(Z_val, codes_val)``, the held-out rows in the network space
+        and their class codes; ``generate(code, n)`` returns ``n`` rows of class code
+        ``code`` in the same space. The score is the mean over the held-out classes of the
+        C2ST AUC (``selection="c2st"``) or minus the coverage (``"coverage"``) of as many
+        generated rows as the class has held-out rows.
+        """
+        from pipelines.quality import c2st_auc, prdc_scores
+
+        Z_val, codes_val = validation
+        scores = []
+        for code in np.unique(codes_val):
+            real = Z_val[codes_val == code]
+            fake = generate(int(code), len(real))
+            if self.selection == "c2st":
+                scores.append(c2st_auc(real, fake, n_splits=3, random_state=seed))
+            else:
+                k = min(5, len(real) - 2)
+                scores.append(-prdc_scores(real, fake, nearest_k=k)["coverage"])
+        return float(np.mean(scores))
+
+    def _checkpoint_selector(self, module, score):
+        """A ``CheckpointSelector`` of ``module`` by ``score()`` with this sampler's
+        ``eval_every`` and ``patience``, to pass as ``train``'s ``after_epoch``."""
+        return CheckpointSelector(module, score, eval_every=self.eval_every, patience=self.patience)
+
+    def _selection_record(self, selector, epochs_run):
+        """Restore the best checkpoint of ``selector`` and return the ``selection_`` record:
+        the metric, the chosen epoch, the epochs trained and the metric's history."""
+        selector.restore()
+        return {
+            "metric": self.selection,
+            "best_epoch": selector.best_epoch,
+            "epochs_run": epochs_run,
+            "history": [[epoch, value] for epoch, value in selector.history],
+        }
 
     def _fit_model(self, Z, y, rng):
         raise NotImplementedError

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import SAMPLE_CHUNK, BaseTorchSampler
-from ._training import CheckpointSelector, build_module, torch_generator, train
+from ._training import build_module, torch_generator, train
 
 _SEED_MAX = 2**31 - 1
 
@@ -215,11 +215,8 @@ class _BaseVAESampler(BaseTorchSampler):
         selector = None
         if held_out.any():
             validation = (Z[held_out], codes[held_out])
-            selector = CheckpointSelector(
-                model,
-                lambda: self._selection_score(model, tensors, validation, c is not None, seed),
-                eval_every=self.eval_every,
-                patience=self.patience,
+            selector = self._checkpoint_selector(
+                model, lambda: self._vae_score(model, tensors, validation, c is not None, seed)
             )
         history = train(
             model,
@@ -233,15 +230,7 @@ class _BaseVAESampler(BaseTorchSampler):
             desc=desc,
             after_epoch=selector,
         )
-        selection = None
-        if selector is not None:
-            selector.restore()
-            selection = {
-                "metric": self.selection,
-                "best_epoch": selector.best_epoch,
-                "epochs_run": len(history),
-                "history": [[epoch, value] for epoch, value in selector.history],
-            }
+        selection = None if selector is None else self._selection_record(selector, len(history))
         with torch.no_grad():
             # in chunks: one pass over millions of rows would hold every activation at once
             encoded = [
@@ -257,56 +246,30 @@ class _BaseVAESampler(BaseTorchSampler):
             return ConvVAE(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
         return VAE(n_features, self.latent_dim, self.hidden_dims, n_classes)
 
-    def _held_out_rows(self, codes, generated, rng):
-        """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
-        generated class (at least 3 rows, and at least 2 left to train on), else none."""
-        held_out = np.zeros(len(codes), dtype=bool)
-        if self.selection == "last":
-            return held_out
-        for code in np.unique(codes) if generated is None else generated:
-            rows = np.flatnonzero(codes == code)
-            n = int(round(self.validation_fraction * len(rows)))
-            if n < 3 or len(rows) - n < 2:
-                warnings.warn(
-                    f"selection={self.selection!r}: a class with {len(rows)} rows is too small "
-                    "to hold out validation rows; its last checkpoint is used.",
-                    UserWarning,
-                    stacklevel=5,
-                )
-                continue
-            held_out[rng.choice(rows, n, replace=False)] = True
-        return held_out
-
-    def _selection_score(self, model, tensors, validation, conditional, seed):
-        """Rate the current model on the held-out rows (lower is better)."""
-        from pipelines.quality import c2st_auc, prdc_scores
-
+    def _vae_score(self, model, tensors, validation, conditional, seed):
+        """Rate the current model on the held-out rows (lower is better): its loss, or a
+        sample metric of rows decoded from latents drawn by ``sampling``."""
         generator = torch_generator(seed, self.device_)
         Z_val, codes_val = validation
         if self.selection == "loss":
             c = torch.as_tensor(codes_val, device=self.device_) if conditional else None
             Z = torch.as_tensor(Z_val, device=self.device_)
             return float(vae_loss(model, Z, c, beta=self.beta, generator=generator))
-        scores = []
         Z_train, codes_train = tensors[0], (tensors[1] if conditional else None)
-        for code in np.unique(codes_val):
-            real = Z_val[codes_val == code]
+
+        def generate(code, n):
             c = None
             if conditional:
-                rows = codes_train == int(code)
-                c = torch.full((rows.sum().item(),), int(code), device=self.device_)
+                rows = codes_train == code
+                c = torch.full((rows.sum().item(),), code, device=self.device_)
                 mu, logvar = model.encode(Z_train[rows], c)
-                c = torch.full((len(real),), int(code), device=self.device_)
+                c = torch.full((n,), code, device=self.device_)
             else:
                 mu, logvar = model.encode(Z_train)
-            z = self._draw_latents(mu, logvar, len(real), min(self.k, len(mu)), generator)
-            fake = model.decode(z, c).cpu().numpy()
-            if self.selection == "c2st":
-                scores.append(c2st_auc(real, fake, n_splits=3, random_state=seed))
-            else:
-                k = min(5, len(real) - 2)
-                scores.append(-prdc_scores(real, fake, nearest_k=k)["coverage"])
-        return float(np.mean(scores))
+            z = self._draw_latents(mu, logvar, n, min(self.k, len(mu)), generator)
+            return model.decode(z, c).cpu().numpy()
+
+        return self._sample_score(validation, generate, seed)
 
     def _decode_latents(self, model, mu, logvar, condition, n_samples, rng):
         """Draw ``n_samples`` latent codes by ``self.sampling`` from one class's posteriors
