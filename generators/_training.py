@@ -49,26 +49,69 @@ def train(
 ):
     """Fit ``module`` by minimising ``loss_fn(module, *batch, generator=generator)`` with Adam.
 
-    ``tensors`` all live on the module's device and share their first dimension; every epoch
-    walks them in a fresh random order (drawn from ``generator``) in mini-batches of
-    ``batch_size``. ``after_epoch(epoch)`` (1-based), when given, runs after every epoch
-    and stops training by returning True. Returns the mean training loss of each epoch.
+    The one-loss case of :func:`train_steps`, which walks the data (see there). Returns
+    the mean training loss of each epoch.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+
+    def step(*batch, generator):
+        loss = loss_fn(module, *batch, generator=generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return train_steps(
+        module,
+        step,
+        tensors,
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=generator,
+        verbose=verbose,
+        desc=desc,
+        after_epoch=after_epoch,
+    )
+
+
+def train_steps(
+    module: nn.Module,
+    step: Callable[..., torch.Tensor],
+    tensors: Sequence[torch.Tensor],
+    *,
+    epochs,
+    batch_size,
+    generator: torch.Generator,
+    verbose=False,
+    desc=None,
+    after_epoch: Callable[[int], bool] | None = None,
+):
+    """The training loop: call ``step(*batch, generator=generator)`` on every mini-batch.
+
+    ``step`` makes the optimisation step(s) of one batch (one loss with one optimizer, or
+    several alternated, as in a GAN) and returns the detached loss to record: a scalar, or
+    a 1-D tensor of several losses. ``tensors`` all live on the module's device and share
+    their first dimension; every epoch walks them in a fresh random order (drawn from
+    ``generator``) in mini-batches of ``batch_size``. ``module`` (holding every network
+    trained) is in training mode during the epochs and in eval mode otherwise.
+    ``after_epoch(epoch)`` (1-based), when given, runs after every epoch and stops
+    training by returning True. Returns the row-weighted mean of the recorded loss of each
+    epoch: a float, or a list of floats for several losses.
+    """
     n_samples = tensors[0].shape[0]
     history = []
     module.train()
     for _ in trange(epochs, desc=desc, disable=not verbose, leave=False):
         order = torch.randperm(n_samples, generator=generator, device=generator.device)
-        total = torch.zeros((), device=tensors[0].device)
+        total = None
         for start in range(0, n_samples, batch_size):
             index = order[start : start + batch_size]
-            loss = loss_fn(module, *(t[index] for t in tensors), generator=generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * index.numel()
-        history.append(float(total) / n_samples)
+            loss = step(*(t[index] for t in tensors), generator=generator) * index.numel()
+            total = loss if total is None else total + loss
+        if total.ndim:
+            history.append([float(value) / n_samples for value in total])
+        else:
+            history.append(float(total) / n_samples)
         if after_epoch is not None:
             module.eval()
             stop = after_epoch(len(history))
