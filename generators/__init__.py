@@ -4,14 +4,30 @@ The SMOTE family is imbalanced-learn's own (see ``conf/generator/``); this packa
 the torch generators.
 """
 
+from ._gan import (
+    CGANSampler,
+    ConvDiscriminator,
+    ConvGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    MSGGANSampler,
+    WGANGPSampler,
+)
 from ._preprocessing import ImagePreprocessor, TabularPreprocessor
 from ._vae import VAE, ConvVAE, CVAESampler, VAESampler
 
 __all__ = [
+    "CGANSampler",
     "CVAESampler",
+    "ConvDiscriminator",
+    "ConvGenerator",
     "ConvVAE",
     "ImagePreprocessor",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MSGGANSampler",
     "TabularPreprocessor",
     "VAE",
     "VAESampler",
+    "WGANGPSampler",
 ]

@@ -10,9 +10,16 @@ SMALL_DATA = [
     "dataset.n_informative=3",
     "dataset.n_redundant=1",
 ]
+SMALL_MULTICLASS = [
+    "dataset.n_base=600",
+    "dataset.n_minority=[60,50,40]",
+    "dataset.n_features=6",
+    "dataset.n_informative=4",
+    "dataset.n_redundant=1",
+]
 SMALL_EVALUATION = ["evaluation.n_splits=2", "evaluation.n_repeats=1", "evaluation.progress=false"]
 SMALL_TORCH = ["generator.epochs=2", "generator.hidden_dims=[16]"]
-TORCH_GENERATORS = {"vae", "cvae"}
+TORCH_GENERATORS = {"vae", "cvae", "cgan", "wgan_gp", "msggan"}
 
 
 def shrink(overrides):
@@ -21,6 +28,8 @@ def shrink(overrides):
     small = list(SMALL_EVALUATION)
     if choices.get("dataset", "seed_case") == "seed_case":
         small += SMALL_DATA
+    if choices.get("dataset") == "seed_multiclass":
+        small += SMALL_MULTICLASS
     if choices.get("generator", "cvae") in TORCH_GENERATORS:
         small += SMALL_TORCH
     return small

@@ -1,0 +1,611 @@
+"""Generative adversarial networks: the networks, their losses, and three samplers.
+
+Every sampler trains one conditional GAN on all rows, the class as a one-hot condition of
+generator and discriminator, and generates a class by feeding its condition with fresh
+noise z ~ N(0, I):
+
+- ``CGANSampler``: MLP networks for tables, DCGAN-style convolutional ones for images;
+  non-saturating (or hinge) loss;
+- ``WGANGPSampler``: the same networks, Wasserstein loss with a gradient penalty and
+  ``n_critic`` critic steps per generator step (Gulrajani et al. 2017);
+- ``MSGGANSampler`` (images): the generator emits an image at every resolution and each
+  is fed into the discriminator block of matching resolution (Karnewar & Wang 2020,
+  arXiv 1903.06048), trained end to end with one real/fake output.
+
+Checkpoints are chosen by a sample metric on held-out rows (``selection="c2st"`` or
+``"coverage"``), never by the adversarial losses, which do not measure sample quality.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import SAMPLE_CHUNK, BaseTorchSampler
+from ._training import build_module, torch_generator, train_steps
+
+_SEED_MAX = 2**31 - 1
+_SLOPE = 0.2  # LeakyReLU slope of every hidden layer, as in DCGAN
+
+
+def activate_output(x, categorical_slices):
+    """Softmax over each one-hot block ``x[:, s]`` of ``categorical_slices``; the other
+    (numeric) columns pass through unchanged."""
+    if not categorical_slices:
+        return x
+    parts, last = [], 0
+    for block in sorted(categorical_slices, key=lambda s: s.start):
+        parts += [x[:, last : block.start], torch.softmax(x[:, block], dim=1)]
+        last = block.stop
+    parts.append(x[:, last:])
+    return torch.cat(parts, dim=1)
+
+
+def _one_hot(c, n_classes, dtype):
+    return F.one_hot(c, n_classes).to(dtype)
+
+
+def _mlp(sizes):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(_SLOPE)]
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """Noise and one-hot class -> a row: ``hidden_dims`` LeakyReLU layers, then a linear
+    output passed through ``activate_output`` (tables) or a sigmoid (``output="sigmoid"``,
+    flattened images in [0, 1])."""
+
+    def __init__(
+        self, n_features, latent_dim, hidden_dims, n_classes, *, output="linear",
+        categorical_slices=(),
+    ):  # fmt: skip
+        super().__init__()
+        sizes = [latent_dim + n_classes, *hidden_dims]
+        self.body = nn.Sequential(_mlp(sizes), nn.Linear(sizes[-1], n_features))
+        self.n_features, self.n_classes, self.output = n_features, n_classes, output
+        self.categorical_slices = tuple(categorical_slices)
+
+    def forward(self, z, c):
+        x = self.body(torch.cat([z, _one_hot(c, self.n_classes, z.dtype)], dim=1))
+        if self.output == "sigmoid":
+            return torch.sigmoid(x)
+        return activate_output(x, self.categorical_slices)
+
+    def rows(self, output):
+        """The generated rows (n, n_features) of a ``forward`` output."""
+        return output
+
+
+class MLPDiscriminator(nn.Module):
+    """A row and its one-hot class -> one real/fake logit."""
+
+    def __init__(self, n_features, hidden_dims, n_classes):
+        super().__init__()
+        sizes = [n_features + n_classes, *hidden_dims]
+        self.body = nn.Sequential(_mlp(sizes), nn.Linear(sizes[-1], 1))
+        self.n_classes = n_classes
+
+    def forward(self, x, c):
+        return self.body(torch.cat([x, _one_hot(c, self.n_classes, x.dtype)], dim=1))[:, 0]
+
+    def real_inputs(self, x):
+        """What ``forward`` takes for real rows ``x``: the rows themselves."""
+        return x
+
+
+def resolutions(image_shape, n_blocks):
+    """``(height, width)`` at each of the ``n_blocks + 1`` resolutions of the convolutional
+    networks, lowest first; each halves the next, rounding up, the last is the image's."""
+    sizes = [tuple(int(s) for s in image_shape[1:])]
+    for _ in range(n_blocks):
+        sizes.insert(0, tuple(-(-s // 2) for s in sizes[0]))
+    return sizes
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN-style generator for images given as flattened rows of ``image_shape``.
+
+    Noise and one-hot class are projected to a grid of ``channels[-1]`` feature maps at the
+    lowest resolution; each of ``len(channels)`` transposed convolutions (LeakyReLU) doubles
+    it (cropped to the sizes of ``resolutions``) through the widths of ``channels`` in
+    reverse; a 1x1 convolution and a sigmoid make pixels in [0, 1].
+
+    ``multiscale=True`` (MSG-GAN): a 1x1 convolution after the projection and after every
+    block emits an image at that resolution; ``forward`` returns the list, lowest first.
+    """
+
+    def __init__(self, image_shape, latent_dim, channels, n_classes, *, multiscale=False):
+        super().__init__()
+        widths = list(channels)[::-1] or [32]
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.n_features = int(np.prod(self.image_shape))
+        self.n_classes, self.multiscale = n_classes, multiscale
+        self.sizes = resolutions(self.image_shape, len(widths))
+        grid = (widths[0], *self.sizes[0])
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + n_classes, int(np.prod(grid))), nn.LeakyReLU(_SLOPE),
+            nn.Unflatten(1, grid),
+        )  # fmt: skip
+        outputs = [*widths[1:], widths[-1]]
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1), nn.LeakyReLU(_SLOPE)
+            )
+            for n_in, n_out in zip(widths, outputs, strict=True)
+        )
+        emitting = [widths[0], *outputs] if multiscale else [outputs[-1]]
+        self.to_image = nn.ModuleList(nn.Conv2d(n, self.image_shape[0], 1) for n in emitting)
+
+    def forward(self, z, c):
+        h = self.project(torch.cat([z, _one_hot(c, self.n_classes, z.dtype)], dim=1))
+        images = [torch.sigmoid(self.to_image[0](h))] if self.multiscale else []
+        for i, (block, (height, width)) in enumerate(zip(self.blocks, self.sizes[1:], strict=True)):
+            h = block(h)[:, :, :height, :width]
+            if self.multiscale:
+                images.append(torch.sigmoid(self.to_image[i + 1](h)))
+        return images if self.multiscale else torch.sigmoid(self.to_image[0](h)).flatten(1)
+
+    def rows(self, output):
+        """The generated rows (n, n_features) of a ``forward`` output: the full-size images."""
+        return output[-1].flatten(1) if self.multiscale else output
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN-style discriminator: the image with constant one-hot class planes goes through
+    ``len(channels)`` strided 3x3 convolutions (LeakyReLU) of widths ``channels``, each
+    halving the resolution (rounding up), then a linear layer gives one real/fake logit.
+
+    ``multiscale=True`` (MSG-GAN): ``forward`` takes a list of images, one per resolution of
+    ``resolutions`` (lowest first, as ``ConvGenerator(multiscale=True)`` emits them); each
+    lower-resolution image is concatenated to the feature maps of the block input of its
+    resolution, the lowest one before the final layer (the "simple" combine function of
+    Karnewar & Wang). ``real_inputs`` makes that list from real rows by average pooling.
+    """
+
+    def __init__(self, image_shape, channels, n_classes, *, multiscale=False):
+        super().__init__()
+        channels = list(channels) or [32]
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.n_classes, self.multiscale = n_classes, multiscale
+        self.sizes = resolutions(self.image_shape, len(channels))
+        depth = self.image_shape[0]
+        extra = depth if multiscale else 0
+        inputs = [depth + n_classes, *(n + extra for n in channels[:-1])]
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(n_in, n_out, 3, stride=2, padding=1), nn.LeakyReLU(_SLOPE))
+            for n_in, n_out in zip(inputs, channels, strict=True)
+        )
+        flat = (channels[-1] + extra) * int(np.prod(self.sizes[0]))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 1))
+
+    def forward(self, x, c):
+        if self.multiscale:
+            expected = [(self.image_shape[0], *size) for size in self.sizes]
+            got = [tuple(i.shape[1:]) for i in x] if isinstance(x, list | tuple) else x.shape
+            if got != expected:
+                raise ValueError(
+                    f"the multi-scale discriminator takes one image per resolution, shapes "
+                    f"{expected} (lowest first), got {got}."
+                )
+            images = list(x)
+        else:
+            images = [x.view(-1, *self.image_shape)]
+        h = images[-1]
+        planes = _one_hot(c, self.n_classes, h.dtype)[:, :, None, None]
+        h = torch.cat([h, planes.expand(-1, -1, *h.shape[2:])], dim=1)
+        for i, block in enumerate(self.blocks):
+            if self.multiscale and i > 0:
+                h = torch.cat([h, images[-1 - i]], dim=1)
+            h = block(h)
+        if self.multiscale:
+            h = torch.cat([h, images[0]], dim=1)
+        return self.head(h)[:, 0]
+
+    def real_inputs(self, x):
+        """What ``forward`` takes for real flattened images ``x``: the rows, or with
+        ``multiscale`` the average-pooled image at every resolution, lowest first."""
+        if not self.multiscale:
+            return x
+        image = x.view(-1, *self.image_shape)
+        return [F.adaptive_avg_pool2d(image, size) for size in self.sizes[:-1]] + [image]
+
+
+def discriminator_loss(kind, real_logits, fake_logits):
+    """The discriminator's (critic's) loss of ``kind`` in {"non_saturating", "hinge",
+    "wasserstein"}, without the gradient penalty."""
+    if kind == "non_saturating":
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if kind == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    return fake_logits.mean() - real_logits.mean()
+
+
+def generator_loss(kind, fake_logits):
+    """The generator's loss of ``kind``: -log D(G(z)) for "non_saturating", -D(G(z)) else."""
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    return -fake_logits.mean()
+
+
+def gradient_penalty(discriminator, real, fake, c, generator):
+    """WGAN-GP's penalty: mean of (||grad_x D(x, c)|| - 1)^2 at random points x between
+    real and fake rows (uniform mixing weights drawn from ``generator``)."""
+    eps = torch.rand((len(real), 1), generator=generator, device=real.device, dtype=real.dtype)
+    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(mixed, c).sum(), mixed, create_graph=True)
+    return (grad.norm(2, dim=1) - 1).pow(2).mean()
+
+
+def _detached(output):
+    return [o.detach() for o in output] if isinstance(output, list) else output.detach()
+
+
+class _BaseGANSampler(BaseTorchSampler):
+    """One conditional GAN on every row; subclasses choose the networks and the losses."""
+
+    _parameter_constraints: dict = {
+        **BaseTorchSampler._parameter_constraints,
+        # never "loss": the adversarial losses do not say how good the samples are
+        "selection": [StrOptions({"last", "c2st", "coverage"})],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "lr_discriminator": [Interval(Real, 0, None, closed="neither")],
+        "betas": ["array-like"],
+    }
+
+    def _fit_model(self, Z, y, rng):
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        codes = codes.reshape(-1)
+        generated = [
+            int(np.flatnonzero(self.classes_ == class_)[0])
+            for class_, n in self.sampling_strategy_.items()
+            if n > 0
+        ]
+        seed, discriminator_seed = rng.randint(_SEED_MAX, size=2)
+        n_classes = len(self.classes_)
+        self.generator_ = build_module(
+            lambda: self._generator_network(Z.shape[1], n_classes), seed, self.device_
+        )
+        discriminator = build_module(
+            lambda: self._discriminator_network(Z.shape[1], n_classes),
+            discriminator_seed,
+            self.device_,
+        )
+        held_out = self._held_out_rows(codes, generated, np.random.RandomState(seed))
+        tensors = [
+            torch.as_tensor(Z[~held_out], device=self.device_),
+            torch.as_tensor(codes[~held_out], device=self.device_),
+        ]
+        selector = None
+        if held_out.any():
+            validation = (Z[held_out], codes[held_out])
+
+            def generate(code, n):
+                # the same noise at every evaluation: checkpoints compared on equal terms
+                return self._generate_rows(code, n, torch_generator(seed, self.device_))
+
+            selector = self._checkpoint_selector(
+                self.generator_, lambda: self._sample_score(validation, generate, seed)
+            )
+        self.loss_history_ = train_steps(
+            nn.ModuleDict({"generator": self.generator_, "discriminator": discriminator}),
+            self._step(self.generator_, discriminator),
+            tensors,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            generator=torch_generator(seed, self.device_),
+            verbose=self.verbose,
+            desc=type(self).__name__,
+            after_epoch=selector,
+        )
+        self.discriminator_ = discriminator
+        self.selection_ = (
+            None if selector is None else self._selection_record(selector, len(self.loss_history_))
+        )
+
+    def _step(self, generator_net, discriminator):
+        """The per-batch update for ``train_steps``: one discriminator step, and a generator
+        step every ``_generator_every()`` batches; records both losses (the generator's of
+        its latest step)."""
+        betas = tuple(self.betas)
+        g_optimizer = torch.optim.Adam(generator_net.parameters(), lr=self.lr, betas=betas)
+        d_optimizer = torch.optim.Adam(
+            discriminator.parameters(), lr=self.lr_discriminator, betas=betas
+        )
+        every = self._generator_every()
+        state = {"batches": 0, "g_loss": torch.zeros((), device=self.device_)}
+
+        def step(x, c, *, generator):
+            state["batches"] += 1
+            update_generator = state["batches"] % every == 0
+            z = torch.randn(
+                (len(x), self.latent_dim), generator=generator, device=x.device, dtype=x.dtype
+            )
+            with torch.set_grad_enabled(update_generator):
+                fake = generator_net(z, c)
+            d_loss = self._discriminator_loss(
+                discriminator, discriminator.real_inputs(x), _detached(fake), c, generator
+            )
+            d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_optimizer.step()
+            if update_generator:
+                g_loss = self._generator_loss(discriminator(fake, c))
+                g_optimizer.zero_grad(set_to_none=True)
+                g_loss.backward()
+                g_optimizer.step()
+                state["g_loss"] = g_loss.detach()
+            return torch.stack([d_loss.detach(), state["g_loss"]])
+
+        return step
+
+    def _generate_rows(self, code, n_samples, generator):
+        """``n_samples`` rows of class code ``code`` in the network space, in chunks."""
+        out = []
+        with torch.no_grad():
+            for start in range(0, n_samples, SAMPLE_CHUNK):
+                n = min(SAMPLE_CHUNK, n_samples - start)
+                z = torch.randn((n, self.latent_dim), generator=generator, device=self.device_)
+                c = torch.full((n,), code, dtype=torch.long, device=self.device_)
+                out.append(self.generator_.rows(self.generator_(z, c)).cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0, self.generator_.n_features))
+
+    def _generate(self, class_, n_samples, rng):
+        code = int(np.flatnonzero(self.classes_ == class_)[0])
+        generator = torch_generator(rng.randint(_SEED_MAX), self.device_)
+        return self._generate_rows(code, n_samples, generator)
+
+    def _fitted_classes(self):
+        return list(self.classes_)
+
+    def _generator_network(self, n_features, n_classes):
+        if self.architecture_ == "conv":
+            return ConvGenerator(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
+        return MLPGenerator(
+            n_features,
+            self.latent_dim,
+            self.hidden_dims,
+            n_classes,
+            output="linear" if self.image_shape is None else "sigmoid",
+            categorical_slices=getattr(self.preprocessor_, "categorical_slices_", []),
+        )
+
+    def _discriminator_network(self, n_features, n_classes):
+        if self.architecture_ == "conv":
+            return ConvDiscriminator(self.image_shape, self.hidden_dims, n_classes)
+        return MLPDiscriminator(n_features, self.hidden_dims, n_classes)
+
+    def _generator_every(self):
+        return 1
+
+    def _discriminator_loss(self, discriminator, real, fake, c, generator):
+        return discriminator_loss(self.loss, discriminator(real, c), discriminator(fake, c))
+
+    def _generator_loss(self, fake_logits):
+        return generator_loss(self.loss, fake_logits)
+
+
+class CGANSampler(_BaseGANSampler):
+    """Over-sample with one conditional GAN trained on every row, the class as condition.
+
+    Generator and discriminator both see the one-hot class; the minority class is
+    generated by feeding its condition with fresh noise. MLPs for tables (the generator's
+    output goes through a softmax over each one-hot block of categorical features, when
+    the preprocessor has any), DCGAN-style convolutional networks for images.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default="auto"
+        As in imbalanced-learn.
+    latent_dim : int, default=32
+        Dimension of the generator's noise input.
+    hidden_dims : sequence of int, default=(128, 128)
+        Widths of the hidden layers of both networks (MLP), or the discriminator's
+        channels per block, mirrored in the generator (conv).
+    epochs, batch_size : training length and mini-batch size.
+    lr, lr_discriminator : float, default=2e-4
+        Adam learning rates of the generator and the discriminator.
+    betas : pair of float, default=(0.5, 0.999)
+        Adam's betas for both networks, as in DCGAN.
+    loss : {"non_saturating", "hinge"}, default="non_saturating"
+    architecture : {"auto", "mlp", "conv"}, default="auto"
+        ``auto``: conv for images (``image_shape`` given), MLP for tables.
+    image_shape : (channels, height, width) or None
+        Rows are flattened images of this shape, in any pixel range.
+    selection : {"last", "c2st", "coverage"}, default="last"
+        Keep the last generator, or the one whose samples of the generated classes score
+        best against held-out rows (see ``BaseTorchSampler``); the adversarial loss is not
+        a selection criterion.
+    eval_every, patience, validation_fraction : as in ``BaseTorchSampler``.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None
+    verbose : bool, default=False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    generator_, discriminator_ : torch.nn.Module
+        The trained networks.
+    classes_ : ndarray
+        Classes seen in ``fit_resample``; the condition of a class is its index here.
+    loss_history_ : list of [float, float]
+        Mean discriminator and generator loss per epoch.
+    selection_ : dict or None
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseGANSampler._parameter_constraints,
+        "loss": [StrOptions({"non_saturating", "hinge"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        latent_dim=32,
+        hidden_dims=(128, 128),
+        epochs=100,
+        batch_size=256,
+        lr=2e-4,
+        lr_discriminator=2e-4,
+        betas=(0.5, 0.999),
+        loss="non_saturating",
+        architecture="auto",
+        image_shape=None,
+        selection="last",
+        eval_every=5,
+        patience=None,
+        validation_fraction=0.2,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            hidden_dims=hidden_dims,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            architecture=architecture,
+            image_shape=image_shape,
+            selection=selection,
+            eval_every=eval_every,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.latent_dim = latent_dim
+        self.lr_discriminator = lr_discriminator
+        self.betas = betas
+        self.loss = loss
+
+
+class WGANGPSampler(_BaseGANSampler):
+    """Over-sample with a conditional Wasserstein GAN with gradient penalty.
+
+    The networks and conditioning of :class:`CGANSampler`; the discriminator is a critic
+    trained on E[D(fake)] - E[D(real)] + ``gp_weight`` * gradient penalty, and the
+    generator takes one step every ``n_critic`` critic steps (batches).
+
+    Parameters
+    ----------
+    n_critic : int, default=5
+        Critic steps per generator step.
+    gp_weight : float, default=10.0
+        Weight of the gradient penalty.
+    betas : pair of float, default=(0.5, 0.9)
+    Others as in :class:`CGANSampler`.
+
+    Attributes
+    ----------
+    As in :class:`CGANSampler`; ``loss_history_`` holds the critic's loss (penalty
+    included) and the generator's.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseGANSampler._parameter_constraints,
+        "n_critic": [Interval(Integral, 1, None, closed="left")],
+        "gp_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        latent_dim=32,
+        hidden_dims=(128, 128),
+        epochs=100,
+        batch_size=256,
+        lr=2e-4,
+        lr_discriminator=2e-4,
+        betas=(0.5, 0.9),
+        n_critic=5,
+        gp_weight=10.0,
+        architecture="auto",
+        image_shape=None,
+        selection="last",
+        eval_every=5,
+        patience=None,
+        validation_fraction=0.2,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        super().__init__(
+            sampling_strategy=sampling_strategy,
+            hidden_dims=hidden_dims,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            architecture=architecture,
+            image_shape=image_shape,
+            selection=selection,
+            eval_every=eval_every,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.latent_dim = latent_dim
+        self.lr_discriminator = lr_discriminator
+        self.betas = betas
+        self.n_critic = n_critic
+        self.gp_weight = gp_weight
+
+    def _generator_every(self):
+        return self.n_critic
+
+    def _discriminator_loss(self, discriminator, real, fake, c, generator):
+        loss = discriminator_loss("wasserstein", discriminator(real, c), discriminator(fake, c))
+        if self.gp_weight:
+            loss = loss + self.gp_weight * gradient_penalty(discriminator, real, fake, c, generator)
+        return loss
+
+    def _generator_loss(self, fake_logits):
+        return generator_loss("wasserstein", fake_logits)
+
+
+class MSGGANSampler(CGANSampler):
+    """Over-sample images with a conditional multi-scale-gradient GAN (MSG-GAN).
+
+    The generator of :class:`CGANSampler` emits an image after its projection and after
+    every block; each is fed into the discriminator block of matching resolution
+    (concatenated to its input feature maps), so the discriminator's gradient reaches
+    every generator block directly; both are trained end to end with one real/fake
+    output (Karnewar & Wang 2020, arXiv 1903.06048). Real images enter at every resolution
+    by average pooling. ``hidden_dims`` are the channels of the ``len(hidden_dims)``
+    blocks. Tables are not images: ``image_shape`` is required.
+
+    Parameters and attributes as in :class:`CGANSampler`; ``architecture`` is ``"auto"``
+    or ``"conv"``.
+    """
+
+    _parameter_constraints: dict = {
+        **CGANSampler._parameter_constraints,
+        "architecture": [StrOptions({"auto", "conv"})],
+    }
+
+    def _check_architecture(self, n_features):
+        if self.image_shape is None:
+            raise ValueError(
+                "MSGGANSampler generates images at several resolutions: it needs "
+                "image_shape=(channels, height, width). For tables use CGANSampler or "
+                "WGANGPSampler."
+            )
+        return super()._check_architecture(n_features)
+
+    def _generator_network(self, n_features, n_classes):
+        return ConvGenerator(
+            self.image_shape, self.latent_dim, self.hidden_dims, n_classes, multiscale=True
+        )
+
+    def _discriminator_network(self, n_features, n_classes):
+        return ConvDiscriminator(self.image_shape, self.hidden_dims, n_classes, multiscale=True)

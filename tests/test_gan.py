@@ -1,0 +1,285 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+
+from generators import (
+    CGANSampler,
+    ConvDiscriminator,
+    ConvGenerator,
+    MSGGANSampler,
+    TabularPreprocessor,
+    WGANGPSampler,
+)
+from generators._gan import activate_output, resolutions
+
+TABULAR = [CGANSampler, WGANGPSampler]
+ALL = [CGANSampler, WGANGPSampler, MSGGANSampler]
+TINY = dict(latent_dim=4, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
+TINY_IMAGES = dict(TINY, hidden_dims=(8, 8))
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=400, n_features=6, n_informative=3, weights=[0.8], random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def images():
+    from pipelines.images import digits
+
+    data = digits(n_minority=30)
+    return data.X.to_numpy(), data.y, data.image_shape
+
+
+@pytest.mark.parametrize("Sampler", TABULAR)
+@pytest.mark.parametrize("strategy", ["auto", 0.5, {1: 100}])
+def test_class_counts_follow_sampling_strategy(Sampler, strategy, data):
+    X, y = data
+    counts = Counter(y)
+    X_res, y_res = Sampler(sampling_strategy=strategy, random_state=0, **TINY).fit_resample(X, y)
+    expected = {"auto": counts[0], 0.5: int(0.5 * counts[0]), "dict": 100}
+    key = "dict" if isinstance(strategy, dict) else strategy
+    assert Counter(y_res) == {0: counts[0], 1: expected[key]}
+    assert X_res.shape == (len(y_res), X.shape[1]) and np.isfinite(X_res).all()
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+
+
+@pytest.mark.parametrize("Sampler", ALL)
+def test_images_keep_pixels_in_range_and_classes_balanced(Sampler, images):
+    X, y, shape = images
+    sampler = Sampler(image_shape=shape, random_state=0, **TINY_IMAGES)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert sampler.architecture_ == "conv"
+    assert Counter(y_res)["digit_3"] == Counter(y_res)["other"]
+    new = X_res[len(X) :]
+    assert new.min() >= X.min() and new.max() <= X.max() and np.isfinite(new).all()
+    assert len(np.unique(new, axis=0)) > len(new) // 2
+
+
+@pytest.mark.parametrize("Sampler", TABULAR)
+def test_mlp_on_images_gives_sigmoid_pixels(Sampler, images):
+    X, y, shape = images
+    sampler = Sampler(image_shape=shape, architecture="mlp", random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    rows = sampler._generate("digit_3", 50, np.random.RandomState(0))
+    assert sampler.architecture_ == "mlp" and rows.min() > 0 and rows.max() < 1
+
+
+@pytest.mark.parametrize(
+    "Sampler, kind", [(CGANSampler, "tables"), (WGANGPSampler, "tables"), (MSGGANSampler, "images")]
+)
+def test_same_seed_same_output_different_seed_different_output(Sampler, kind, data, images):
+    X, y, *shape = data if kind == "tables" else images
+    params = dict(TINY, image_shape=shape[0]) if shape else TINY
+    a, _ = Sampler(random_state=1, **params).fit_resample(X, y)
+    b, _ = Sampler(random_state=1, **params).fit_resample(X, y)
+    c, _ = Sampler(random_state=2, **params).fit_resample(X, y)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[len(X) :], c[len(X) :])
+
+
+def test_global_torch_rng_is_left_alone(data):
+    X, y = data
+    state = torch.random.get_rng_state()
+    WGANGPSampler(random_state=0, **TINY).fit_resample(X, y)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_wgan_takes_a_generator_step_every_n_critic_batches(data):
+    X, y = data  # 400 rows in batches of 64: 7 batches per epoch
+    generator_losses = {}
+    for n_critic in (1, 7, 100):
+        sampler = WGANGPSampler(n_critic=n_critic, random_state=0, **TINY)
+        sampler.fit_resample(X, y)
+        generator_losses[n_critic] = [g for _, g in sampler.loss_history_]
+    assert all(g != 0 for g in generator_losses[1])
+    assert generator_losses[7][0] != 0 and len(set(generator_losses[7])) == 3
+    assert generator_losses[100] == [0.0, 0.0, 0.0]  # no generator step in 21 batches
+
+
+# seeds for which the last checkpoint is worse than the best, so that restoring it shows
+@pytest.mark.parametrize("Sampler, seed", [(CGANSampler, 0), (WGANGPSampler, 1)])
+@pytest.mark.parametrize("selection", ["c2st", "coverage"])
+def test_selection_restores_the_best_checkpoint(Sampler, seed, selection, data, monkeypatch):
+    X, y = data
+    selectors = []
+    make_selector = Sampler._checkpoint_selector
+
+    def keep(self, module, score):
+        selectors.append(make_selector(self, module, score))
+        return selectors[-1]
+
+    monkeypatch.setattr(Sampler, "_checkpoint_selector", keep)
+    params = dict(TINY, epochs=8, eval_every=1, lr=5e-3, lr_discriminator=5e-3)
+    sampler = Sampler(selection=selection, random_state=seed, **params)
+    _, y_res = sampler.fit_resample(X, y)
+    assert Counter(y_res)[1] == Counter(y_res)[0]
+    record = sampler.selection_
+    epochs, values = zip(*record["history"], strict=True)
+    assert record["metric"] == selection and epochs == tuple(range(1, 9))
+    assert record["best_epoch"] == epochs[int(np.argmin(values))]
+    assert values[-1] > min(values)
+    # the restored generator, rated again on the same held-out rows and noise, is the best
+    assert selectors[0].score() == min(values)
+    again = Sampler(selection=selection, random_state=seed, **params)
+    again.fit_resample(X, y)
+    assert again.selection_ == record
+
+
+@pytest.mark.parametrize("Sampler", ALL)
+def test_selection_by_adversarial_loss_is_rejected(Sampler, images):
+    X, y, shape = images
+    with pytest.raises(ValueError, match="'selection' parameter .* Got 'loss'"):
+        Sampler(selection="loss", image_shape=shape, **TINY_IMAGES).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("architecture", ["auto", "conv"])
+def test_msggan_on_a_table_asks_for_image_shape(architecture, data):
+    X, y = data
+    with pytest.raises(ValueError, match="MSGGANSampler .* needs image_shape"):
+        MSGGANSampler(architecture=architecture, **TINY).fit_resample(X, y)
+    with pytest.raises(ValueError, match="'architecture' parameter"):
+        MSGGANSampler(architecture="mlp", **TINY).fit_resample(X, y)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"n_critic": 0}, "n_critic"),
+        ({"gp_weight": -1.0}, "gp_weight"),
+        ({"lr_discriminator": 0.0}, "lr_discriminator"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"epochs": 0}, "epochs"),
+    ],
+)
+def test_bad_parameters_raise_value_error_naming_them(change, message, data):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        WGANGPSampler(**{**TINY, **change}).fit_resample(X, y)
+    with pytest.raises(ValueError, match="'loss' parameter"):
+        CGANSampler(**{**TINY, "loss": "wasserstein"}).fit_resample(X, y)
+
+
+def test_resolutions_halve_rounding_up():
+    assert resolutions((1, 8, 8), 2) == [(2, 2), (4, 4), (8, 8)]
+    assert resolutions((3, 7, 5), 3) == [(1, 1), (2, 2), (4, 3), (7, 5)]
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 7, 5)])
+def test_msg_discriminator_takes_one_image_per_resolution(shape):
+    channels, n, n_classes = (8, 6, 4), 5, 3
+    generator = ConvGenerator(shape, 4, channels, n_classes, multiscale=True)
+    discriminator = ConvDiscriminator(shape, channels, n_classes, multiscale=True)
+    z, c = torch.randn(n, 4), torch.tensor([0, 1, 2, 1, 0])
+    fakes = generator(z, c)
+    expected = [(n, shape[0], *size) for size in resolutions(shape, len(channels))]
+    assert [tuple(f.shape) for f in fakes] == expected
+    assert generator.rows(fakes).shape == (n, int(np.prod(shape)))
+    # real rows become the same pyramid, the full image last
+    real = torch.rand(n, int(np.prod(shape)))
+    pyramid = discriminator.real_inputs(real)
+    assert [tuple(p.shape) for p in pyramid] == expected
+    torch.testing.assert_close(pyramid[-1].flatten(1), real)
+    torch.testing.assert_close(pyramid[-2].mean(), real.mean(), atol=0.05, rtol=0)
+    # one logit per image, and every resolution reaches it
+    inputs = [f.detach().requires_grad_(True) for f in fakes]
+    logits = discriminator(inputs, c)
+    assert logits.shape == (n,)
+    logits.sum().backward()
+    assert all(i.grad is not None and i.grad.abs().sum() > 0 for i in inputs)
+    # so does every generator block, through its own image
+    generator.zero_grad()
+    discriminator(generator(z, c), c).sum().backward()
+    assert all(layer.weight.grad.abs().sum() > 0 for layer in generator.to_image)
+    with pytest.raises(ValueError, match="one image per resolution"):
+        discriminator(fakes[1:], c)
+    with pytest.raises(ValueError, match="one image per resolution"):
+        discriminator(generator.rows(fakes), c)
+
+
+def test_single_scale_conv_networks_work_on_odd_image_sizes():
+    shape = (3, 7, 5)
+    generator = ConvGenerator(shape, 4, (8, 6), 2)
+    discriminator = ConvDiscriminator(shape, (8, 6), 2)
+    c = torch.tensor([0, 1, 1])
+    rows = generator(torch.randn(3, 4), c)
+    assert rows.shape == (3, 105) and 0 < rows.min() and rows.max() < 1
+    assert discriminator(discriminator.real_inputs(rows), c).shape == (3,)
+
+
+def test_activate_output_softmaxes_each_categorical_block():
+    x = torch.randn(6, 8)
+    out = activate_output(x, [slice(5, 8), slice(1, 3)])
+    torch.testing.assert_close(out[:, [0, 3, 4]], x[:, [0, 3, 4]])
+    for block in (slice(1, 3), slice(5, 8)):
+        torch.testing.assert_close(out[:, block], torch.softmax(x[:, block], dim=1))
+    assert activate_output(x, []) is x
+
+
+def test_mlp_generator_applies_the_preprocessors_categorical_slices(data, monkeypatch):
+    X, y = data
+
+    class WithCategories(TabularPreprocessor):
+        def fit(self, X, y=None):
+            super().fit(X, y)
+            self.categorical_slices_ = [slice(2, 5)]
+            return self
+
+    monkeypatch.setattr("generators._base.TabularPreprocessor", WithCategories)
+    sampler = CGANSampler(random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    rows = sampler._generate(1, 40, np.random.RandomState(0))
+    np.testing.assert_allclose(rows[:, 2:5].sum(axis=1), 1, rtol=1e-5)
+    assert (rows[:, 2:5] > 0).all() and (rows[:, :2] < 0).any()
+
+
+def test_sample_for_export_any_fitted_class(data):
+    X, y = data
+    sampler = CGANSampler(random_state=0, **TINY)
+    with pytest.raises(NotFittedError):
+        sampler.sample(3, y=1)
+    sampler.fit_resample(X, y)
+    for label in (0, 1):
+        assert sampler.sample(7, y=label).shape == (7, X.shape[1])
+    np.testing.assert_array_equal(sampler.sample(5, y=1), sampler.sample(5, y=1))
+    with pytest.raises(ValueError, match="cannot generate class 3"):
+        sampler.sample(5, y=3)
+
+
+@pytest.mark.parametrize("name", ["cgan", "wgan_gp", "msggan"])
+def test_generator_configs_instantiate_and_resample(name, data, images):
+    from hydra import compose, initialize_config_module
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        cfg = compose("config", overrides=[f"generator={name}"]).generator
+    node = OmegaConf.to_container(cfg)
+    assert node.pop("name") == name
+    node.update(epochs=1, hidden_dims=[8])
+    X, y, *shape = images if name == "msggan" else data
+    sampler = instantiate(node, random_state=0, **({"image_shape": shape[0]} if shape else {}))
+    X_res, y_res = sampler.fit_resample(X, y)
+    majority = max(Counter(y).values())
+    assert len(X_res) == len(y_res) and set(Counter(y_res).values()) == {majority}
+
+
+@pytest.mark.parametrize("overrides", [("generator=cgan",), ("dataset=digits", "generator=msggan")])
+def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
+    from pipelines.app import run
+
+    report = run(make_config(*overrides, "evaluation.methods=[baseline,augmented]"))
+    name = overrides[-1].split("=")[1]
+    assert report["generator"]["name"] == name
+    augmented = [r for r in report["folds"] if r["method"] == "augmented"]
+    assert len(augmented) == 2 and all(r["n_synthetic"] > 0 for r in augmented)
+    assert (tmp_path / "report.json").exists()
