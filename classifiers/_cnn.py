@@ -46,8 +46,12 @@ class ConvNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(n_in, n_classes)
 
+    def embed(self, x):
+        """The penultimate-layer activations: the pooled output of the last block."""
+        return self.features(x.view(-1, *self.image_shape))
+
     def forward(self, x):
-        return self.head(self.features(x.view(-1, *self.image_shape)))
+        return self.head(self.embed(x))
 
 
 def weighted_cross_entropy(module, x, y, weight, *, generator):
@@ -204,14 +208,31 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
+        logits = self._forward(X, embed=False)
+        return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
+
+    def embed(self, X):
+        """The penultimate-layer activations of each row (the globally pooled output of
+        the last convolutional block, which the linear head reads): learned image features.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, channels[-1])
+        """
+        return self._forward(X, embed=True)
+
+    def _forward(self, X, *, embed):
+        """The network's logits (or penultimate features if ``embed``) for the validated
+        rows of ``X``, computed in chunks, as a float32 array."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
+        layer = self.module_.embed if embed else self.module_
         out = []
         with torch.no_grad():
             for start in range(0, len(X), PREDICT_CHUNK):
                 rows = torch.tensor(X[start : start + PREDICT_CHUNK], device=self.device_)
-                out.append(torch.softmax(self.module_(rows).double(), dim=1).cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0, len(self.classes_)))
+                out.append(layer(rows).float().cpu().numpy())
+        return np.concatenate(out)  # validate_data refuses empty X
 
     def predict(self, X):
         """The most probable class of each row."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
@@ -73,6 +74,19 @@ def test_binary_digits_from_a_dataframe_with_string_labels(digits_split):
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     assert set(model.predict(X_test)) <= {"digit_3", "other"}
     assert roc_auc_score(y_test == "digit_3", proba[:, 0]) > 0.9
+
+
+def test_embed_is_the_layer_the_head_reads(digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    model = CNNClassifier(**{**TINY, "channels": (4, 6)}).fit(X_train, y_train)
+    features = model.embed(X_test)
+    assert features.shape == (len(X_test), 6) and features.dtype == np.float32
+    assert (features >= 0).all()  # pooled ReLU activations
+    with torch.no_grad():
+        logits = model.module_.head(torch.from_numpy(features)).double()
+    np.testing.assert_allclose(torch.softmax(logits, dim=1).numpy(), model.predict_proba(X_test))
+    with pytest.raises(NotFittedError):
+        CNNClassifier(**TINY).embed(X_test)
 
 
 def test_multiclass_digits():
