@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
 
-from pipelines.quality import c2st_auc, minority_quality
+from pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
 
 
 def _gaussian(n, seed, shift=0.0):
@@ -78,3 +80,54 @@ def test_c2st_sees_a_shift_even_in_small_sets():
     # The default leaf size of 20 once made every set under ~40 rows score exactly 0.5.
     auc = c2st_auc(_gaussian(15, 0), _gaussian(15, 1, shift=3.0), random_state=0)
     assert auc > 0.8
+
+
+def test_c2st_sees_one_discretised_feature():
+    # A difference that k-NN tests are blind to and boosted trees find: one feature rounded.
+    rounded = _gaussian(300, 1)
+    rounded[:, 0] = np.round(rounded[:, 0])
+    assert c2st_auc(_gaussian(300, 0), rounded, random_state=0) > 0.85
+
+
+def test_tables_are_standardised_on_the_training_rows():
+    X_train = _minority(200, 0, shift=3.0) * 5
+    space = feature_space(X_train, np.zeros(200), random_state=0)
+    assert isinstance(space, StandardScaler)
+    features = space.transform(X_train)
+    np.testing.assert_allclose(features.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(features.std(axis=0), 1)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    """100 training 3s and every 5 and 8 (labelled), 83 held-out 3s, and every 9."""
+    bunch = load_digits()
+    X, digit = bunch.images.reshape(len(bunch.target), -1) / 16, bunch.target
+    threes = X[digit == 3][np.random.default_rng(0).permutation(int(np.sum(digit == 3)))]
+    others = X[np.isin(digit, (5, 8))]
+    X_train = np.vstack([threes[:100], others])
+    y_train = np.array(["3"] * 100 + ["other"] * len(others))
+    return X_train, y_train, threes[100:], X[digit == 9]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_images_get_standardised_penultimate_cnn_features(digit_images):
+    X_train, y_train, _, _ = digit_images
+    space = feature_space(X_train, y_train, image_shape=(1, 8, 8), random_state=0)
+    assert isinstance(space, CNNFeatures) and space.cnn_.image_shape_ == (1, 8, 8)
+    features = space.transform(X_train)
+    assert features.shape == (len(X_train), 32)  # the last block's channels
+    np.testing.assert_allclose(features.mean(axis=0), 0, atol=1e-4)
+    again = feature_space(X_train, y_train, image_shape=(1, 8, 8), random_state=0)
+    other = feature_space(X_train, y_train, image_shape=(1, 8, 8), random_state=1)
+    np.testing.assert_array_equal(again.transform(X_train), features)
+    assert not np.allclose(other.transform(X_train), features)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
+    X_train, y_train, held_out_threes, nines = digit_images
+    embed = feature_space(X_train, y_train, image_shape=(1, 8, 8), random_state=0).transform
+    train_threes = embed(X_train[y_train == "3"])
+    assert c2st_auc(embed(held_out_threes), train_threes, random_state=0) < 0.65
+    assert c2st_auc(embed(held_out_threes), embed(nines), random_state=0) > 0.9
