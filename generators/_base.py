@@ -6,10 +6,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_target_type
 from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._preprocessing import ImagePreprocessor, TabularPreprocessor
 from ._training import CheckpointSelector, resolve_device
@@ -34,8 +35,10 @@ class BaseTorchSampler(BaseOverSampler):
     sampling_strategy_ : dict
         Number of samples generated per class in the last ``fit_resample``.
     preprocessor_ : TabularPreprocessor or ImagePreprocessor
-        Fitted on the data given to ``fit_resample``: standardisation for tables, the
-        pixel range for images (``image_shape`` given), whose samples are clipped to it.
+        Fitted on the data given to ``fit_resample``: standardisation and, for the
+        ``categorical_features`` (indices or a boolean mask), one-hot blocks for tables
+        (generated rows hold only categories seen in fit); the pixel range for images
+        (``image_shape`` given), whose samples are clipped to it.
     architecture_ : {"mlp", "conv"}
         The network used: ``architecture="auto"`` picks conv for images.
     device_ : torch.device
@@ -62,6 +65,7 @@ class BaseTorchSampler(BaseOverSampler):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
         "image_shape": ["array-like", None],
+        "categorical_features": ["array-like", None],
         "selection": [StrOptions({"last", "loss", "c2st", "coverage"})],
         "eval_every": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
@@ -81,6 +85,7 @@ class BaseTorchSampler(BaseOverSampler):
         lr=1e-3,
         architecture="auto",
         image_shape=None,
+        categorical_features=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -93,6 +98,7 @@ class BaseTorchSampler(BaseOverSampler):
         self.hidden_dims = hidden_dims
         self.architecture = architecture
         self.image_shape = image_shape
+        self.categorical_features = categorical_features
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -104,6 +110,14 @@ class BaseTorchSampler(BaseOverSampler):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _check_X_y(self, X, y, accept_sparse=None):
+        """As imbalanced-learn's, but categorical features may hold labels (strings)."""
+        if self.categorical_features is None:
+            return super()._check_X_y(X, y, accept_sparse)
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, dtype=None)
+        return X, y, binarize_y
+
     def _fit_resample(self, X, y):
         rng = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
@@ -111,8 +125,10 @@ class BaseTorchSampler(BaseOverSampler):
         # The networks need dense rows; sparse input is densified and the result re-sparsified.
         X_dense = X.toarray() if sparse.issparse(X) else X
         start = time.perf_counter()
-        preprocessor = TabularPreprocessor if self.image_shape is None else ImagePreprocessor
-        self.preprocessor_ = preprocessor().fit(X_dense)
+        if self.image_shape is None:
+            self.preprocessor_ = TabularPreprocessor(self.categorical_features).fit(X_dense)
+        else:
+            self.preprocessor_ = ImagePreprocessor().fit(X_dense)
         self._fit_model(self.preprocessor_.transform(X_dense), y, rng)
         self.fit_seconds_ = time.perf_counter() - start
 
@@ -130,6 +146,8 @@ class BaseTorchSampler(BaseOverSampler):
 
     def _check_architecture(self, n_features):
         """``"conv"`` or ``"mlp"``: ``auto`` is conv for images (``image_shape`` given)."""
+        if self.image_shape is not None and self.categorical_features is not None:
+            raise ValueError("categorical_features are for tables; images have none.")
         if self.image_shape is not None and int(np.prod(self.image_shape)) != n_features:
             raise ValueError(
                 f"image_shape={tuple(self.image_shape)} has {int(np.prod(self.image_shape))} "
@@ -209,7 +227,7 @@ class BaseTorchSampler(BaseOverSampler):
         scores = []
         for code in np.unique(codes_val):
             real = Z_val[codes_val == code]
-            fake = generate(int(code), len(real))
+            fake = self.preprocessor_.project(generate(int(code), len(real)))
             if self.selection == "c2st":
                 scores.append(c2st_auc(real, fake, n_splits=3, random_state=seed))
             else:

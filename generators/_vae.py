@@ -33,13 +33,19 @@ def _mlp(sizes):
 
 
 class VAE(nn.Module):
-    """Gaussian MLP VAE; with ``n_classes > 0`` encoder and decoder also see a one-hot class."""
+    """Gaussian MLP VAE; with ``n_classes > 0`` encoder and decoder also see a one-hot class.
 
-    def __init__(self, n_features, latent_dim, hidden_dims, n_classes=0):
+    ``categorical_slices`` are the one-hot blocks of categorical features among the input
+    columns (after the numeric ones): the decoder outputs logits there, trained with
+    cross-entropy (see ``reconstruction_error``).
+    """
+
+    def __init__(self, n_features, latent_dim, hidden_dims, n_classes=0, categorical_slices=()):
         super().__init__()
         hidden_dims = list(hidden_dims)
         self.n_features = n_features
         self.n_classes = n_classes
+        self.categorical_slices = list(categorical_slices)
         self.encoder = _mlp([n_features + n_classes, *hidden_dims])
         width = hidden_dims[-1] if hidden_dims else n_features + n_classes
         self.mu = nn.Linear(width, latent_dim)
@@ -68,6 +74,7 @@ class ConvVAE(VAE):
 
     def __init__(self, image_shape, latent_dim, channels, n_classes=0):
         nn.Module.__init__(self)
+        self.categorical_slices = []
         channels = list(channels) or [32]
         self.image_shape = tuple(int(s) for s in image_shape)
         self.n_features = int(np.prod(self.image_shape))
@@ -106,12 +113,25 @@ class ConvVAE(VAE):
         return torch.sigmoid(image).flatten(1)
 
 
+def reconstruction_error(x_hat, x, categorical_slices=()):
+    """Per row: 0.5 * squared error of the numeric columns (a unit-variance Gaussian) plus
+    the cross-entropy of each categorical one-hot block, ``x_hat`` holding its logits."""
+    if not categorical_slices:
+        return 0.5 * (x_hat - x).pow(2).sum(dim=1)
+    n_numeric = categorical_slices[0].start  # the numeric columns come first
+    error = 0.5 * (x_hat[:, :n_numeric] - x[:, :n_numeric]).pow(2).sum(dim=1)
+    for block in categorical_slices:
+        labels = x[:, block].argmax(dim=1)
+        error = error + F.cross_entropy(x_hat[:, block], labels, reduction="none")
+    return error
+
+
 def vae_loss(model, x, c=None, *, beta, generator):
-    """Negative ELBO per row: 0.5 * squared error (unit-variance Gaussian) + beta * KL."""
+    """Negative ELBO per row: the reconstruction error (``reconstruction_error``) + beta * KL."""
     mu, logvar = model.encode(x, c)
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     x_hat = model.decode(mu + eps * torch.exp(0.5 * logvar), c)
-    reconstruction = 0.5 * (x_hat - x).pow(2).sum(dim=1)
+    reconstruction = reconstruction_error(x_hat, x, model.categorical_slices)
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
     return (reconstruction + beta * kl).mean()
 
@@ -167,6 +187,7 @@ class _BaseVAESampler(BaseTorchSampler):
         noise=0.0,
         architecture="auto",
         image_shape=None,
+        categorical_features=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -183,6 +204,7 @@ class _BaseVAESampler(BaseTorchSampler):
             lr=lr,
             architecture=architecture,
             image_shape=image_shape,
+            categorical_features=categorical_features,
             selection=selection,
             eval_every=eval_every,
             patience=patience,
@@ -244,7 +266,8 @@ class _BaseVAESampler(BaseTorchSampler):
     def _network(self, n_features, n_classes):
         if self.architecture_ == "conv":
             return ConvVAE(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
-        return VAE(n_features, self.latent_dim, self.hidden_dims, n_classes)
+        slices = self.preprocessor_.categorical_slices_
+        return VAE(n_features, self.latent_dim, self.hidden_dims, n_classes, slices)
 
     def _vae_score(self, model, tensors, validation, conditional, seed):
         """Rate the current model on the held-out rows (lower is better): its loss, or a
@@ -333,6 +356,10 @@ class VAESampler(_BaseVAESampler):
         warning, for a class with fewer training rows.
     noise : float, default=0.0
         Std of Gaussian noise added to the averaged latent.
+    categorical_features : array-like of int or bool, default=None
+        Categorical columns (their codes or labels): one-hot encoded for the network, a
+        softmax head each in the decoder (cross-entropy in the loss); new rows hold only
+        categories seen in ``fit_resample``.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None
