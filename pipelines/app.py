@@ -6,12 +6,13 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from .components import build
+from .components import build, for_dataset
 from .datasets import check_dataset
 from .evaluation import (
     AUGMENTED,
     QualityCheck,
     ThresholdTuning,
+    applicable_methods,
     evaluate,
     fill_unset,
     fold_seeds,
@@ -41,22 +42,29 @@ def run(cfg) -> dict:
     dataset = instantiate(cfg.dataset)
     evaluation = cfg.evaluation
     check_dataset(dataset, evaluation.n_splits)
-    generator, generator_info = build(cfg.generator)
+    generator, generator_info = for_dataset(*build(cfg.generator), dataset)
     classifier, classifier_info = build(cfg.classifier)
     if dataset.image_shape is not None:  # image models learn the shape from the data
-        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
         classifier = fill_unset(classifier, "image_shape", tuple(dataset.image_shape))
+    methods = applicable_methods(evaluation.methods, len(dataset.class_counts))
+    if methods != list(evaluation.methods):
+        log.warning(
+            "%d classes: the threshold methods need two and are left out", len(dataset.class_counts)
+        )
     record_hash(directory, digest)  # the run directory says which config it is for
     folds = evaluate(
-        dataset.X.to_numpy(dtype=float),
+        dataset.encoded(),
         dataset.y,
-        dataset.minority,
+        dataset.minority_classes,
         generator,
         classifier,
+        base=dataset.base_class,
+        categorical=dataset.categorical_indices,
+        categories=dataset.categories(),
         n_splits=evaluation.n_splits,
         n_repeats=evaluation.n_repeats,
         seed=cfg.seed,
-        methods=list(evaluation.methods),
+        methods=methods,
         n_generator_seeds=evaluation.generator_seeds,
         tuning=ThresholdTuning(**evaluation.threshold),
         quality=QualityCheck(**evaluation.quality),
@@ -67,7 +75,7 @@ def run(cfg) -> dict:
         "n_repeats": evaluation.n_repeats,
         "seed": cfg.seed,
         "rope": evaluation.rope,
-        "methods": list(evaluation.methods),
+        "methods": methods,
         "generator_seeds": evaluation.generator_seeds,
         "threshold": dict(evaluation.threshold),
         "quality": dict(evaluation.quality),
@@ -81,7 +89,7 @@ def run(cfg) -> dict:
         OmegaConf.to_container(cfg, resolve=True),
     )
     report["config_sha256"] = digest
-    if dataset.kind == "image" and any(m in AUGMENTED for m in evaluation.methods):
+    if dataset.kind == "image" and any(m in AUGMENTED for m in methods):
         report["sample_grid"] = _sample_grid(dataset, generator, cfg, directory)
     path = write_report(report, directory)
     log.info(headline(report))
@@ -92,12 +100,13 @@ def run(cfg) -> dict:
 def _sample_grid(dataset, generator, cfg, directory):
     """Refit the generator as on the first fold and draw its minority samples next to
     real ones; returns the grid's file name."""
-    X, y = dataset.X.to_numpy(dtype=float), dataset.y
+    X, y = dataset.encoded(), dataset.y
     train, _ = next(folds(y, cfg.evaluation.n_splits, cfg.evaluation.n_repeats, cfg.seed))
     sampler = with_seed(generator, fold_seeds(cfg.seed, 1)[0])
     X_res, y_res = sampler.fit_resample(X[train], y[train])
-    new = X_res[len(train) :][y_res[len(train) :] == dataset.minority]
-    real = X[train][y[train] == dataset.minority]
+    minority = dataset.minority_classes[0]
+    new = X_res[len(train) :][y_res[len(train) :] == minority]
+    real = X[train][y[train] == minority]
     if len(new) == 0:
         return None
     write_sample_grid(real, new, tuple(dataset.image_shape), directory / GRID)

@@ -1,6 +1,7 @@
 """Aggregate the reports of runs and sweeps: per-run deltas, and statistics across datasets.
 
-Writes ``comparison.md``, ``comparison.csv`` (one row per run), ``comparison_generators.csv``
+Writes ``comparison.md``, ``comparison.csv`` (one row per run; runs with several minority
+classes add one row per class, column ``class``), ``comparison_generators.csv``
 (each generator against the baseline across datasets) and figures: a critical-difference
 diagram per headline metric, and delta-vs-amount plots when a sweep varied
 ``generator.sampling_strategy``.
@@ -22,7 +23,7 @@ from scipy import stats
 from .datasets import DataError
 from .io import atomic_path, write_text
 from .metrics import HEADLINE, LABELS, METRICS
-from .report import SCHEMA, markdown_table
+from .report import SCHEMA, markdown_table, primary_class
 
 ALPHA = 0.05
 
@@ -51,26 +52,37 @@ def _amount(report):
 
 
 def comparison_table(reports):
-    """One row per run: deltas of augmented vs baseline with CI and verdict, every metric."""
+    """One row per run: deltas of augmented vs baseline with CI and verdict, every metric;
+    with several minority classes, that row holds the macro average (``class`` = "macro")
+    and one more row per minority class follows (``primary`` False)."""
     rows = []
     for path, report in reports:
-        row = {
-            "dataset": report["dataset"]["name"],
-            "generator": report["generator"]["name"],
-            "classifier": report["classifier"]["name"],
-            "amount": _amount(report),
-        }
-        for c in report["comparisons"]:
-            if c["method"] == "augmented" and c["versus"] == "baseline":
-                for field in ("delta_mean", "ci_low", "ci_high", "p_value", "verdict"):
-                    row[f"{c['metric']}_{field}"] = c[field]
-        for metric in HEADLINE:
-            best = max(report["summary"], key=lambda m: report["summary"][m][metric]["mean"])
-            row[f"{metric}_best_method"] = best
-        for name, stat in (report.get("quality") or {}).items():
-            row[f"quality_{name}"] = stat["mean"]
-        row["run"] = str(path.parent)
-        rows.append(row)
+        primary = primary_class(report)
+        classes = [primary, *report.get("summary_by_class", {})]
+        for class_ in classes:
+            summary = report["summary_by_class"][class_] if class_ != primary else report["summary"]
+            row = {
+                "dataset": report["dataset"]["name"],
+                "generator": report["generator"]["name"],
+                "classifier": report["classifier"]["name"],
+                "amount": _amount(report),
+                "class": class_,
+                "primary": class_ == primary,
+            }
+            for c in report["comparisons"]:
+                if (c["method"], c["versus"], c.get("class", primary)) == (
+                    "augmented", "baseline", class_,
+                ):  # fmt: skip
+                    for field in ("delta_mean", "ci_low", "ci_high", "p_value", "verdict"):
+                        row[f"{c['metric']}_{field}"] = c[field]
+            for metric in HEADLINE:
+                best = max(summary, key=lambda m: summary[m][metric]["mean"])
+                row[f"{metric}_best_method"] = best
+            if class_ == primary:
+                for name, stat in (report.get("quality") or {}).items():
+                    row[f"quality_{name}"] = stat["mean"]
+            row["run"] = str(path.parent)
+            rows.append(row)
     table = pd.DataFrame(rows)
     # A generator swept over several amounts is several methods: smote@0.5, smote@1.0, ...
     varied = (
@@ -81,7 +93,9 @@ def comparison_table(reports):
     )
     order = [f"{m}_delta_mean" for m in HEADLINE]
     return table.sort_values(
-        ["classifier", "dataset", *order], ascending=[True, True, False, False], ignore_index=True
+        ["classifier", "dataset", "primary", *order],
+        ascending=[True, True, False, False, False],
+        ignore_index=True,
     )
 
 
@@ -296,18 +310,27 @@ def _p(value):
 
 
 def render_markdown(table, across, correlations=None):
-    header = ["dataset", "classifier", "generator", *(f"\u0394 {LABELS[m]}" for m in HEADLINE)]
+    several = not table["primary"].all()  # runs with several minority classes
+    header = ["dataset", "classifier", "generator", *(["class"] if several else [])]
+    header += [f"\u0394 {LABELS[m]}" for m in HEADLINE]
     header += [f"best for {LABELS[m]}" for m in HEADLINE]
     rows = [
-        [row["dataset"], row["classifier"], row["method"], *(_cell(row, m) for m in HEADLINE)]
+        [row["dataset"], row["classifier"], row["method"], *([row["class"]] if several else [])]
+        + [_cell(row, m) for m in HEADLINE]
         + [row[f"{m}_best_method"] for m in HEADLINE]
         for _, row in table.iterrows()
     ]
+    classes = (
+        " Runs with several minority classes show the macro average, then each class against "
+        "the base class."
+        if several
+        else ""
+    )
     parts = [
         "# synthbalance comparison",
-        f"{len(table)} runs. Deltas are augmented \u2212 baseline with 95 % CI (corrected "
-        "resampled t-test) and verdict; best generator first within each dataset. All metrics "
-        f"({', '.join(METRICS)}) are in comparison.csv.",
+        f"{table['primary'].sum()} runs.{classes} Deltas are augmented \u2212 baseline with "
+        "95 % CI (corrected resampled t-test) and verdict; best generator first within each "
+        f"dataset. All metrics ({', '.join(METRICS)}) are in comparison.csv.",
         markdown_table(header, rows),
     ]
     for (classifier, metric), result in across.items():
@@ -381,7 +404,9 @@ def render_markdown(table, across, correlations=None):
 def write_comparison(directories, out, rope=0.01):
     """Compare every report under ``directories``; write the tables and figures into ``out``."""
     reports = find_reports(directories)
-    table = comparison_table(reports)
+    everything = comparison_table(reports)
+    # statistics across runs use each run's headline row (macro with several classes)
+    table = everything[everything["primary"]].reset_index(drop=True)
     out = Path(out)
     across, generator_rows = {}, []
     for classifier in sorted(table["classifier"].unique()):
@@ -409,9 +434,9 @@ def write_comparison(directories, out, rope=0.01):
     if len(correlations):
         plot_quality(table, correlations, out / "quality_vs_utility.png")
     with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False)
+        everything.to_csv(tmp, index=False)
     if generator_rows:
         with atomic_path(out / "comparison_generators.csv") as tmp:
             pd.DataFrame(generator_rows).to_csv(tmp, index=False)
-    write_text(out / "comparison.md", render_markdown(table, across, correlations))
-    return table, across
+    write_text(out / "comparison.md", render_markdown(everything, across, correlations))
+    return everything, across

