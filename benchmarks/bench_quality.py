@@ -32,9 +32,9 @@ from sklearn.preprocessing import StandardScaler
 
 from pipelines.components import build
 from pipelines.datasets import seed_case
-from pipelines.evaluation import QualityCheck, evaluate
+from pipelines.evaluation import QualityCheck, evaluate, folds
 from pipelines.images import digits
-from pipelines.quality import QUALITY_METRICS
+from pipelines.quality import QUALITY_METRICS, feature_space
 from pipelines.report import comparisons, summarise
 
 SEED = 0
@@ -164,6 +164,18 @@ def _delta(c):
     return f"{c['delta_mean']:+.3f} {VERDICTS[c['verdict']]}"
 
 
+def feature_space_seconds(dataset):
+    """Median seconds over the folds to fit ``feature_space`` on a training part (the
+    CNN features for image datasets), once torch is warm."""
+    X, y = dataset.X.to_numpy(dtype=float), dataset.y
+    seconds = []
+    for train, _ in folds(y, N_SPLITS, 1, SEED):
+        start = time.perf_counter()
+        feature_space(X[train], y[train], image_shape=dataset.image_shape, random_state=SEED)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
 def format_table(rows):
     header = [
         "generator",
@@ -255,7 +267,9 @@ def notes(quick, settings, nodes, data, results, rows, wall):
         f"fit s, quality s: medians over the {N_SPLITS * rounds} fold runs of "
         "seconds.generator_fit and seconds.quality; cost = quality s / fit s. For SMOTE, "
         "generator_fit is the whole fit_resample (imblearn does not time fit and sample apart).",
-        "digits: the quality metrics are computed on standardised pixels, not on CNN features.",
+        "digits: evaluate() does not pass image_shape to the quality check yet, so the metrics "
+        "above are on standardised pixels; the CNN feature space they are meant for "
+        "(pipelines.quality.feature_space, fitted once per fold) is timed under targets.",
     ]
     partial = [
         f"{name} {r['label']}"
@@ -287,7 +301,7 @@ def notes(quick, settings, nodes, data, results, rows, wall):
     return lines
 
 
-def targets(quick, data, rows):
+def targets(quick, data, rows, space_seconds):
     lines = []
     for dataset in data:
         for r in rows[dataset.name]:
@@ -296,6 +310,16 @@ def targets(quick, data, rows):
                 f"{dataset.name:<9} {r['label']:<20} {r['quality_seconds']:.3f} s / "
                 f"{r['fit']:.3f} s = {100 * r['cost']:.0f} %: {verdict}"
             )
+    for dataset in (d for d in data if d.image_shape is not None):
+        space = space_seconds[dataset.name]
+        lines.append(
+            f"{dataset.name}: fitting the CNN feature space takes {space:.3f} s per fold (median); "
+            "counted with the metrics, once per generator fit: "
+            + ", ".join(
+                f"{r['label']} {100 * (r['quality_seconds'] + space) / r['fit']:.0f} %"
+                for r in rows[dataset.name]
+            )
+        )
     scope = "INDICATIVE ONLY: quick settings, not the defaults" if quick else "default settings"
     lines.append(
         f"({scope}.) The {100 * TARGET_QUALITY_COST:.0f} % target is about the deep generators: "
@@ -324,6 +348,7 @@ def main(argv=None):
     start = time.perf_counter()
     results = measure(data, gens, settings["rounds"])
     wall = time.perf_counter() - start
+    space_seconds = {d.name: feature_space_seconds(d) for d in data if d.image_shape is not None}
 
     rows = {d.name: [row(label, results[(d.name, label)]) for label, _ in gens] for d in data}
     for dataset in data:
@@ -339,7 +364,7 @@ def main(argv=None):
     print(
         f"\ntargets: quality metrics <= {100 * TARGET_QUALITY_COST:.0f} % of the generator fit time"
     )
-    print("\n".join(f"- {line}" for line in targets(args.quick, data, rows)))
+    print("\n".join(f"- {line}" for line in targets(args.quick, data, rows, space_seconds)))
 
 
 if __name__ == "__main__":
