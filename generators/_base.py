@@ -133,16 +133,21 @@ class BaseTorchSampler(BaseOverSampler):
         self.fit_seconds_ = time.perf_counter() - start
 
         start = time.perf_counter()
-        X_new, y_new = [], []
+        # The result is allocated once and the new rows decoded into it chunk by chunk: no
+        # step holds the data, the new rows and their concatenation at the same time.
+        n_new = sum(self.sampling_strategy_.values())
+        X_res = np.empty((len(X_dense) + n_new, X_dense.shape[1]), dtype=X_dense.dtype)
+        y_res = np.empty(len(y) + n_new, dtype=y.dtype)
+        X_res[: len(X_dense)], y_res[: len(y)] = X_dense, y
+        row = len(y)
         for class_, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            X_new.append(self._sample(class_, n_samples, rng))
-            y_new.append(np.full(n_samples, class_, dtype=y.dtype))
+            self._sample(class_, n_samples, rng, out=X_res[row : row + n_samples])
+            y_res[row : row + n_samples] = class_
+            row += n_samples
         self.sample_seconds_ = time.perf_counter() - start
         if sparse.issparse(X):
-            return sparse.vstack([X, *X_new], format=X.format), np.hstack([y, *y_new])
-        return np.vstack([X, *X_new]), np.hstack([y, *y_new])
+            return sparse.vstack([X, sparse.csr_array(X_res[len(y) :])], format=X.format), y_res
+        return X_res, y_res
 
     def _check_architecture(self, n_features):
         """``"conv"`` or ``"mlp"``: ``auto`` is conv for images (``image_shape`` given)."""
@@ -185,8 +190,17 @@ class BaseTorchSampler(BaseOverSampler):
         seed = self.random_state if random_state is None else random_state
         return self._sample(y, n_samples, check_random_state(seed))
 
-    def _sample(self, class_, n_samples, rng):
-        return self.preprocessor_.inverse_transform(self._generate(class_, n_samples, rng))
+    def _sample(self, class_, n_samples, rng, out=None):
+        """``n_samples`` rows of ``class_`` in the original space, generated and decoded
+        ``SAMPLE_CHUNK`` rows at a time, into ``out`` when given."""
+        if out is None:
+            out = np.empty((n_samples, self.n_features_in_), dtype=self.preprocessor_.dtype_)
+        for start in range(0, n_samples, SAMPLE_CHUNK):
+            n = min(SAMPLE_CHUNK, n_samples - start)
+            out[start : start + n] = self.preprocessor_.inverse_transform(
+                self._generate(class_, n, rng)
+            )
+        return out
 
     def _held_out_rows(self, codes, generated, rng):
         """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
