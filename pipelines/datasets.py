@@ -18,8 +18,9 @@ class DataError(ValueError):
 class Dataset:
     """Features, labels and what the report needs to know about them.
 
-    ``X`` keeps the original column names and dtypes (exports write them back); columns
-    named in ``categorical`` hold pandas ``category`` dtype. ``minority`` is the positive
+    ``X`` keeps the original column names and dtypes (exports write them back); the
+    columns named in ``categorical`` are categorical, whatever their dtype (text, bool,
+    pandas category, or numbers declared categorical). ``minority`` is the positive
     class that metrics are computed for, or, for several minority classes, a list of
     them: each is compared against ``base`` (default: the most frequent other class).
     Images are rows too, flattened from ``image_shape`` = (channels, height, width), so
@@ -64,12 +65,21 @@ class Dataset:
         X = np.empty(self.X.shape, dtype=np.float64)
         for i, column in enumerate(self.X.columns):
             values = self.X[column]
-            X[:, i] = values.cat.codes if column in self.categorical else values
+            if column in self.categorical:
+                values = pd.Categorical(values, categories=self._categories(column)).codes
+            X[:, i] = values
         return X
+
+    def _categories(self, column):
+        """A categorical column's values: its dtype's categories, else the sorted values."""
+        values = self.X[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return values.cat.categories
+        return pd.Index(sorted(values.dropna().unique()))
 
     def categories(self):
         """The category codes of every categorical column, in ``categorical_indices`` order."""
-        return [np.arange(len(self.X[c].cat.categories)) for c in self.categorical]
+        return [np.arange(len(self._categories(c)), dtype=float) for c in self.categorical]
 
     def decoded(self, X):
         """Rows of ``encoded`` form back in the original columns, dtypes and categories."""
@@ -78,9 +88,10 @@ class Dataset:
         for i, column in enumerate(self.X.columns):
             original = self.X[column]
             if column in self.categorical:
-                columns[column] = pd.Categorical.from_codes(
-                    np.rint(X[:, i]).astype(int), dtype=original.dtype
-                )
+                codes = np.rint(X[:, i].astype(np.float64)).astype(int)
+                values = pd.Categorical.from_codes(codes, categories=self._categories(column))
+                keep = isinstance(original.dtype, pd.CategoricalDtype)
+                columns[column] = values if keep else np.asarray(values).astype(original.dtype)
             elif pd.api.types.is_integer_dtype(original):
                 columns[column] = np.rint(X[:, i]).astype(original.dtype)
             else:
@@ -104,10 +115,10 @@ class Dataset:
 
 
 def typed(X, categorical=None):
-    """``(X, names)``: ``X`` with its categorical columns as pandas ``category`` dtype.
+    """``(X, names)``: the names of ``X``'s categorical columns, in column order.
 
     Categorical are the columns named in ``categorical`` and every column whose dtype is
-    categorical, object, string or bool; the others must be numeric.
+    categorical, object, string or bool. ``X`` is returned as it is.
     """
     declared = list(categorical or [])
     missing = [c for c in declared if c not in X.columns]
@@ -123,9 +134,6 @@ def typed(X, categorical=None):
         or not pd.api.types.is_numeric_dtype(X[c])
         or pd.api.types.is_bool_dtype(X[c])
     ]
-    X = X.copy()
-    for c in names:
-        X[c] = X[c].astype("category")
     return X, tuple(names)
 
 

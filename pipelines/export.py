@@ -36,24 +36,26 @@ def _write_parquet(frame, path, target):
 
 
 def _write_npz(frame, path, target):
-    """Arrays that load without pickle: categorical columns as their codes in ``X``, with
-    each one's category values in ``categories__<column>`` and their names in
+    """Arrays that load without pickle: non-numeric (and bool) columns as category codes in
+    ``X``, with each one's values in ``categories__<column>`` and their names in
     ``categorical``."""
     features = frame.drop(columns=[target, SYNTHETIC_COLUMN])
-    categorical = [c for c in features if isinstance(features[c].dtype, pd.CategoricalDtype)]
-    codes = features.assign(**{c: features[c].cat.codes for c in categorical})
+    categorical = [
+        c
+        for c in features
+        if not pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c])
+    ]
+    coded = {c: pd.Categorical(features[c]) for c in categorical}
+    X = features.assign(**{c: values.codes for c, values in coded.items()})
     y = frame[target].to_numpy()
     np.savez(
         path,
-        X=codes.to_numpy(),
+        X=X.to_numpy(dtype=np.float64),
         y=y.astype(str) if y.dtype.kind == "O" else y,
         is_synthetic=frame[SYNTHETIC_COLUMN].to_numpy(),
         feature_names=np.array(features.columns, dtype=str),
         categorical=np.array(categorical, dtype=str),
-        **{
-            f"categories__{c}": np.asarray(features[c].cat.categories.astype(str))
-            for c in categorical
-        },
+        **{f"categories__{c}": np.asarray(v.categories.astype(str)) for c, v in coded.items()},
     )
 
 
