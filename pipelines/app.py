@@ -61,6 +61,7 @@ def run(cfg) -> dict:
         base=dataset.base_class,
         categorical=dataset.categorical_indices,
         categories=dataset.categories(),
+        image_shape=dataset.image_shape,
         n_splits=evaluation.n_splits,
         n_repeats=evaluation.n_repeats,
         seed=cfg.seed,

@@ -31,13 +31,13 @@ from sklearn.model_selection import (
     TunedThresholdClassifierCV,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
 from .metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
-from .quality import minority_quality
+from .quality import feature_space, minority_quality
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")
@@ -148,17 +148,6 @@ def applicable_methods(methods, n_classes):
     return list(methods)
 
 
-def quality_space(X_train, categorical=(), categories=None):
-    """Where quality metrics measure distances: standardised numeric features and, for
-    categorical ones, standardised one-hot columns; fitted on the training part."""
-    steps = [("scale", StandardScaler())]
-    if len(categorical):
-        encoder = OneHotEncoder(categories=categories, sparse_output=False)
-        columns = [("one_hot", encoder, list(categorical))]
-        steps.insert(0, ("one_hot", ColumnTransformer(columns, remainder="passthrough")))
-    return Pipeline(steps).fit(X_train)
-
-
 def folds(y, n_splits, n_repeats, seed):
     """``RepeatedStratifiedKFold(n_splits, n_repeats, random_state=seed)`` over all rows."""
     cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
@@ -194,8 +183,13 @@ class _Fold:
                 self.quality_rows[class_] = np.sort(rng.choice(rows, n_held_out, replace=False))
         held_out = np.concatenate([np.empty(0, dtype=int), *self.quality_rows.values()])
         self.generator_rows = np.setdiff1d(np.arange(len(y_train)), held_out)
+        self.space_seconds = 0.0
         if self.quality_rows:
-            self.space = space(X_train)
+            # fitted on the generator's rows: held-out and synthetic rows are both unseen
+            start = time.perf_counter()
+            rows = self.generator_rows
+            self.space = space(X_train[rows], y_train[rows], seed)
+            self.space_seconds = time.perf_counter() - start
 
     def judge(self, X_synthetic, y_synthetic, seed):
         """Quality metrics of the synthetic minority rows (averaged over the minority
@@ -334,7 +328,8 @@ def _augmented_methods(fold, methods, generator, seed):
     n_synthetic = len(y_new)
     start = time.perf_counter()
     quality = fold.judge(X_new, y_new, seed)
-    quality_seconds = time.perf_counter() - start
+    # the feature space (a CNN for images) is fitted once per fold; counted with each fit
+    quality_seconds = time.perf_counter() - start + fold.space_seconds
     # Every real training row, those held out from the generator included, then the new ones.
     X_aug = np.vstack([fold.X_train, X_new])
     y_aug = np.concatenate([fold.y_train, y_new])
@@ -423,6 +418,7 @@ def evaluate(
     base=None,
     categorical=(),
     categories=None,
+    image_shape=None,
     n_splits,
     n_repeats,
     seed,
@@ -454,6 +450,9 @@ def evaluate(
         (``one_hot_first``), the quality metrics too.
     categories : list of arrays, optional
         Every categorical column's possible codes; default: those in ``X``.
+    image_shape : tuple, optional
+        (channels, height, width) of images given as flat rows: the quality metrics then
+        compare penultimate-layer features of a small CNN trained on each training part.
     methods : sequence of str
         Any of ``METHODS``.
     n_generator_seeds : int
@@ -484,7 +483,13 @@ def evaluate(
             categories = [np.unique(X[:, i]) for i in categorical]
         categories = [np.asarray(c, dtype=X.dtype) for c in categories]
         classifier = one_hot_first(classifier, categorical, categories)
-    space = lambda X_train: quality_space(X_train, categorical, categories)  # noqa: E731
+
+    def space(X_fit, y_fit, seed):
+        return feature_space(
+            X_fit, y_fit, image_shape=image_shape, categorical=categorical,
+            categories=categories, random_state=seed,
+        )  # fmt: skip
+
     n_folds = n_splits * n_repeats
     records = []
     splits = zip(fold_seeds(seed, n_folds), folds(y, n_splits, n_repeats, seed), strict=True)

@@ -28,11 +28,12 @@ import io
 import numpy as np
 from joblib import parallel_config
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
@@ -244,17 +245,26 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         return self.scaler_.transform(self.cnn_.embed(X))
 
 
-def feature_space(X_train, y_train, *, image_shape=None, random_state=None):
+def feature_space(
+    X_train, y_train, *, image_shape=None, categorical=(), categories=None, random_state=None
+):
     """The fitted transformer whose ``transform`` maps rows into the space the quality
     metrics are computed in.
 
-    Tables (``image_shape`` None): a ``StandardScaler`` fitted on ``X_train``. Images: a
+    Tables (``image_shape`` None): a ``StandardScaler`` fitted on ``X_train``, after a
+    one-hot encoding of the ``categorical`` columns (category codes; ``categories``, their
+    possible codes, default to those in ``X_train``). Images: a
     ``CNNFeatures`` trained on ``X_train`` and its labels ``y_train`` (no pretrained weights
     can be downloaded; see the module docstring). Fit it on the rows the generator is
     fitted on, so that held-out and synthetic rows are both unseen by it.
     """
     if image_shape is None:
-        return StandardScaler().fit(X_train)
+        if not len(categorical):
+            return StandardScaler().fit(X_train)
+        encoder = OneHotEncoder(categories=categories or "auto", sparse_output=False)
+        columns = [("one_hot", encoder, list(categorical))]
+        one_hot = ColumnTransformer(columns, remainder="passthrough")
+        return Pipeline([("one_hot", one_hot), ("scale", StandardScaler())]).fit(X_train)
     return CNNFeatures(image_shape=tuple(image_shape), random_state=random_state).fit(
         X_train, y_train
     )
