@@ -238,7 +238,7 @@ def _best_option(report, metric):
         "equivalent": f"{aug} is equivalent to {plain}",
         "inconclusive": f"{aug} against {plain} is inconclusive",
     }[c["verdict"]]
-    return f"for {LABELS[metric]}, {clause} ({_interval(c)})"
+    return f"for {_headline_label(report, metric)}, {clause} ({_interval(c)})"
 
 
 _PHRASES = {
@@ -249,6 +249,11 @@ _PHRASES = {
 }
 
 
+def _headline_label(report, metric):
+    """The metric's name, "macro F1" where it averages several minority classes."""
+    return ("macro " if primary_class(report) == MACRO else "") + LABELS[metric]
+
+
 def headline(report):
     """The report's opening: the best option per headline metric, then what augmentation
     did against the baseline, in plain sentences."""
@@ -256,7 +261,7 @@ def headline(report):
     sentences = [best[0].upper() + best[1:] + "."] if best else []
     if "augmented" in report["summary"]:
         clauses = [
-            _PHRASES[c["verdict"]].format(m=LABELS[m], ci=_interval(c))
+            _PHRASES[c["verdict"]].format(m=_headline_label(report, m), ci=_interval(c))
             for m in HEADLINE
             if (c := _find(report, "augmented", "baseline", m))
         ]
