@@ -10,7 +10,7 @@ bare loop alternate, best of ``--rounds``; time per epoch is the fit time over t
 (the sampler's ``fit_seconds_``, which includes its preprocessing; the bare loop's
 standardisation is timed too). Target: sampler <= 1.5 x bare loop.
 
-    python benchmarks/bench_gans.py [--epochs 3] [--image-epochs 10] [--rounds 3]
+    python benchmarks/bench_gans.py [--epochs 3] [--image-epochs 5] [--rounds 3]
                                     [--device cpu|cuda] [--threads 1]
 """
 
@@ -122,7 +122,7 @@ def time_pair(name, X, y, image_shape, epochs, rounds, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per fit on seed_case")
-    parser.add_argument("--image-epochs", type=int, default=10, help="epochs per fit on digits")
+    parser.add_argument("--image-epochs", type=int, default=5, help="epochs per fit on digits")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)

@@ -416,6 +416,9 @@ class CGANSampler(_BaseGANSampler):
         ``auto``: conv for images (``image_shape`` given), MLP for tables.
     image_shape : (channels, height, width) or None
         Rows are flattened images of this shape, in any pixel range.
+    categorical_features : array-like of int or bool, or None
+        Categorical columns of a table (codes or labels): one-hot encoded for the networks,
+        the generator's output softmaxed per column, decoded to the largest entry.
     selection : {"last", "c2st", "coverage"}, default="last"
         Keep the last generator, or the one whose samples of the generated classes score
         best against held-out rows (see ``BaseTorchSampler``); the adversarial loss is not
@@ -457,6 +460,7 @@ class CGANSampler(_BaseGANSampler):
         loss="non_saturating",
         architecture="auto",
         image_shape=None,
+        categorical_features=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -473,6 +477,7 @@ class CGANSampler(_BaseGANSampler):
             lr=lr,
             architecture=architecture,
             image_shape=image_shape,
+            categorical_features=categorical_features,
             selection=selection,
             eval_every=eval_every,
             patience=patience,
@@ -530,6 +535,7 @@ class WGANGPSampler(_BaseGANSampler):
         gp_weight=10.0,
         architecture="auto",
         image_shape=None,
+        categorical_features=None,
         selection="last",
         eval_every=5,
         patience=None,
@@ -546,6 +552,7 @@ class WGANGPSampler(_BaseGANSampler):
             lr=lr,
             architecture=architecture,
             image_shape=image_shape,
+            categorical_features=categorical_features,
             selection=selection,
             eval_every=eval_every,
             patience=patience,

@@ -11,7 +11,6 @@ from generators import (
     ConvDiscriminator,
     ConvGenerator,
     MSGGANSampler,
-    TabularPreprocessor,
     WGANGPSampler,
 )
 from generators._gan import activate_output, resolutions
@@ -225,21 +224,17 @@ def test_activate_output_softmaxes_each_categorical_block():
     assert activate_output(x, []) is x
 
 
-def test_mlp_generator_applies_the_preprocessors_categorical_slices(data, monkeypatch):
+@pytest.mark.parametrize("Sampler", TABULAR)
+def test_categorical_features_get_a_softmax_block_and_seen_categories(Sampler, data):
     X, y = data
-
-    class WithCategories(TabularPreprocessor):
-        def fit(self, X, y=None):
-            super().fit(X, y)
-            self.categorical_slices_ = [slice(2, 5)]
-            return self
-
-    monkeypatch.setattr("generators._base.TabularPreprocessor", WithCategories)
-    sampler = CGANSampler(random_state=0, **TINY)
-    sampler.fit_resample(X, y)
-    rows = sampler._generate(1, 40, np.random.RandomState(0))
-    np.testing.assert_allclose(rows[:, 2:5].sum(axis=1), 1, rtol=1e-5)
-    assert (rows[:, 2:5] > 0).all() and (rows[:, :2] < 0).any()
+    X = np.column_stack([X, np.random.RandomState(0).choice([3.0, 5.0, 9.0], len(X))])
+    sampler = Sampler(categorical_features=[X.shape[1] - 1], random_state=0, **TINY)
+    X_res, _ = sampler.fit_resample(X, y)
+    assert sampler.preprocessor_.categorical_slices_ == [slice(6, 9)]
+    rows = sampler._generate(1, 40, np.random.RandomState(0))  # network space
+    np.testing.assert_allclose(rows[:, 6:9].sum(axis=1), 1, rtol=1e-5)
+    assert (rows[:, 6:9] > 0).all() and (rows[:, :6] < 0).any()
+    assert set(X_res[len(X) :, -1]) <= {3.0, 5.0, 9.0}
 
 
 def test_sample_for_export_any_fitted_class(data):
@@ -273,7 +268,14 @@ def test_generator_configs_instantiate_and_resample(name, data, images):
     assert len(X_res) == len(y_res) and set(Counter(y_res).values()) == {majority}
 
 
-@pytest.mark.parametrize("overrides", [("generator=cgan",), ("dataset=digits", "generator=msggan")])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("generator=cgan",),
+        ("dataset=digits", "generator=msggan"),
+        ("dataset=keel", "dataset.name=abalone19", "generator=wgan_gp"),  # a categorical column
+    ],
+)
 def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
     from pipelines.app import run
 
@@ -283,3 +285,5 @@ def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
     augmented = [r for r in report["folds"] if r["method"] == "augmented"]
     assert len(augmented) == 2 and all(r["n_synthetic"] > 0 for r in augmented)
     assert (tmp_path / "report.json").exists()
+    if "dataset=keel" in overrides:
+        assert report["generator"]["params"]["categorical_features"] == [0]
