@@ -55,12 +55,18 @@ class BaseTorchSampler(BaseOverSampler):
     AUC of as many generated rows, or their coverage), the best checkpoint is kept in
     memory and restored at the end, and training stops after ``patience`` evaluations
     without improvement.
+
+    Training budget: ``epochs``, and with ``max_seconds`` a wall-clock limit as well
+    (training stops after the first epoch that ends past it: samplers compared on equal
+    time; the number of epochs then depends on the machine, so results are not
+    reproducible across machines).
     """
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "hidden_dims": ["array-like"],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_seconds": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
@@ -81,6 +87,7 @@ class BaseTorchSampler(BaseOverSampler):
         sampling_strategy="auto",
         hidden_dims=(128, 128),
         epochs=100,
+        max_seconds=None,
         batch_size=256,
         lr=1e-3,
         architecture="auto",
@@ -100,6 +107,7 @@ class BaseTorchSampler(BaseOverSampler):
         self.image_shape = image_shape
         self.categorical_features = categorical_features
         self.epochs = epochs
+        self.max_seconds = max_seconds
         self.batch_size = batch_size
         self.lr = lr
         self.selection = selection

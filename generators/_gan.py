@@ -296,6 +296,7 @@ class _BaseGANSampler(BaseTorchSampler):
             self._step(self.generator_, discriminator),
             tensors,
             epochs=self.epochs,
+            max_seconds=self.max_seconds,
             batch_size=self.batch_size,
             generator=torch_generator(seed, self.device_),
             verbose=self.verbose,
@@ -407,6 +408,8 @@ class CGANSampler(_BaseGANSampler):
         Widths of the hidden layers of both networks (MLP), or the discriminator's
         channels per block, mirrored in the generator (conv).
     epochs, batch_size : training length and mini-batch size.
+    max_seconds : float, default=None
+        Wall-clock training budget: training stops after the first epoch past it.
     lr, lr_discriminator : float, default=2e-4
         Adam learning rates of the generator and the discriminator.
     betas : pair of float, default=(0.5, 0.999)
@@ -453,6 +456,7 @@ class CGANSampler(_BaseGANSampler):
         latent_dim=32,
         hidden_dims=(128, 128),
         epochs=100,
+        max_seconds=None,
         batch_size=256,
         lr=2e-4,
         lr_discriminator=2e-4,
@@ -473,6 +477,7 @@ class CGANSampler(_BaseGANSampler):
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
             epochs=epochs,
+            max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
             architecture=architecture,
@@ -527,6 +532,7 @@ class WGANGPSampler(_BaseGANSampler):
         latent_dim=32,
         hidden_dims=(128, 128),
         epochs=100,
+        max_seconds=None,
         batch_size=256,
         lr=2e-4,
         lr_discriminator=2e-4,
@@ -548,6 +554,7 @@ class WGANGPSampler(_BaseGANSampler):
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
             epochs=epochs,
+            max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
             architecture=architecture,

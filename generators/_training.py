@@ -1,6 +1,7 @@
 """The one training loop shared by every torch generator, and its small helpers."""
 
 import copy
+import time
 from collections.abc import Callable, Sequence
 
 import torch
@@ -46,6 +47,7 @@ def train(
     verbose=False,
     desc=None,
     after_epoch: Callable[[int], bool] | None = None,
+    max_seconds=None,
 ):
     """Fit ``module`` by minimising ``loss_fn(module, *batch, generator=generator)`` with Adam.
 
@@ -71,6 +73,7 @@ def train(
         verbose=verbose,
         desc=desc,
         after_epoch=after_epoch,
+        max_seconds=max_seconds,
     )
 
 
@@ -85,6 +88,7 @@ def train_steps(
     verbose=False,
     desc=None,
     after_epoch: Callable[[int], bool] | None = None,
+    max_seconds=None,
 ):
     """The training loop: call ``step(*batch, generator=generator)`` on every mini-batch.
 
@@ -95,11 +99,13 @@ def train_steps(
     ``generator``) in mini-batches of ``batch_size``. ``module`` (holding every network
     trained) is in training mode during the epochs and in eval mode otherwise.
     ``after_epoch(epoch)`` (1-based), when given, runs after every epoch and stops
-    training by returning True. Returns the row-weighted mean of the recorded loss of each
-    epoch: a float, or a list of floats for several losses.
+    training by returning True. With ``max_seconds``, training also stops after the first
+    epoch that ends past that wall-clock budget. Returns the row-weighted mean of the
+    recorded loss of each epoch: a float, or a list of floats for several losses.
     """
     n_samples = tensors[0].shape[0]
     history = []
+    started = time.perf_counter()
     module.train()
     for _ in trange(epochs, desc=desc, disable=not verbose, leave=False):
         order = torch.randperm(n_samples, generator=generator, device=generator.device)
@@ -118,6 +124,8 @@ def train_steps(
             module.train()
             if stop:
                 break
+        if max_seconds is not None and time.perf_counter() - started >= max_seconds:
+            break
     module.eval()
     return history
 

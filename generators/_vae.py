@@ -179,6 +179,7 @@ class _BaseVAESampler(BaseTorchSampler):
         latent_dim=8,
         hidden_dims=(128, 128),
         epochs=100,
+        max_seconds=None,
         batch_size=256,
         lr=1e-3,
         beta=1.0,
@@ -200,6 +201,7 @@ class _BaseVAESampler(BaseTorchSampler):
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
             epochs=epochs,
+            max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
             architecture=architecture,
@@ -245,6 +247,7 @@ class _BaseVAESampler(BaseTorchSampler):
             lambda m, *batch, generator: vae_loss(m, *batch, beta=self.beta, generator=generator),
             tensors,
             epochs=self.epochs,
+            max_seconds=self.max_seconds,
             batch_size=self.batch_size,
             lr=self.lr,
             generator=torch_generator(seed, self.device_),
@@ -348,6 +351,8 @@ class VAESampler(_BaseVAESampler):
     hidden_dims : sequence of int, default=(128, 128)
         Widths of the encoder's hidden layers (the decoder mirrors them).
     epochs, batch_size, lr : training length, mini-batch size and Adam's learning rate.
+    max_seconds : float, default=None
+        Wall-clock training budget: training stops after the first epoch past it.
     beta : float, default=1.0
         Weight of the KL term.
     sampling : {"prior", "posterior", "latent_average"}, default="latent_average"

@@ -309,3 +309,20 @@ def test_choose_without_replacement_gives_distinct_indices(population, k):
     # every member of the population is drawn about equally often (Poisson-like spread)
     counts = torch.bincount(index.flatten(), minlength=population).float()
     assert counts.std() / counts.mean() < 2 / counts.mean().sqrt()
+
+
+@pytest.mark.parametrize("Sampler", SAMPLERS)
+def test_sample_zero_rows_is_an_empty_array(Sampler, data):
+    X, y = data
+    sampler = Sampler(random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    assert sampler.sample(0, y=1).shape == (0, X.shape[1])
+
+
+def test_max_seconds_stops_training_early(data, one_torch_thread):
+    X, y = data
+    slow = dict(TINY, epochs=10_000)
+    sampler = CVAESampler(random_state=0, max_seconds=0.2, **slow)
+    sampler.fit_resample(X, y)
+    assert 1 <= len(sampler.loss_history_) < 10_000
+    assert sampler.fit_seconds_ < 5
