@@ -3,6 +3,7 @@
     python benchmarks/bench_sweep.py --quick   # 3 KEEL datasets x {smote, cvae}, 2 folds
     python benchmarks/bench_sweep.py --quick --splits 5
     python benchmarks/bench_sweep.py           # experiment=keel_benchmark: 12 x 5, 5 x 2 folds
+    python benchmarks/bench_sweep.py --splits 2 --repeats 1   # the same 60 runs, 2 folds each
 
 Both sweeps run the same ``synthbalance -m`` command in a subprocess; only the launcher
 differs. With ``threads=null`` each joblib job limits torch and BLAS to cores / n_jobs
@@ -51,9 +52,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 datasets x 2 generators, 2 folds")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--splits", type=int, default=2, help="folds with --quick (default 2)")
+    parser.add_argument(
+        "--splits", type=int, help="folds per repeat (default: 2 with --quick, else as configured)"
+    )
+    parser.add_argument("--repeats", type=int, help="repeats (default: the experiment's)")
     args = parser.parse_args()
-    overrides = [*QUICK, f"evaluation.n_splits={args.splits}"] if args.quick else []
+    overrides = list(QUICK) if args.quick else []
+    if args.splits or args.quick:
+        overrides.append(f"evaluation.n_splits={args.splits or 2}")
+    if args.repeats:
+        overrides.append(f"evaluation.n_repeats={args.repeats}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         basic = sweep(overrides, tmp / "basic")
@@ -68,8 +76,8 @@ def main():
             ((a[numeric] - b[numeric]).abs().fillna(0) <= 1e-9).all().all()
         )
     print(
-        f"{runs} runs ({'quick' if args.quick else 'keel_benchmark'}) on "
-        f"{len(os.sched_getaffinity(0))} cores"
+        f"{runs} runs ({'quick' if args.quick else 'keel_benchmark'}; "
+        f"{' '.join(overrides) or 'its own folds'}) on {len(os.sched_getaffinity(0))} cores"
     )
     print(f"basic launcher:           {basic:8.1f} s")
     print(f"joblib launcher, n_jobs={args.n_jobs}: {joblib:8.1f} s")
