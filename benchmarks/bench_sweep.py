@@ -55,7 +55,10 @@ def differing_cells(a, b):
     rows = []
     for column in a.columns.drop(keys, errors="ignore"):
         x, y = a[column], b[column]
-        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+        numeric = [
+            pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v) for v in (x, y)
+        ]
+        if all(numeric):
             differ = ((x - y).abs() > 1e-9) & ~(x.isna() & y.isna())
         else:
             differ = x.astype(str) != y.astype(str)
@@ -104,7 +107,7 @@ def main():
         "depend on the thread count: the basic launcher's jobs get cores / 1 threads, the "
         "joblib jobs cores / n_jobs):"
     )
-    print(differences.to_string(index=False))
+    print(differences.to_string(index=False, float_format=lambda v: f"{v:.9g}"))
 
 
 if __name__ == "__main__":
