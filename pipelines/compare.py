@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from .datasets import DataError
-from .io import atomic_path, write_text
+from .io import atomic_path, pyplot, save_figure, write_text
 from .metrics import HEADLINE, LABELS, METRICS
 from .report import SCHEMA, markdown_table, primary_class
 
@@ -199,12 +199,9 @@ def friedman(matrix):
 
 
 def plot_critical_difference(result, metric, classifier, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import scikit_posthocs as sp
-    from matplotlib import pyplot as plt
 
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 2.5 + 0.15 * len(result["mean_ranks"])))
     sp.critical_difference_diagram(result["mean_ranks"], result["nemenyi"], ax=ax)
     ax.set_title(
@@ -212,18 +209,12 @@ def plot_critical_difference(result, metric, classifier, path):
         "bars join methods Nemenyi cannot separate",
         fontsize="small",
     )
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_amounts(table, classifier, path):
     """Delta F1 and delta ROC AUC (95 % CI) against the amount of synthetic data."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     rows = table[(table["classifier"] == classifier) & table["amount"].notna()]
     fig, axes = plt.subplots(1, len(HEADLINE), figsize=(5 * len(HEADLINE), 3.6))
@@ -244,10 +235,7 @@ def plot_amounts(table, classifier, path):
         ax.set_ylabel(f"\u0394 {LABELS[metric]} vs baseline")
     axes[0].legend(fontsize="x-small")
     fig.suptitle(f"Amount of synthetic data with {classifier}")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def quality_correlations(table):
@@ -269,10 +257,7 @@ def quality_correlations(table):
 
 def plot_quality(table, correlations, path):
     """Each quality metric against the F1 and ROC AUC deltas, one point per run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     names = list(correlations["quality_metric"])
     fig, axes = plt.subplots(
@@ -292,10 +277,7 @@ def plot_quality(table, correlations, path):
                 ax.set_ylabel(f"\u0394 {LABELS[metric]}", fontsize="small")
     axes[0, 0].legend(fontsize="xx-small")
     fig.suptitle("Generator quality against utility gain (one point per run)")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def _cell(row, metric):

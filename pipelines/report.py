@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluation import AUGMENTED, METHODS
-from .io import atomic_path, write_text
+from .io import pyplot, save_figure, write_text
 from .metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
 from .stats import bayesian_correlated_ttest, corrected_ttest
 
@@ -438,10 +438,7 @@ def _selection_section(report):
 def plot_deltas(report, path):
     """Per-fold paired deltas of every method against the baseline, one panel per headline
     metric, with the rope band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     rope, generator = report["protocol"]["rope"], report["generator"]["name"]
     methods = [m for m in report["summary"] if m != "baseline"]
@@ -461,10 +458,7 @@ def plot_deltas(report, path):
         ax.set_title(f"{LABELS[metric]}: method \u2212 baseline", fontsize="medium")
     np.atleast_1d(axes)[0].legend(loc="best", fontsize="small")
     fig.suptitle(f"{generator} on {report['dataset']['name']}: per-fold deltas")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _selections(report):
@@ -486,10 +480,7 @@ def _selections(report):
 
 def plot_selection(selections, path):
     """The selection metric over epochs for every generator fit, chosen epochs marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, selection in selections:
@@ -503,10 +494,7 @@ def plot_selection(selections, path):
     ax.set_title("Checkpoint selection on held-out rows; dots: the kept checkpoints")
     if len(selections) <= 12:
         ax.legend(fontsize="xx-small", ncol=2)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_report(report, directory):
