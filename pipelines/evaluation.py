@@ -189,20 +189,28 @@ class _Fold:
             start = time.perf_counter()
             rows = self.generator_rows
             self.space = space(X_train[rows], y_train[rows], seed)
+            # the real rows in that space, once per fold: (seen by the generator, held out)
+            self.real = {
+                class_: (
+                    self.space.transform(X_train[rows[y_train[rows] == class_]]),
+                    self.space.transform(X_train[held_out]),
+                )
+                for class_, held_out in self.quality_rows.items()
+            }
             self.space_seconds = time.perf_counter() - start
 
     def judge(self, X_synthetic, y_synthetic, seed):
         """Quality metrics of the synthetic minority rows (averaged over the minority
         classes, with ``by_class`` when there are several), or None when not measured."""
         by_class = {}
-        for class_, held_out in self.quality_rows.items():
+        for class_ in self.quality_rows:
             synthetic = X_synthetic[y_synthetic == class_]
             if len(synthetic) < 3:
                 continue
-            seen = self.generator_rows[self.y_train[self.generator_rows] == class_]
+            seen, held_out = self.real[class_]
             by_class[class_] = minority_quality(
-                self.space.transform(self.X_train[seen]),
-                self.space.transform(self.X_train[held_out]),
+                seen,
+                held_out,
                 self.space.transform(synthetic),
                 nearest_k=self.quality.nearest_k,
                 random_state=seed,
