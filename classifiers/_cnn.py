@@ -15,7 +15,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from torch import nn
 from torch.nn import functional as F
 
-from generators._training import build_module, resolve_device, torch_generator, train
+from generators._training import (
+    build_module,
+    check_image_shape,
+    check_widths,
+    resolve_device,
+    torch_generator,
+    train,
+)
 
 _SEED_MAX = 2**31 - 1
 # Rows per forward pass in predict_proba: bounds memory for any number of rows.
@@ -172,9 +179,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"({self.classes_[0]!r})."
             )
         self.image_shape_ = self._image_shape(X.shape[1])
-        channels = [int(c) for c in self.channels]
-        if not channels or min(channels) < 1:
-            raise ValueError(f"channels must be positive integers, one per block; got {channels}")
+        channels = check_widths("channels", self.channels)
+        if not channels:
+            raise ValueError("channels must be positive integers, at least one block; got []")
 
         rng = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
@@ -242,11 +249,4 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _image_shape(self, n_features):
         if self.image_shape is None:
             return infer_image_shape(n_features)
-        shape = tuple(int(side) for side in self.image_shape)
-        if len(shape) != 3 or min(shape) < 1 or math.prod(shape) != n_features:
-            raise ValueError(
-                f"image_shape={tuple(self.image_shape)} does not fit rows of {n_features} "
-                "features: give (channels, height, width) with channels * height * width "
-                "equal to the number of features."
-            )
-        return shape
+        return check_image_shape(self.image_shape, n_features)

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._preprocessing import ImagePreprocessor, TabularPreprocessor
-from ._training import CheckpointSelector, resolve_device
+from ._training import CheckpointSelector, check_image_shape, check_widths, resolve_device
 
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
@@ -143,29 +143,33 @@ class BaseTorchSampler(BaseOverSampler):
         start = time.perf_counter()
         # The result is allocated once and the new rows decoded into it chunk by chunk: no
         # step holds the data, the new rows and their concatenation at the same time.
+        # Sparse input keeps its rows as they are and only the new rows go dense.
+        n_real = 0 if sparse.issparse(X) else len(X)
         n_new = sum(self.sampling_strategy_.values())
-        X_res = np.empty((len(X_dense) + n_new, X_dense.shape[1]), dtype=X_dense.dtype)
+        X_res = np.empty((n_real + n_new, X.shape[1]), dtype=X_dense.dtype)
+        X_res[:n_real] = X_dense[:n_real]
+        del X_dense
         y_res = np.empty(len(y) + n_new, dtype=y.dtype)
-        X_res[: len(X_dense)], y_res[: len(y)] = X_dense, y
-        row = len(y)
+        y_res[: len(y)] = y
+        done = 0  # new rows so far
         for class_, n_samples in self.sampling_strategy_.items():
-            self._sample(class_, n_samples, rng, out=X_res[row : row + n_samples])
-            y_res[row : row + n_samples] = class_
-            row += n_samples
+            new = slice(done, done + n_samples)
+            self._sample(class_, n_samples, rng, out=X_res[n_real:][new])
+            y_res[len(y) :][new] = class_
+            done += n_samples
         self.sample_seconds_ = time.perf_counter() - start
         if sparse.issparse(X):
-            return sparse.vstack([X, sparse.csr_array(X_res[len(y) :])], format=X.format), y_res
+            new = type(X)(X_res)  # csr_matrix stays a matrix, csr_array an array
+            return sparse.vstack([X, new], format=X.format), y_res
         return X_res, y_res
 
     def _check_architecture(self, n_features):
         """``"conv"`` or ``"mlp"``: ``auto`` is conv for images (``image_shape`` given)."""
         if self.image_shape is not None and self.categorical_features is not None:
             raise ValueError("categorical_features are for tables; images have none.")
-        if self.image_shape is not None and int(np.prod(self.image_shape)) != n_features:
-            raise ValueError(
-                f"image_shape={tuple(self.image_shape)} has {int(np.prod(self.image_shape))} "
-                f"pixels but X has {n_features} features."
-            )
+        if self.image_shape is not None:
+            check_image_shape(self.image_shape, n_features)
+        check_widths("hidden_dims", self.hidden_dims)
         if self.architecture == "conv" and self.image_shape is None:
             raise ValueError("architecture='conv' needs image_shape=(channels, height, width).")
         if self.architecture == "auto":

@@ -259,7 +259,6 @@ class _BaseGANSampler(BaseTorchSampler):
 
     def _fit_model(self, Z, y, rng):
         self.classes_, codes = np.unique(y, return_inverse=True)
-        codes = codes.reshape(-1)
         generated = [
             int(np.flatnonzero(self.classes_ == class_)[0])
             for class_, n in self.sampling_strategy_.items()
@@ -312,7 +311,9 @@ class _BaseGANSampler(BaseTorchSampler):
         """The per-batch update for ``train_steps``: one discriminator step, and a generator
         step every ``_generator_every()`` batches; records both losses (the generator's of
         its latest step)."""
-        betas = tuple(self.betas)
+        betas = tuple(float(b) for b in self.betas)
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         g_optimizer = torch.optim.Adam(generator_net.parameters(), lr=self.lr, betas=betas)
         d_optimizer = torch.optim.Adam(
             discriminator.parameters(), lr=self.lr_discriminator, betas=betas
@@ -372,7 +373,7 @@ class _BaseGANSampler(BaseTorchSampler):
             self.hidden_dims,
             n_classes,
             output="linear" if self.image_shape is None else "sigmoid",
-            categorical_slices=getattr(self.preprocessor_, "categorical_slices_", []),
+            categorical_slices=self.preprocessor_.categorical_slices_,
         )
 
     def _discriminator_network(self, n_features, n_classes):

@@ -1,8 +1,10 @@
 """The one training loop shared by every torch generator, and its small helpers."""
 
 import copy
+import math
 import time
 from collections.abc import Callable, Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -13,7 +15,31 @@ def resolve_device(device):
     """``"auto"`` means CUDA when available, else CPU; anything else goes to ``torch.device``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device={device!r} is not a torch device ({error}).") from None
+
+
+def check_image_shape(image_shape, n_features):
+    """``image_shape`` as a tuple (channels, height, width) that fits rows of
+    ``n_features`` pixels; anything else is a ValueError saying so."""
+    shape = tuple(int(side) for side in image_shape)
+    if len(shape) != 3 or min(shape) < 1 or math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} does not fit rows of {n_features} features: "
+            "give (channels, height, width) with channels * height * width equal to the "
+            "number of features."
+        )
+    return shape
+
+
+def check_widths(name, widths):
+    """Layer widths (or channels) as a list of positive integers, else a ValueError."""
+    widths = list(widths)
+    if any(isinstance(w, bool) or not isinstance(w, Integral) or w < 1 for w in widths):
+        raise ValueError(f"{name} must be positive integers, one per layer; got {widths}")
+    return [int(w) for w in widths]
 
 
 def torch_generator(seed, device):

@@ -55,6 +55,8 @@ def test_given_image_shape_views_rows_as_that_shape():
 def test_channels_must_be_positive():
     with pytest.raises(ValueError, match="channels must be positive integers"):
         CNNClassifier(**{**TINY, "channels": ()}).fit(np.eye(4), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="channels must be positive integers"):
+        CNNClassifier(**{**TINY, "channels": (4, 0)}).fit(np.eye(4), [0, 1, 0, 1])
 
 
 def test_large_rgb_images_with_three_blocks():

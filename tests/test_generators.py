@@ -292,8 +292,35 @@ def test_mlp_architecture_on_images_is_clipped_too(images):
 
 def test_image_shape_must_match_the_rows(images):
     X, y, _ = images
-    with pytest.raises(ValueError, match="image_shape=\\(1, 4, 4\\) has 16 pixels"):
+    with pytest.raises(ValueError, match=r"image_shape=\(1, 4, 4\) does not fit rows of"):
         CVAESampler(image_shape=(1, 4, 4), random_state=0, **TINY).fit_resample(X, y)
+    with pytest.raises(ValueError, match=r"image_shape=\(64,\) does not fit"):
+        CVAESampler(image_shape=(64,), random_state=0, **TINY).fit_resample(X, y)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(hidden_dims=(-1,)), "hidden_dims must be positive integers"),
+        (dict(hidden_dims=(8.5,)), "hidden_dims must be positive integers"),
+        (dict(device="bogus"), "device='bogus' is not a torch device"),
+    ],
+)
+def test_bad_network_parameters_are_value_errors(change, message, data):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        CVAESampler(random_state=0, **{**TINY, **change}).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("container", ["csr_matrix", "csr_array", "csc_matrix"])
+def test_sparse_input_keeps_its_type(container, data):
+    from scipy import sparse
+
+    X, y = data
+    X_sparse = getattr(sparse, container)(X)
+    X_res, _ = CVAESampler(random_state=0, **TINY).fit_resample(X_sparse, y)
+    assert type(X_res) is type(X_sparse)
+    assert (X_res[: len(X)] != X_sparse).nnz == 0
     with pytest.raises(ValueError, match="architecture='conv' needs image_shape"):
         CVAESampler(architecture="conv", random_state=0, **TINY).fit_resample(X, y)
 
