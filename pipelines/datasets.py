@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from imblearn.datasets import make_imbalance
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.preprocessing import OneHotEncoder
 
 
 class DataError(ValueError):
@@ -112,6 +114,20 @@ class Dataset:
             **({"categorical": list(self.categorical)} if self.categorical else {}),
             **({"image_shape": list(self.image_shape)} if self.image_shape else {}),
         }
+
+
+def one_hot_columns(categorical, categories=None):
+    """A ColumnTransformer one-hot encoding the ``categorical`` columns (category codes;
+    ``categories``: their possible codes, default: those seen in fit) into dense columns,
+    the other columns passed through. Dense: scalers and most estimators refuse sparse."""
+    encoder = OneHotEncoder(
+        categories=categories if categories is not None else "auto",
+        handle_unknown="error",
+        sparse_output=False,
+    )
+    return ColumnTransformer(
+        [("one_hot", encoder, list(categorical))], remainder="passthrough", sparse_threshold=0
+    )
 
 
 def typed(X, categorical=None):

@@ -24,18 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import (
     RepeatedStratifiedKFold,
     StratifiedShuffleSplit,
     TunedThresholdClassifierCV,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
+from .datasets import one_hot_columns
 from .metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
 from .quality import feature_space, minority_quality
 
@@ -133,12 +132,8 @@ def one_hot_first(classifier, categorical, categories):
     """``classifier`` behind a one-hot encoding of the ``categorical`` columns (codes; their
     possible values ``categories`` come from the dataset, so a category missing from one
     training part still has its column). Numeric columns pass through unchanged."""
-    encoder = ColumnTransformer(
-        [("one_hot", OneHotEncoder(categories=categories, handle_unknown="error"), categorical)],
-        remainder="passthrough",
-    )
     steps = classifier.steps if isinstance(classifier, Pipeline) else [("classifier", classifier)]
-    return Pipeline([("one_hot", encoder), *steps])
+    return Pipeline([("one_hot", one_hot_columns(categorical, categories)), *steps])
 
 
 def applicable_methods(methods, n_classes):

@@ -28,16 +28,17 @@ import io
 import numpy as np
 from joblib import parallel_config
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
+
+from .datasets import one_hot_columns
 
 # The C2ST's boosting: 30 trees with a learning rate of 0.3 (about the total shrinkage of
 # scikit-learn's 100 x 0.1) cost a third as much and detect shifted, rescaled, correlated,
@@ -261,9 +262,7 @@ def feature_space(
     if image_shape is None:
         if not len(categorical):
             return StandardScaler().fit(X_train)
-        encoder = OneHotEncoder(categories=categories or "auto", sparse_output=False)
-        columns = [("one_hot", encoder, list(categorical))]
-        one_hot = ColumnTransformer(columns, remainder="passthrough")
+        one_hot = one_hot_columns(categorical, categories)
         return Pipeline([("one_hot", one_hot), ("scale", StandardScaler())]).fit(X_train)
     return CNNFeatures(image_shape=tuple(image_shape), random_state=random_state).fit(
         X_train, y_train

@@ -257,3 +257,15 @@ def test_compare_shows_every_minority_class(make_config, tmp_path):
     markdown = (tmp_path / "out" / "comparison.md").read_text()
     assert "| dataset | classifier | generator | class |" in markdown
     assert "| seed_multiclass | logreg | smote | 3 |" in markdown
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "hgb"])
+def test_mostly_categorical_data_reaches_any_classifier_dense(classifier, make_config):
+    # car-good: six categorical columns, so the one-hot block is sparse by sklearn's default
+    extra = ["classifier.max_iter=20"] if classifier == "hgb" else []
+    report = run(
+        make_config("dataset=keel", "dataset.name=car-good", "generator=smote",
+                    f"classifier={classifier}", *extra)
+    )  # fmt: skip
+    assert report["generator"]["class"] == "imblearn.over_sampling.SMOTEN"
+    assert report["summary"]["augmented"]["roc_auc"]["mean"] > 0.5
