@@ -84,6 +84,10 @@ def comparison_table(reports):
             row["run"] = str(path.parent)
             rows.append(row)
     table = pd.DataFrame(rows)
+    if "f1_delta_mean" not in table:
+        raise DataError(
+            "no run compared the 'augmented' method with the baseline; nothing to compare"
+        )
     # A generator swept over several amounts is several methods: smote@0.5, smote@1.0, ...
     varied = (
         table.groupby(["dataset", "classifier", "generator"])["amount"].transform("nunique") > 1

@@ -198,7 +198,7 @@ def seed_multiclass(
 ):
     """Several rare classes against one base class: class 0 has ``n_base`` rows, classes
     1, 2, … have the ``n_minority`` counts; each minority class is compared with class 0."""
-    n_minority = [int(n) for n in n_minority]
+    n_minority = [int(n) for n in np.atleast_1d(n_minority)]
     n_classes = len(n_minority) + 1
     X, y = make_classification(
         n_samples=int(1.2 * n_classes * n_base),  # room to cut every class to its count
@@ -224,6 +224,8 @@ def breast_cancer(imbalance_ratio=None, random_state=0):
     """
     bunch = load_breast_cancer(as_frame=True)
     X, y = bunch.data, bunch.target.map(dict(enumerate(bunch.target_names))).to_numpy()
+    if imbalance_ratio is not None and not imbalance_ratio > 0:
+        raise DataError(f"imbalance_ratio must be positive, got {imbalance_ratio}")
     if imbalance_ratio is not None:
         n_minority = int(round((y == "benign").sum() / imbalance_ratio))
         if not 1 <= n_minority <= (y == "malignant").sum():
@@ -333,6 +335,10 @@ def check_dataset(dataset, n_splits):
     if pd.isna(pd.Series(dataset.y)).any():
         raise DataError(f"{where}: missing values in the target")
     counts = dataset.class_counts
+    if not counts:
+        raise DataError(f"{where}: no rows")
+    if not dataset.minority_classes:
+        raise DataError(f"{where}: no minority class given")
     if len(counts) < 2:
         raise DataError(f"{where}: only one class ({next(iter(counts))!r}); need two")
     if dataset.base_class not in counts:

@@ -269,3 +269,26 @@ def test_mostly_categorical_data_reaches_any_classifier_dense(classifier, make_c
     )  # fmt: skip
     assert report["generator"]["class"] == "imblearn.over_sampling.SMOTEN"
     assert report["summary"]["augmented"]["roc_auc"]["mean"] > 0.5
+
+
+def test_bad_dataset_values_are_data_errors():
+    from pipelines.datasets import breast_cancer, seed_multiclass
+
+    assert seed_multiclass(n_base=200, n_minority=50, n_features=4, n_informative=2,
+                           n_redundant=0).class_counts == {0: 200, 1: 50}  # fmt: skip
+    with pytest.raises(DataError, match="imbalance_ratio must be positive"):
+        breast_cancer(imbalance_ratio=0)
+    empty = Dataset("e", pd.DataFrame({"a": []}), np.array([]), minority=1)
+    with pytest.raises(DataError, match="no rows"):
+        check_dataset(empty, n_splits=2)
+    X = pd.DataFrame({"a": np.arange(20.0)})
+    with pytest.raises(DataError, match="no minority class given"):
+        check_dataset(Dataset("d", X, np.array([0] * 15 + [1] * 5), minority=[]), n_splits=2)
+
+
+def test_compare_without_augmented_runs_says_so(make_config, tmp_path):
+    from pipelines.compare import write_comparison
+
+    run(make_config("generator=none", "evaluation.methods=[baseline,class_weight]"))
+    with pytest.raises(DataError, match="no run compared the 'augmented' method"):
+        write_comparison([tmp_path], tmp_path / "out")
