@@ -5,6 +5,7 @@ import pytest
 from imblearn import FunctionSampler
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -109,17 +110,30 @@ def test_generator_seeds_average_and_report_their_spread():
     assert "generator_std" not in summary["baseline"]["f1"]
 
 
-def test_class_weight_uses_sample_weights_when_there_is_no_class_weight():
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.neural_network import MLPClassifier
+class _WeightSpy(GaussianNB):
+    """GaussianNB (sample_weight, no class_weight) that records the weights it got."""
 
+    seen = []
+
+    def fit(self, X, y, sample_weight=None):
+        _WeightSpy.seen.append((np.asarray(y), sample_weight))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True], ids=["bare", "pipeline"])
+def test_class_weight_uses_sample_weights_when_there_is_no_class_weight(in_pipeline):
     X, y = gaussians(600, 40, shift=1.5)
-    for classifier in (MLPClassifier(max_iter=50), HistGradientBoostingClassifier(max_iter=10)):
-        folds = evaluate(
-            X, y, 1, SMOTE(), classifier, n_splits=2, n_repeats=1, seed=0,
-            methods=("baseline", "class_weight"),
-        )  # fmt: skip
-        assert {r["method"] for r in folds} == {"baseline", "class_weight"}
+    classifier = make_pipeline(StandardScaler(), _WeightSpy()) if in_pipeline else _WeightSpy()
+    _WeightSpy.seen.clear()
+    evaluate(
+        X, y, 1, SMOTE(), classifier, n_splits=2, n_repeats=1, seed=0,
+        methods=("baseline", "class_weight"),
+    )  # fmt: skip
+    weighted = [(labels, w) for labels, w in _WeightSpy.seen if w is not None]
+    assert len(weighted) == 2 and len(_WeightSpy.seen) == 4  # one weighted fit per fold
+    for labels, weights in weighted:
+        # balanced: each class carries the same total weight
+        assert weights[labels == 1].sum() == pytest.approx(weights[labels == 0].sum())
 
 
 def test_class_weight_without_any_weighting_fails_clearly():
