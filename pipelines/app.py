@@ -21,7 +21,7 @@ from .evaluation import (
 )
 from .grids import GRID, write_sample_grid
 from .report import build_report, headline, write_report
-from .sweep import completed_report, config_hash, record_hash
+from .sweep import check_objective, completed_report, config_hash, record_hash
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,10 @@ def run(cfg) -> dict:
     classifier, classifier_info = build(cfg.classifier)
     if dataset.image_shape is not None:  # image models learn the shape from the data
         classifier = fill_unset(classifier, "image_shape", tuple(dataset.image_shape))
+    if "baseline" not in evaluation.methods:
+        raise ValueError("evaluation.methods must include 'baseline': every verdict is against it")
     methods = applicable_methods(evaluation.methods, len(dataset.class_counts))
+    check_objective(cfg.get("objective"), methods)
     if methods != list(evaluation.methods):
         log.warning(
             "%d classes: the threshold methods need two and are left out", len(dataset.class_counts)

@@ -207,7 +207,7 @@ def method_label(method, generator):
     return labels[method]
 
 
-def _find(report, method, versus, metric, class_=None):
+def find_comparison(report, method, versus, metric, class_=None):
     """The comparison of ``method`` against ``versus`` for ``class_`` (default: the
     headline's: the minority class, or the macro average over several)."""
     class_ = primary_class(report) if class_ is None else class_
@@ -227,7 +227,7 @@ def _best_option(report, metric):
         return None
     best_augmented = best_methods(summary, augmented)[metric]
     best_plain = best_methods(summary, [m for m in summary if m not in AUGMENTED])[metric]
-    c = _find(report, best_augmented, best_plain, metric)
+    c = find_comparison(report, best_augmented, best_plain, metric)
     if c is None:  # not compared: a pair that differs only by the threshold
         return None
     plain = method_label(best_plain, generator)
@@ -263,7 +263,7 @@ def headline(report):
         clauses = [
             _PHRASES[c["verdict"]].format(m=_headline_label(report, m), ci=_interval(c))
             for m in HEADLINE
-            if (c := _find(report, "augmented", "baseline", m))
+            if (c := find_comparison(report, "augmented", "baseline", m))
         ]
         sentences.append(
             f"On {report['dataset']['name']} with {report['classifier']['name']}, "

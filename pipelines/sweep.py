@@ -18,7 +18,7 @@ from omegaconf import OmegaConf, open_dict
 
 from .io import write_text
 from .metrics import METRICS
-from .report import SCHEMA
+from .report import SCHEMA, find_comparison
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,20 @@ def completed_report(directory, digest):
     return report
 
 
-def objective(report, metric):
-    """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises."""
+def check_objective(metric, methods):
+    """Refuse, before anything runs, an ``objective`` the run could not return."""
+    if metric is None:
+        return
     if metric not in METRICS:
         raise ValueError(f"objective must be one of {', '.join(METRICS)}, got {metric!r}")
-    for c in report["comparisons"]:
-        if c["method"] == "augmented" and c["versus"] == "baseline" and c["metric"] == metric:
-            return float(c["delta_mean"])
-    raise ValueError(f"objective {metric!r} needs the 'augmented' method in evaluation.methods")
+    if "augmented" not in methods:
+        raise ValueError(f"objective {metric!r} needs the 'augmented' method in evaluation.methods")
+
+
+def objective(report, metric):
+    """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises
+    (the macro average with several minority classes)."""
+    return float(find_comparison(report, "augmented", "baseline", metric)["delta_mean"])
 
 
 def available_cores():

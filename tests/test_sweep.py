@@ -282,11 +282,20 @@ def test_objective_is_the_mean_delta_against_the_baseline(config):
             if method == "baseline"
         ]
         assert sweep.objective(report, metric) == pytest.approx(sum(deltas) / len(deltas))
-    with pytest.raises(ValueError, match="objective must be one of"):
-        sweep.objective(report, "accuracy")
-    report["comparisons"] = [c for c in report["comparisons"] if c["method"] != "augmented"]
-    with pytest.raises(ValueError, match="needs the 'augmented' method"):
-        sweep.objective(report, "f1")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["objective=accuracy"], "objective must be one of"),
+        (["objective=f1", "evaluation.methods=[baseline,class_weight]"], "needs the 'augmented'"),
+        (["evaluation.methods=[augmented]"], "must include 'baseline'"),
+    ],
+)
+def test_impossible_objective_or_methods_fail_before_running(overrides, message, config, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        run(config("generator=smote", *overrides))
+    assert not list(tmp_path.rglob("config.sha256"))  # refused before the run started
 
 
 def test_optuna_search_tunes_the_cvae_on_the_f1_gain(tmp_path):
