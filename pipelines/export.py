@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from .components import build, for_dataset
 from .datasets import DataError, check_dataset
@@ -130,7 +129,7 @@ def export(cfg) -> Path:
     becomes an ImageFolder tree with the synthetic images named ``synthetic_*.png``.
     """
     path = cfg.export.get("path")
-    if not path or OmegaConf.is_missing(cfg.export, "path"):
+    if not path:  # also "???": .get returns None for a missing value
         raise DataError("export.path is required, e.g. export.path=balanced.parquet")
     path = Path(path)
     dataset = instantiate(cfg.dataset)

@@ -122,15 +122,15 @@ def comparisons(folds, summary, protocol, label=None, class_=None):
     return result
 
 
-def all_comparisons(folds, summary, protocol, minority):
-    """The comparisons of the minority class, or, with several minority classes, those of
-    the macro average (``class`` = ``MACRO``) and then each class against the base class."""
-    classes = minority_classes(folds)
-    if not classes:
+def all_comparisons(folds, summary, protocol, minority, summary_by_class):
+    """The comparisons of the minority class, or, with several minority classes (the keys
+    of ``summary_by_class``, that class's summary), those of the macro average (``class`` =
+    ``MACRO``) and then each class against the base class."""
+    if not summary_by_class:
         return comparisons(folds, summary, protocol, str(minority))
     result = comparisons(folds, summary, protocol, MACRO)
-    for class_ in classes:
-        result += comparisons(folds, summarise(folds, class_), protocol, class_, class_)
+    for class_, class_summary in summary_by_class.items():
+        result += comparisons(folds, class_summary, protocol, class_, class_)
     return result
 
 
@@ -182,7 +182,7 @@ def build_report(dataset, generator, classifier, protocol, folds, config):
         "folds": folds,
         "summary": summary,
         **({"summary_by_class": by_class} if by_class else {}),
-        "comparisons": all_comparisons(folds, summary, protocol, description["minority"]),
+        "comparisons": all_comparisons(folds, summary, protocol, description["minority"], by_class),
         "quality": summarise_quality(folds),
         "config": config,
     }
