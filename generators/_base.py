@@ -214,6 +214,17 @@ class BaseTorchSampler(BaseOverSampler):
             )
         return out
 
+    def _encode_classes(self, y):
+        """For one conditional model: set ``classes_`` (sorted), return every row's class
+        code (its index in ``classes_``) and the codes of the classes to generate."""
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        generated = [self._code(c) for c, n in self.sampling_strategy_.items() if n > 0]
+        return codes, generated
+
+    def _code(self, class_):
+        """The condition code of ``class_``: its index in the sorted ``classes_``."""
+        return int(np.searchsorted(self.classes_, class_))
+
     def _held_out_rows(self, codes, generated, rng):
         """Mask of rows held out for checkpoint selection: ``validation_fraction`` of each
         generated class (at least 3 rows, and at least 2 left to train on), else none.

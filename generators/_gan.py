@@ -258,12 +258,7 @@ class _BaseGANSampler(BaseTorchSampler):
     }
 
     def _fit_model(self, Z, y, rng):
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        generated = [
-            int(np.flatnonzero(self.classes_ == class_)[0])
-            for class_, n in self.sampling_strategy_.items()
-            if n > 0
-        ]
+        codes, generated = self._encode_classes(y)
         seed, discriminator_seed = rng.randint(_SEED_MAX, size=2)
         n_classes = len(self.classes_)
         self.generator_ = build_module(
@@ -357,7 +352,7 @@ class _BaseGANSampler(BaseTorchSampler):
         return np.concatenate(out) if out else np.empty((0, self.generator_.n_features))
 
     def _generate(self, class_, n_samples, rng):
-        code = int(np.flatnonzero(self.classes_ == class_)[0])
+        code = self._code(class_)
         generator = torch_generator(rng.randint(_SEED_MAX), self.device_)
         return self._generate_rows(code, n_samples, generator)
 

@@ -419,12 +419,7 @@ class CVAESampler(_BaseVAESampler):
     """
 
     def _fit_model(self, Z, y, rng):
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        generated = [
-            int(np.flatnonzero(self.classes_ == class_)[0])
-            for class_, n in self.sampling_strategy_.items()
-            if n > 0
-        ]
+        codes, generated = self._encode_classes(y)
         self.model_, mu, logvar, codes, self.loss_history_, self.selection_ = self._train_vae(
             Z, codes, len(self.classes_), rng.randint(_SEED_MAX), "CVAE", generated
         )
@@ -434,7 +429,7 @@ class CVAESampler(_BaseVAESampler):
         }
 
     def _generate(self, class_, n_samples, rng):
-        condition = int(np.flatnonzero(self.classes_ == class_)[0])
+        condition = self._code(class_)
         return self._decode_latents(self.model_, *self.latents_[class_], condition, n_samples, rng)
 
     def _fitted_classes(self):
