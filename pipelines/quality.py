@@ -27,7 +27,7 @@ import io
 
 import numpy as np
 from joblib import parallel_config
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import NearestNeighbors
@@ -182,6 +182,10 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
     }
 
 
+# The feature CNN: small and briefly trained; the features describe, they need not classify.
+FEATURE_CNN = dict(channels=(16, 32), epochs=10, batch_size=64, lr=3e-3)
+
+
 class CNNFeatures(TransformerMixin, BaseEstimator):
     """Standardised penultimate-layer features of a small CNN trained on labelled images.
 
@@ -193,13 +197,11 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    image_shape : (C, H, W) or None, default=None
-        As in ``CNNClassifier`` (None infers it from the number of features).
-    channels : sequence of int, default=(16, 32)
-        Convolutional blocks; the last one sets the number of features.
-    epochs, batch_size, lr : training of the CNN.
-    device : str, default="auto"
+    cnn : CNNClassifier or None, default=None
+        The network to train (cloned); None: ``CNNClassifier(**FEATURE_CNN)``, the image
+        shape inferred from the rows.
     random_state : int, RandomState instance or None
+        Seeds the CNN when its own ``random_state`` is None.
 
     Attributes
     ----------
@@ -208,36 +210,17 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         Fitted on the embedded training rows.
     """
 
-    def __init__(
-        self,
-        image_shape=None,
-        channels=(16, 32),
-        epochs=10,
-        batch_size=64,
-        lr=3e-3,
-        device="auto",
-        random_state=None,
-    ):
-        self.image_shape = image_shape
-        self.channels = channels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.device = device
+    def __init__(self, cnn=None, random_state=None):
+        self.cnn = cnn
         self.random_state = random_state
 
     def fit(self, X, y):
         from classifiers import CNNClassifier
 
-        self.cnn_ = CNNClassifier(
-            image_shape=self.image_shape,
-            channels=self.channels,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            device=self.device,
-            random_state=self.random_state,
-        ).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+        cnn = clone(self.cnn or CNNClassifier(**FEATURE_CNN))
+        if cnn.random_state is None:
+            cnn.set_params(random_state=self.random_state)
+        self.cnn_ = cnn.fit(X, y, sample_weight=compute_sample_weight("balanced", y))
         self.scaler_ = StandardScaler().fit(self.cnn_.embed(X))
         return self
 
@@ -264,6 +247,7 @@ def feature_space(
             return StandardScaler().fit(X_train)
         one_hot = one_hot_columns(categorical, categories)
         return Pipeline([("one_hot", one_hot), ("scale", StandardScaler())]).fit(X_train)
-    return CNNFeatures(image_shape=tuple(image_shape), random_state=random_state).fit(
-        X_train, y_train
-    )
+    from classifiers import CNNClassifier
+
+    cnn = CNNClassifier(image_shape=tuple(image_shape), **FEATURE_CNN)
+    return CNNFeatures(cnn, random_state=random_state).fit(X_train, y_train)
