@@ -102,7 +102,8 @@ def run(cfg) -> dict:
 
 
 def _sample_grid(dataset, generator, cfg, directory):
-    """Refit the generator as on the first fold and draw its minority samples next to
+    """Refit the generator on the first fold's whole training part (one more fit: the
+    evaluation keeps no samples) and draw its minority samples next to
     real ones; returns the grid's file name."""
     X, y = dataset.encoded(), dataset.y
     train, _ = next(folds(y, cfg.evaluation.n_splits, cfg.evaluation.n_repeats, cfg.seed))

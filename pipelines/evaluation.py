@@ -455,7 +455,8 @@ def evaluate(
         Every categorical column's possible codes; default: those in ``X``.
     image_shape : tuple, optional
         (channels, height, width) of images given as flat rows: the quality metrics then
-        compare penultimate-layer features of a small CNN trained on each training part.
+        compare penultimate-layer features of a small CNN trained on the generator's rows
+        of each training part.
     methods : sequence of str
         Any of ``METHODS``.
     n_generator_seeds : int

@@ -167,7 +167,8 @@ def summarise_quality(folds):
 
 
 def build_report(dataset, generator, classifier, protocol, folds, config):
-    """Assemble report.json's content; ``generator``/``classifier`` are ``{"name", "params"}``."""
+    """Assemble report.json's content; ``generator`` and ``classifier`` are the
+    ``{"name", "class", "params"}`` blocks of ``components.build``."""
     if "baseline" not in {r["method"] for r in folds}:
         raise ValueError("evaluation.methods must include 'baseline': every verdict is against it")
     summary = summarise(folds)
@@ -396,7 +397,8 @@ def _quality_section(report):
         "## Generator quality (synthetic vs unseen real minority)",
         f"In every fold {100 * fraction:.0f} % of the training minority was held out from the "
         "generator (the classifier still trained on it); the synthetic minority is compared "
-        "with those rows on standardised features.",
+        "with those rows on standardised features (one-hot for categorical columns; "
+        "for images, features of a small CNN trained on the training part).",
         markdown_table(
             ["metric", "mean \u00b1 sd over folds", "reads as"],
             [
