@@ -108,12 +108,18 @@ def score_matrix(reports, table, classifier, metric):
     (baseline, class_weight, threshold) and every run's augmented methods, named after the
     run's generator (``smote``, ``smote+threshold``)."""
     names = dict(zip(table["run"], table["method"], strict=True))
-    rows = {}
+    rows, owners = {}, {}
     for path, report in reports:
         if report["classifier"]["name"] != classifier:
             continue
-        name = names[str(path.parent)]
-        scores = rows.setdefault(report["dataset"]["name"], {})
+        name, dataset = names[str(path.parent)], report["dataset"]["name"]
+        if (dataset, name) in owners:  # e.g. a seed sweep: one cell cannot hold two runs
+            raise DataError(
+                f"two runs of {name} on {dataset} with {classifier}: {owners[dataset, name]} "
+                f"and {path.parent}; compare them in separate calls"
+            )
+        owners[dataset, name] = path.parent
+        scores = rows.setdefault(dataset, {})
         for method, summary in report["summary"].items():
             label = {"augmented": name, "augmented+threshold": f"{name}+threshold"}.get(
                 method, method

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.compare import friedman, holm, write_comparison
+from pipelines.datasets import DataError
 from pipelines.metrics import METRICS
 from pipelines.report import SCHEMA
 from pipelines.stats import verdict
@@ -110,3 +111,10 @@ def test_quality_metrics_are_correlated_with_the_utility_gain(tmp_path):
     assert "Does generator quality predict the utility gain?" in markdown
     assert "| c2st_auc | 4 | -1.00" in markdown
     assert (tmp_path / "out" / "quality_vs_utility.png").stat().st_size > 0
+
+
+def test_two_runs_of_one_generator_on_one_dataset_are_refused(planted):
+    # the same runs again under another directory: a seed sweep looks like this
+    write_fake_report(planted / "again", "d1", "winner", 0.05, 0.5)
+    with pytest.raises(DataError, match="two runs of winner on d1 with logreg"):
+        write_comparison([planted / "runs", planted / "again"], planted / "out")
