@@ -337,10 +337,10 @@ def check_dataset(dataset, n_splits):
     counts = dataset.class_counts
     if not counts:
         raise DataError(f"{where}: no rows")
-    if not dataset.minority_classes:
-        raise DataError(f"{where}: no minority class given")
     if len(counts) < 2:
         raise DataError(f"{where}: only one class ({next(iter(counts))!r}); need two")
+    if not dataset.minority_classes:
+        raise DataError(f"{where}: no minority class given")
     if dataset.base_class not in counts:
         raise DataError(f"{where}: base class {dataset.base_class!r} is not in the target")
     for minority in dataset.minority_classes:
