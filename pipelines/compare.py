@@ -4,7 +4,8 @@ Writes ``comparison.md``, ``comparison.csv`` (one row per run; runs with several
 classes add one row per class, column ``class``), ``comparison_generators.csv``
 (each generator against the baseline across datasets) and figures: a critical-difference
 diagram per headline metric, and delta-vs-amount plots when a sweep varied
-``generator.sampling_strategy``.
+``generator.sampling_strategy``. Runs of one generator that differ in its parameters are
+different methods, named after the parameters that differ (``method_names``).
 
 Across datasets (Demšar 2006): per generator, the Wilcoxon signed-rank test of its mean
 deltas against the baseline, Holm-corrected across generators, with baycomp's Bayesian
@@ -51,6 +52,37 @@ def _amount(report):
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _value(value):
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def method_names(reports):
+    """``{run directory: method}``: the generator's name, and where runs of that generator
+    with one classifier differ in generator parameters (a sweep over them, on any of the
+    datasets), the parameters that differ: ``vae(latent_dim=4)``, and a differing
+    ``sampling_strategy`` (the amount of synthetic data) as ``smote@0.5``. The same
+    parameters get the same name on every dataset, so their runs pair up across datasets."""
+    groups = {}
+    for path, report in reports:
+        key = (report["classifier"]["name"], report["generator"]["name"])
+        groups.setdefault(key, []).append((path, report["generator"].get("params", {})))
+    names = {}
+    for (_, generator), runs in groups.items():
+        keys = sorted(set().union(*(params for _, params in runs)))
+        varied = [
+            k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for _, p in runs}) > 1
+        ]
+        for path, params in runs:
+            shown = [f"{k}={_value(params.get(k))}" for k in varied if k != "sampling_strategy"]
+            label = f"{generator}({', '.join(shown)})" if shown else generator
+            if "sampling_strategy" in varied:
+                label += f"@{_value(params.get('sampling_strategy'))}"
+            names[str(path.parent)] = label
+    return names
+
+
 def comparison_table(reports):
     """One row per run: deltas of augmented vs baseline with CI and verdict, every metric;
     with several minority classes, that row holds the macro average (``class`` = "macro")
@@ -88,13 +120,8 @@ def comparison_table(reports):
         raise DataError(
             "no run compared the 'augmented' method with the baseline; nothing to compare"
         )
-    # A generator swept over several amounts is several methods: smote@0.5, smote@1.0, ...
-    varied = (
-        table.groupby(["dataset", "classifier", "generator"])["amount"].transform("nunique") > 1
-    )
-    table["method"] = table["generator"].where(
-        ~varied, table["generator"] + "@" + table["amount"].astype(str)
-    )
+    # A generator swept over its parameters is several methods: smote@0.5, vae(beta=0.5), ...
+    table["method"] = table["run"].map(method_names(reports))
     order = [f"{m}_delta_mean" for m in HEADLINE]
     return table.sort_values(
         ["classifier", "dataset", "primary", *order],
@@ -113,10 +140,11 @@ def score_matrix(reports, table, classifier, metric):
         if report["classifier"]["name"] != classifier:
             continue
         name, dataset = names[str(path.parent)], report["dataset"]["name"]
-        if (dataset, name) in owners:  # e.g. a seed sweep: one cell cannot hold two runs
+        if (dataset, name) in owners:  # one cell cannot hold two runs
             raise DataError(
-                f"two runs of {name} on {dataset} with {classifier}: {owners[dataset, name]} "
-                f"and {path.parent}; compare them in separate calls"
+                f"two runs of {name} on {dataset} with {classifier} and the same generator "
+                f"parameters: {owners[dataset, name]} and {path.parent} (a seed or classifier "
+                "sweep?); compare them in separate calls"
             )
         owners[dataset, name] = path.parent
         scores = rows.setdefault(dataset, {})
@@ -229,7 +257,9 @@ def plot_amounts(table, classifier, path):
     rows = table[(table["classifier"] == classifier) & table["amount"].notna()]
     fig, axes = plt.subplots(1, len(HEADLINE), figsize=(5 * len(HEADLINE), 3.6))
     for ax, metric in zip(axes, HEADLINE, strict=True):
-        for (dataset, generator), group in rows.groupby(["dataset", "generator"]):
+        # one line per dataset and generator setting: the method without its @amount
+        setting = rows["method"].str.rsplit("@", n=1).str[0]
+        for (dataset, generator), group in rows.groupby(["dataset", setting]):
             group = group.sort_values("amount")
             mean = group[f"{metric}_delta_mean"]
             ax.errorbar(

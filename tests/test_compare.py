@@ -13,9 +13,12 @@ from pipelines.report import SCHEMA
 from pipelines.stats import verdict
 
 
-def write_fake_report(root, dataset, generator, delta, baseline, amount=None, quality=None):
-    """A report.json whose augmented method beats the baseline by ``delta`` on every metric."""
-    params = {} if amount is None else {"sampling_strategy": amount}
+def write_fake_report(
+    root, dataset, generator, delta, baseline, amount=None, quality=None, params=None, run=None
+):
+    """A report.json whose augmented method beats the baseline by ``delta`` on every metric,
+    in ``root/dataset/run`` (default: the generator's name and amount)."""
+    params = dict(params or {}) | ({} if amount is None else {"sampling_strategy": amount})
     report = {
         "schema": SCHEMA,
         "dataset": {"name": dataset},
@@ -36,7 +39,7 @@ def write_fake_report(root, dataset, generator, delta, baseline, amount=None, qu
     }  # fmt: skip
     if quality is not None:
         report["quality"] = {name: {"mean": value, "std": 0.0} for name, value in quality.items()}
-    directory = root / dataset / f"{generator}{'' if amount is None else amount}"
+    directory = root / dataset / (run or f"{generator}{'' if amount is None else amount}")
     directory.mkdir(parents=True)
     (directory / "report.json").write_text(json.dumps(report))
 
@@ -118,3 +121,39 @@ def test_two_runs_of_one_generator_on_one_dataset_are_refused(planted):
     write_fake_report(planted / "again", "d1", "winner", 0.05, 0.5)
     with pytest.raises(DataError, match="two runs of winner on d1 with logreg"):
         write_comparison([planted / "runs", planted / "again"], planted / "out")
+
+
+def test_hyperparameter_sweep_is_one_method_per_setting_on_every_dataset(tmp_path):
+    # vae swept over latent_dim on d1 and d2; d3 ran latent_dim=4 only, and gets the same name
+    runs = {"d1": (4, 8), "d2": (4, 8), "d3": (4,)}
+    for dataset, latent_dims in runs.items():
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.0, 0.5)
+        for dim in latent_dims:
+            delta = 0.05 if dim == 4 else -0.05
+            params = {"latent_dim": dim, "beta": 1.0, "hidden_dims": [64, 64]}
+            write_fake_report(
+                tmp_path / "runs", dataset, "vae", delta, 0.5, params=params, run=f"vae{dim}"
+            )
+    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    methods = table.groupby("dataset")["method"].apply(sorted).to_dict()
+    assert methods["d1"] == methods["d2"] == ["smote", "vae(latent_dim=4)", "vae(latent_dim=8)"]
+    assert methods["d3"] == ["smote", "vae(latent_dim=4)"]
+    tests = across[("logreg", "f1")]["tests"].set_index("method")
+    assert tests.loc["vae(latent_dim=4)", "mean_delta"] == pytest.approx(0.05)
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| d1 | logreg | vae(latent_dim=8) |" in markdown
+
+
+def test_sweep_over_amounts_and_another_parameter_names_both(tmp_path):
+    for amount in (0.5, 1.0):
+        for k in (3, 5):
+            write_fake_report(
+                tmp_path / "runs", "d1", "smote", 0.01, 0.5, amount=amount,
+                params={"k_neighbors": k}, run=f"smote{amount}_{k}",
+            )  # fmt: skip
+    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert sorted(table["method"]) == [
+        "smote(k_neighbors=3)@0.5", "smote(k_neighbors=3)@1.0",
+        "smote(k_neighbors=5)@0.5", "smote(k_neighbors=5)@1.0",
+    ]  # fmt: skip
+    assert (tmp_path / "out" / "amount_logreg.png").stat().st_size > 0
