@@ -4,6 +4,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
+from pipelines.report import _quality_section
 
 
 def _gaussian(n, seed, shift=0.0):
@@ -131,3 +132,23 @@ def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
     train_threes = embed(X_train[y_train == "3"])
     assert c2st_auc(embed(held_out_threes), train_threes, random_state=0) < 0.65
     assert c2st_auc(embed(held_out_threes), embed(nines), random_state=0) > 0.9
+
+
+def _quality_text(quality):
+    report = {
+        "quality": {name: {"mean": value, "std": 0.0} for name, value in quality.items()},
+        "protocol": {"quality": {"validation_fraction": 0.2}},
+    }
+    return "\n".join(_quality_section(report))
+
+
+def test_samples_crowding_the_core_are_read_as_crowding_not_leakage():
+    # A generator whose samples shrink towards the mean (as VAEs often do) never saw the
+    # held-out rows, yet sits closer to them than the training rows do.
+    rng = np.random.default_rng(0)
+    train, validation = rng.standard_normal((320, 20)), rng.standard_normal((80, 20))
+    crowded = minority_quality(train, validation, 0.3 * rng.standard_normal((500, 20)))
+    assert crowded["leaked"] > 0.5 and crowded["exact_copies"] == 0.0
+    assert "crowd where the real minority is densest" in _quality_text(crowded)
+    honest = minority_quality(train, validation, rng.standard_normal((500, 20)))
+    assert "crowd" not in _quality_text(honest)
