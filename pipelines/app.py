@@ -9,15 +9,11 @@ from omegaconf import OmegaConf
 from .components import build, for_dataset
 from .datasets import check_dataset
 from .evaluation import (
-    AUGMENTED,
     QualityCheck,
     ThresholdTuning,
     applicable_methods,
     evaluate,
     fill_unset,
-    fold_seeds,
-    folds,
-    with_seed,
 )
 from .grids import GRID, write_sample_grid
 from .report import build_report, headline, write_report
@@ -55,6 +51,7 @@ def run(cfg) -> dict:
             "%d classes: the threshold methods need two and are left out", len(dataset.class_counts)
         )
     record_hash(directory, digest)  # the run directory says which config it is for
+    grid = _SampleGrid(dataset) if dataset.kind == "image" else None
     folds = evaluate(
         dataset.encoded(),
         dataset.y,
@@ -73,6 +70,7 @@ def run(cfg) -> dict:
         tuning=ThresholdTuning(**evaluation.threshold),
         quality=QualityCheck(**evaluation.quality),
         progress=evaluation.progress,
+        on_samples=grid,
     )
     protocol = {
         "n_splits": evaluation.n_splits,
@@ -93,26 +91,29 @@ def run(cfg) -> dict:
         OmegaConf.to_container(cfg, resolve=True),
     )
     report["config_sha256"] = digest
-    if dataset.kind == "image" and any(m in AUGMENTED for m in methods):
-        report["sample_grid"] = _sample_grid(dataset, generator, cfg, directory)
+    if grid is not None and grid.samples is not None:
+        report["sample_grid"] = grid.write(directory)
     path = write_report(report, directory)
     log.info(headline(report))
     log.info("report: %s", path)
     return report
 
 
-def _sample_grid(dataset, generator, cfg, directory):
-    """Refit the generator on the first fold's whole training part (one more fit: the
-    evaluation keeps no samples) and draw its minority samples next to
-    real ones; returns the grid's file name."""
-    X, y = dataset.encoded(), dataset.y
-    train, _ = next(folds(y, cfg.evaluation.n_splits, cfg.evaluation.n_repeats, cfg.seed))
-    sampler = with_seed(generator, fold_seeds(cfg.seed, 1)[0])
-    X_res, y_res = sampler.fit_resample(X[train], y[train])
-    minority = dataset.minority_classes[0]
-    new = X_res[len(train) :][y_res[len(train) :] == minority]
-    real = X[train][y[train] == minority]
-    if len(new) == 0:
-        return None
-    write_sample_grid(real, new, tuple(dataset.image_shape), directory / GRID)
-    return GRID
+class _SampleGrid:
+    """Keeps the first generator fit's minority samples, and the real minority rows it was
+    fitted on, for the image runs' grid of real above synthetic images (``on_samples``)."""
+
+    def __init__(self, dataset):
+        self.minority, self.image_shape = dataset.minority_classes[0], dataset.image_shape
+        self.samples = None
+
+    def __call__(self, X_fit, y_fit, X_new, y_new):
+        new = X_new[y_new == self.minority]
+        if self.samples is None and len(new):
+            self.samples = (X_fit[y_fit == self.minority], new)
+
+    def write(self, directory):
+        """Write the grid; returns its file name."""
+        real, new = self.samples
+        write_sample_grid(real, new, tuple(self.image_shape), directory / GRID)
+        return GRID

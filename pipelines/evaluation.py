@@ -321,13 +321,15 @@ def _real_methods(fold, methods):
     return {method: result for method, result in results.items() if method in methods}
 
 
-def _augmented_methods(fold, methods, generator, seed):
+def _augmented_methods(fold, methods, generator, seed, on_samples=None):
     """``{method: _Result}`` for the augmented methods with one generator fit per ``seed``."""
     rows = fold.generator_rows
     X_aug, y_aug, gen_fit, gen_sample, selection = _resample(
         generator, seed, fold.X_train[rows], fold.y_train[rows]
     )
     X_new, y_new = X_aug[len(rows) :], y_aug[len(rows) :]
+    if on_samples is not None:
+        on_samples(fold.X_train[rows], fold.y_train[rows], X_new, y_new)
     n_synthetic = len(y_new)
     start = time.perf_counter()
     quality = fold.judge(X_new, y_new, seed)
@@ -430,6 +432,7 @@ def evaluate(
     tuning=ThresholdTuning(),
     quality=QualityCheck(),
     progress=False,
+    on_samples=None,
 ):
     """Run every method on every fold.
 
@@ -463,6 +466,10 @@ def evaluate(
         Generator fits per fold; augmented metrics average over them.
     tuning : ThresholdTuning
     quality : QualityCheck
+    on_samples : callable, optional
+        Called as ``on_samples(X_fit, y_fit, X_new, y_new)`` after every generator fit of
+        the augmented method, in fold order: the rows the generator was fitted on and the
+        rows it made (e.g. to draw a few, as the image runs' sample grid does).
 
     Returns
     -------
@@ -509,7 +516,7 @@ def evaluate(
         if any(method in methods for method in AUGMENTED):
             for generator_seed in generator_seeds(fold_seed, n_generator_seeds):
                 for method, result in _augmented_methods(
-                    fold, methods, generator, generator_seed
+                    fold, methods, generator, generator_seed, on_samples
                 ).items():
                     results.setdefault(method, []).append(result)
         for method in (m for m in METHODS if m in results):

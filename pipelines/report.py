@@ -443,8 +443,9 @@ def _sample_grid_section(report):
     mode = f", sampling={sampling}" if sampling else ""
     return [
         "## Samples",
-        f"Real minority images (top) and {report['generator']['name']}{mode} samples (bottom), "
-        "from a generator fitted on the first fold's training part. "
+        f"Real minority images (top) and {report['generator']['name']}{mode} samples (bottom): "
+        "the first fold's generator, which the evaluation scored, and the real images it was "
+        "fitted on. "
         f"![real and synthetic minority images]({report['sample_grid']})",
     ]
 

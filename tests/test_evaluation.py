@@ -84,6 +84,23 @@ def test_generator_sees_only_the_training_part(data):
     assert {r["n_test"] for r in records} == {len(X) // 3}
 
 
+def test_on_samples_gets_every_augmented_fit_and_what_it_made(data):
+    X, y = data
+    calls = []
+    records = evaluate(
+        X, y, 1, RandomOverSampler(), classifier(), n_splits=3, n_repeats=1, seed=0,
+        methods=("baseline", "augmented", "augmented+threshold"), n_generator_seeds=2,
+        on_samples=lambda *arrays: calls.append(arrays),
+    )  # fmt: skip
+    augmented = [r for r in records if r["method"] == "augmented"]
+    assert len(calls) == 3 * 2  # folds x generator seeds; not the inner threshold-tuning fits
+    for (X_fit, y_fit, X_new, y_new), record in zip(calls[::2], augmented, strict=True):
+        assert len(y_new) == record["n_synthetic"] and set(y_new) == {1}
+        assert {tuple(r) for r in X_new} <= {tuple(r) for r in X_fit[y_fit == 1]}  # copies
+        held_out = record["n_train"] - len(y_fit)  # 20 % of the training minority
+        assert held_out > 0 and held_out == round(0.2 * ((y_fit == 1).sum() + held_out))
+
+
 def test_quality_is_measured_on_rows_the_generator_never_saw(data):
     X, y = data
     records = evaluate(

@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from generators._base import BaseTorchSampler
 from pipelines.app import run
 from pipelines.datasets import DataError, check_dataset
 from pipelines.evaluation import METHODS
@@ -176,7 +177,15 @@ def test_cnn_on_digits_end_to_end_with_quality_metrics(make_config):
     assert all("quality" in r for r in report["folds"] if r["method"] == "augmented")
 
 
-def test_conv_cvae_with_latent_averaging_and_cnn_on_digits(make_config, tmp_path):
+def test_conv_cvae_with_latent_averaging_and_cnn_on_digits(make_config, tmp_path, monkeypatch):
+    fits = []
+    fit_resample = BaseTorchSampler._fit_resample
+
+    def counted(self, X, y):
+        fits.append(len(y))
+        return fit_resample(self, X, y)
+
+    monkeypatch.setattr(BaseTorchSampler, "_fit_resample", counted)
     report = run(
         make_config(
             "dataset=digits", "classifier=cnn", "classifier.epochs=2", "generator=cvae",
@@ -184,6 +193,9 @@ def test_conv_cvae_with_latent_averaging_and_cnn_on_digits(make_config, tmp_path
         )
     )  # fmt: skip
     assert all(r["n_synthetic"] > 0 for r in report["folds"] if r["method"] == "augmented")
+    # the grid shows the evaluated first fold's samples: no generator fit of its own
+    augmented = [r for r in report["folds"] if r["method"] in ("augmented", "augmented+threshold")]
+    assert len(fits) == len(augmented)
     assert report["sample_grid"] == "samples.png"
     grid = (tmp_path / "samples.png").stat().st_size
     assert (
