@@ -59,23 +59,29 @@ def _value(value):
 
 
 def method_names(reports):
-    """``{run directory: method}``: the generator's name, and where runs of that generator
-    with one classifier differ in generator parameters (a sweep over them, on any of the
-    datasets), the parameters that differ: ``vae(latent_dim=4)``, and a differing
-    ``sampling_strategy`` (the amount of synthetic data) as ``smote@0.5``. The same
-    parameters get the same name on every dataset, so their runs pair up across datasets."""
+    """``{run directory: method}``: the generator's name, plus the generator parameters
+    that tell its runs with one classifier on one dataset apart (a sweep over them):
+    ``vae(latent_dim=4)``, and a swept ``sampling_strategy`` (the amount of synthetic data)
+    as ``smote@0.5``. A parameter swept on any dataset names the runs on every dataset, so
+    that the same setting pairs up across datasets; parameters that differ only between
+    datasets (``categorical_features``, filled in from each dataset) name nothing."""
     groups = {}
     for path, report in reports:
         key = (report["classifier"]["name"], report["generator"]["name"])
-        groups.setdefault(key, []).append((path, report["generator"].get("params", {})))
+        run = (report["dataset"]["name"], path, report["generator"].get("params", {}))
+        groups.setdefault(key, []).append(run)
     names = {}
     for (_, generator), runs in groups.items():
-        keys = sorted(set().union(*(params for _, params in runs)))
-        varied = [
-            k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for _, p in runs}) > 1
-        ]
-        for path, params in runs:
-            shown = [f"{k}={_value(params.get(k))}" for k in varied if k != "sampling_strategy"]
+        varied = set()
+        for dataset in {dataset for dataset, _, _ in runs}:
+            same = [params for d, _, params in runs if d == dataset]
+            for key in set().union(*same):
+                if len({json.dumps(p.get(key), sort_keys=True) for p in same}) > 1:
+                    varied.add(key)
+        for _, path, params in runs:
+            shown = [
+                f"{k}={_value(params.get(k))}" for k in sorted(varied) if k != "sampling_strategy"
+            ]
             label = f"{generator}({', '.join(shown)})" if shown else generator
             if "sampling_strategy" in varied:
                 label += f"@{_value(params.get('sampling_strategy'))}"

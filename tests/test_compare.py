@@ -124,13 +124,15 @@ def test_two_runs_of_one_generator_on_one_dataset_are_refused(planted):
 
 
 def test_hyperparameter_sweep_is_one_method_per_setting_on_every_dataset(tmp_path):
-    # vae swept over latent_dim on d1 and d2; d3 ran latent_dim=4 only, and gets the same name
+    # vae swept over latent_dim on d1 and d2; d3 ran latent_dim=4 only, and gets the same
+    # name; categorical_features differs between datasets only (filled in from each) and
+    # names nothing
     runs = {"d1": (4, 8), "d2": (4, 8), "d3": (4,)}
-    for dataset, latent_dims in runs.items():
+    for i, (dataset, latent_dims) in enumerate(runs.items()):
         write_fake_report(tmp_path / "runs", dataset, "smote", 0.0, 0.5)
         for dim in latent_dims:
             delta = 0.05 if dim == 4 else -0.05
-            params = {"latent_dim": dim, "beta": 1.0, "hidden_dims": [64, 64]}
+            params = {"latent_dim": dim, "hidden_dims": [64, 64], "categorical_features": [i]}
             write_fake_report(
                 tmp_path / "runs", dataset, "vae", delta, 0.5, params=params, run=f"vae{dim}"
             )
