@@ -134,12 +134,23 @@ def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
     assert c2st_auc(embed(held_out_threes), embed(nines), random_state=0) > 0.9
 
 
-def _quality_text(quality):
+def _quality_text(quality, n_minority=500):
     report = {
         "quality": {name: {"mean": value, "std": 0.0} for name, value in quality.items()},
-        "protocol": {"quality": {"validation_fraction": 0.2}},
+        "protocol": {"n_splits": 5, "quality": {"validation_fraction": 0.2}},
+        "dataset": {"classes": {"0": 20_000, "1": n_minority}, "minority": 1},
     }
     return "\n".join(_quality_section(report))
+
+
+def test_few_held_out_rows_come_with_a_caveat():
+    train, validation = _minority(300, 0), _minority(100, 1)
+    quality = minority_quality(train, validation, _minority(500, 3), random_state=0)
+    assert "(about 80 rows)" in _quality_text(quality) and "rough" not in _quality_text(quality)
+    # 30 minority rows, 5 folds: 24 per training part, 5 of them held out
+    assert "With about 5 held-out rows per fold these metrics are rough" in _quality_text(
+        quality, n_minority=30
+    )
 
 
 def test_samples_crowding_the_core_are_read_as_crowding_not_leakage():
