@@ -22,7 +22,8 @@ def write_sample_grid(real, synthetic, image_shape, path, n_images=32, random_st
         chosen = np.asarray(rows, dtype=np.float32)[rng.choice(len(rows), n, replace=False)]
         images = (torch.from_numpy(chosen).view(-1, *image_shape) - low) / max(high - low, 1e-12)
         padding = (-len(images)) % columns  # fill the last row so the blocks stay aligned
-        blocks += [images, torch.zeros(padding + columns, *image_shape)]
+        # white, as the grid's padding: blank space, not black tiles that pass for images
+        blocks += [images, torch.ones(padding + columns, *image_shape)]
     images = torch.cat(blocks[:-1]).clamp(0, 1)
     scale = max(1, 32 // max(image_shape[1:]))  # small images (8x8 digits) drawn larger
     images = torch.nn.functional.interpolate(images, scale_factor=scale, mode="nearest")

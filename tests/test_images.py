@@ -238,3 +238,18 @@ def test_export_to_a_directory_needs_images(tmp_path):
     )
     assert result.returncode != 0 and "needs an image dataset" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_sample_grid_puts_real_above_synthetic_with_blank_space_between(tmp_path):
+    from pipelines.grids import write_sample_grid
+
+    X, y = load_digits(return_X_y=True)
+    real, synthetic = X[y == 3][:19] / 16, X[y == 5][:19] / 16
+    write_sample_grid(real, synthetic, (1, 8, 8), tmp_path / "grid.png")
+    pixels = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    tile = 8 * 4 + 2  # 8 x 8 drawn 4 times larger, 2 pixels of padding
+    rows = [pixels[i * tile : (i + 1) * tile] for i in range(pixels.shape[0] // tile)]
+    assert len(rows) == 3 + 1 + 3  # 19 real in rows of 8, a blank row, 19 synthetic
+    assert (rows[3] == 255).all()  # the blank row is white, as the padding
+    assert (rows[2][:, 3 * tile :] == 255).all()  # the real block's last row is filled blank
+    assert not (rows[0] == 255).all() and not (rows[4] == 255).all()
