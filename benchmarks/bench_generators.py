@@ -128,7 +128,10 @@ def sampler_rows(name, sampler, fit_seconds, bare_seconds, held_out, minority, r
     for mode in MODES:
         sampler.set_params(sampling=mode)
         sample_seconds = best_seconds(lambda: sampler.sample(N_SAMPLE, y=minority), repeats)
-        aucs = c2st_draws(held_out, lambda i: sampler.sample(len(held_out), y=minority))
+        # sample() reseeds from the sampler's random_state unless given one: a seed per draw
+        aucs = c2st_draws(
+            held_out, lambda i: sampler.sample(len(held_out), y=minority, random_state=SEED + i)
+        )
         rows.append(
             dict(
                 name=f"{name} {mode}",
