@@ -76,6 +76,13 @@ class QualityCheck:
                 f"quality validation_fraction must be in (0, 1), got {self.validation_fraction}"
             )
 
+    def n_held_out(self, n_rows):
+        """How many of a class's ``n_rows`` training rows are held out to judge the
+        generator; 0 when the class is not judged (check disabled, fewer than 3 rows to
+        hold out or fewer than 2 left to fit)."""
+        n = int(round(self.validation_fraction * n_rows))
+        return n if self.enabled and n >= 3 and n_rows - n >= 2 else 0
+
 
 def fold_seeds(seed, n_folds):
     """One integer seed per fold, derived from the run's ``seed`` alone.
@@ -173,8 +180,8 @@ class _Fold:
         rng = np.random.RandomState(seed)
         for class_ in self.minority:
             rows = np.flatnonzero(y_train == class_)
-            n_held_out = int(round(quality.validation_fraction * len(rows)))
-            if quality.enabled and n_held_out >= 3 and len(rows) - n_held_out >= 2:
+            n_held_out = quality.n_held_out(len(rows))
+            if n_held_out:
                 self.quality_rows[class_] = np.sort(rng.choice(rows, n_held_out, replace=False))
         held_out = np.concatenate([np.empty(0, dtype=int), *self.quality_rows.values()])
         self.generator_rows = np.setdiff1d(np.arange(len(y_train)), held_out)

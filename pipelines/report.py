@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import AUGMENTED, METHODS
+from .evaluation import AUGMENTED, METHODS, QualityCheck
 from .io import pyplot, save_figure, write_text
 from .metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
 from .stats import bayesian_correlated_ttest, corrected_ttest
@@ -420,38 +420,45 @@ FEW_HELD_OUT = 20
 
 
 def _held_out_rows(report):
-    """About how many real minority rows each fold held out (of the rarest minority class)."""
+    """About how many real minority rows each fold held out: of the rarest minority class
+    whose quality was measured (``QualityCheck.n_held_out``)."""
     protocol, dataset = report["protocol"], report["dataset"]
+    check = QualityCheck(**protocol["quality"])
     counts = {str(label): n for label, n in dataset["classes"].items()}
     minority = dataset["minority"]
-    classes = minority if isinstance(minority, list) else [minority]
-    n_train = (
-        min(counts[str(c)] for c in classes) * (protocol["n_splits"] - 1) / protocol["n_splits"]
-    )
-    return int(round(protocol["quality"]["validation_fraction"] * n_train))
+    share = (protocol["n_splits"] - 1) / protocol["n_splits"]  # rows in a training part
+    held_out = [
+        check.n_held_out(int(round(counts[str(c)] * share)))
+        for c in (minority if isinstance(minority, list) else [minority])
+    ]
+    return min((n for n in held_out if n), default=0)
 
 
 def _few_rows_note(n_held_out):
     if n_held_out >= FEW_HELD_OUT:
         return []
     return [
-        f"With about {n_held_out} held-out rows per fold these metrics are rough: two samples "
-        f"of that size from one distribution give C2ST AUCs with a standard deviation of "
-        "0.12-0.25 around 0.5, so only larger gaps between generators mean something. More "
-        "minority rows, or a larger `evaluation.quality.validation_fraction` (fewer rows for "
-        "the generator), make them sharper."
+        f"With about {n_held_out} held-out rows per fold, each fold's metrics are rough: two "
+        "samples of that size from one distribution give C2ST AUCs with a standard deviation "
+        "of 0.12-0.25 around 0.5. The means over folds below are steadier (see their \u00b1 "
+        "sd), but only large gaps between generators mean something. More minority rows, or a "
+        "larger `evaluation.quality.validation_fraction` (fewer rows for the generator), make "
+        "them sharper."
     ]
 
 
 # About 5 % of an honest generator's rows pass the leakage test by chance; four times that
 # cannot be leakage here, as no fold shows the held-out rows to the generator.
 CROWDING_LEAKED = 0.2
+# Exact copies above this share point to duplicate rows in the data instead (see below).
+FEW_COPIES = 0.05
 
 
 def _crowding_note(quality):
-    """A reading of ``leaked`` (and ``memorised``) when it is high: the folds never show
+    """A reading of ``leaked`` (and ``memorised``) when it is high. The folds never show
     the held-out rows to the generator, so synthetic rows that sit closer to them than
-    training rows do are crowding the dense part of the minority, not leaking it."""
+    training rows do either copy training rows that duplicate held-out ones (exact copies
+    say so) or crowd the dense part of the minority."""
     leaked = quality.get("leaked", {}).get("mean")
     if leaked is None or leaked < CROWDING_LEAKED:
         return []
@@ -459,13 +466,19 @@ def _crowding_note(quality):
         quality.get(name, {}).get("mean", float("nan"))
         for name in ("memorised", "exact_copies", "density")
     )
+    opening = f"Leaked is {leaked:.2f}, yet no fold shows its held-out rows to the generator: "
+    if copies > FEW_COPIES:
+        return [
+            opening + f"{100 * copies:.0f} % of the synthetic rows copy a training row, and "
+            "where the data holds duplicate rows, a copy of one twin lands on its held-out "
+            "twin. Check the data for duplicates before reading this as leakage."
+        ]
     return [
-        f"Leaked is {leaked:.2f}, yet no fold shows its held-out rows to the generator: the "
-        f"synthetic rows crowd where the real minority is densest (density {density:.2f}), "
-        "closer to real rows of either set than real rows are to each other. Memorised "
-        f"({memorised:.2f}) measures the same kind of closeness, to the training rows, and is "
-        f"inflated by the crowding too; exact copies ({copies:.2f}) are the direct sign of "
-        "copying."
+        opening + f"the synthetic rows crowd where the real minority is densest (density "
+        f"{density:.2f}), closer to real rows of either set than real rows are to each other. "
+        f"Memorised ({memorised:.2f}) measures the same kind of closeness, to the training "
+        f"rows, and is inflated by the crowding too; exact copies ({copies:.2f}) are the "
+        "direct sign of copying."
     ]
 
 

@@ -3,6 +3,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
+from pipelines.evaluation import QualityCheck
 from pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
 from pipelines.report import _quality_section
 
@@ -134,11 +135,11 @@ def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
     assert c2st_auc(embed(held_out_threes), embed(nines), random_state=0) > 0.9
 
 
-def _quality_text(quality, n_minority=500):
+def _quality_text(quality, classes=None, minority=1):
     report = {
         "quality": {name: {"mean": value, "std": 0.0} for name, value in quality.items()},
-        "protocol": {"n_splits": 5, "quality": {"validation_fraction": 0.2}},
-        "dataset": {"classes": {"0": 20_000, "1": n_minority}, "minority": 1},
+        "protocol": {"n_splits": 5, "quality": QualityCheck().__dict__},
+        "dataset": {"classes": classes or {"0": 20_000, "1": 500}, "minority": minority},
     }
     return "\n".join(_quality_section(report))
 
@@ -148,9 +149,25 @@ def test_few_held_out_rows_come_with_a_caveat():
     quality = minority_quality(train, validation, _minority(500, 3), random_state=0)
     assert "(about 80 rows)" in _quality_text(quality) and "rough" not in _quality_text(quality)
     # 30 minority rows, 5 folds: 24 per training part, 5 of them held out
-    assert "With about 5 held-out rows per fold these metrics are rough" in _quality_text(
-        quality, n_minority=30
-    )
+    few = _quality_text(quality, classes={"0": 20_000, "1": 30})
+    assert "(about 5 rows)" in few and "each fold's metrics are rough" in few
+    # several minority classes: the rarest one measured counts; class 2 (8 training rows,
+    # 2 to hold out) is not judged at all
+    several = _quality_text(quality, classes={"0": 5000, "1": 400, "2": 10}, minority=[1, 2])
+    assert "(about 64 rows)" in several and "rough" not in several
+
+
+def test_leaked_copies_of_duplicate_rows_are_not_read_as_crowding():
+    # Every row twice: copies of training rows land on their held-out twins.
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((200, 5))
+    data = np.vstack([rows, rows])[rng.permutation(400)]
+    train, validation = data[80:], data[:80]
+    copies = train[rng.integers(0, len(train), 500)]
+    quality = minority_quality(train, validation, copies, random_state=0)
+    assert quality["leaked"] >= 0.2 and quality["exact_copies"] == 1.0
+    text = _quality_text(quality)
+    assert "duplicate rows" in text and "crowd" not in text
 
 
 def test_samples_crowding_the_core_are_read_as_crowding_not_leakage():
