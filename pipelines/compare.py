@@ -52,9 +52,29 @@ def _amount(report):
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _value(value):
+# A parameter some runs' reports do not have (written before it existed): shown as "?".
+_MISSING = "?"
+
+
+def _canonical(value):
+    """``value`` with equal numbers spelled alike: ``1``, ``1.0`` and ``1.00`` are all ``1``
+    (Hydra reads ``=1`` as an int and ``=1.0`` as a float), also inside lists and dicts."""
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) if float(value).is_integer() else float(value)
+    return value
+
+
+def _shown(params, key):
+    """How ``key``'s value reads in a method name."""
+    if key not in params:
+        return _MISSING
+    value = _canonical(params[key])
     if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return str(value)
 
 
@@ -64,7 +84,8 @@ def method_names(reports):
     ``vae(latent_dim=4)``, and a swept ``sampling_strategy`` (the amount of synthetic data)
     as ``smote@0.5``. A parameter swept on any dataset names the runs on every dataset, so
     that the same setting pairs up across datasets; parameters that differ only between
-    datasets (``categorical_features``, filled in from each dataset) name nothing."""
+    datasets (``categorical_features``, filled in from each dataset) name nothing. Equal
+    numbers are equal however they are spelled (``1`` and ``1.0``)."""
     groups = {}
     for path, report in reports:
         key = (report["classifier"]["name"], report["generator"]["name"])
@@ -76,15 +97,13 @@ def method_names(reports):
         for dataset in {dataset for dataset, _, _ in runs}:
             same = [params for d, _, params in runs if d == dataset]
             for key in set().union(*same):
-                if len({json.dumps(p.get(key), sort_keys=True) for p in same}) > 1:
+                if len({_shown(p, key) for p in same}) > 1:
                     varied.add(key)
         for _, path, params in runs:
-            shown = [
-                f"{k}={_value(params.get(k))}" for k in sorted(varied) if k != "sampling_strategy"
-            ]
+            shown = [f"{k}={_shown(params, k)}" for k in sorted(varied) if k != "sampling_strategy"]
             label = f"{generator}({', '.join(shown)})" if shown else generator
             if "sampling_strategy" in varied:
-                label += f"@{_value(params.get('sampling_strategy'))}"
+                label += f"@{_shown(params, 'sampling_strategy')}"
             names[str(path.parent)] = label
     return names
 

@@ -90,7 +90,7 @@ def test_sampling_strategy_sweep_gets_a_plot_and_one_method_per_amount(tmp_path)
     for amount, delta in ((0.1, 0.01), (0.5, 0.03), (1.0, -0.02)):
         write_fake_report(tmp_path / "runs", "d1", "smote", delta, 0.5, amount=amount)
     table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
-    assert sorted(table["method"]) == ["smote@0.1", "smote@0.5", "smote@1.0"]
+    assert sorted(table["method"]) == ["smote@0.1", "smote@0.5", "smote@1"]
     assert (tmp_path / "out" / "amount_logreg.png").stat().st_size > 0
 
 
@@ -155,7 +155,32 @@ def test_sweep_over_amounts_and_another_parameter_names_both(tmp_path):
             )  # fmt: skip
     table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
     assert sorted(table["method"]) == [
-        "smote(k_neighbors=3)@0.5", "smote(k_neighbors=3)@1.0",
-        "smote(k_neighbors=5)@0.5", "smote(k_neighbors=5)@1.0",
+        "smote(k_neighbors=3)@0.5", "smote(k_neighbors=3)@1",
+        "smote(k_neighbors=5)@0.5", "smote(k_neighbors=5)@1",
     ]  # fmt: skip
     assert (tmp_path / "out" / "amount_logreg.png").stat().st_size > 0
+
+
+def test_one_setting_spelled_two_ways_is_one_method(tmp_path):
+    # Hydra reads sampling_strategy=1 as an int and =1.0 as a float: the same amount
+    write_fake_report(tmp_path / "runs", "d1", "smote", 0.01, 0.5, amount=1, run="a")
+    write_fake_report(tmp_path / "runs", "d1", "smote", 0.01, 0.5, amount=0.5, run="b")
+    write_fake_report(tmp_path / "runs", "d2", "smote", 0.01, 0.6, amount=1.0, run="a")
+    write_fake_report(tmp_path / "runs", "d2", "smote", 0.01, 0.6, amount=0.5, run="b")
+    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert sorted(set(table["method"])) == ["smote@0.5", "smote@1"]
+    assert set(across[("logreg", "f1")]["tests"]["method"]) == {"smote@0.5", "smote@1"}
+    # and the same setting twice on one dataset is refused, not split in two
+    write_fake_report(tmp_path / "more", "d1", "smote", 0.02, 0.5, amount=1.0, run="c")
+    with pytest.raises(DataError, match="two runs of smote@1 on d1"):
+        write_comparison([tmp_path / "runs", tmp_path / "more"], tmp_path / "out")
+
+
+def test_a_parameter_missing_from_older_reports_reads_as_unknown(tmp_path):
+    write_fake_report(tmp_path / "runs", "d1", "vae", 0.01, 0.5, params={"latent_dim": 4}, run="a")
+    new = {"latent_dim": 8, "selection": "last"}
+    write_fake_report(tmp_path / "runs", "d1", "vae", 0.01, 0.5, params=new, run="b")
+    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert sorted(table["method"]) == [
+        "vae(latent_dim=4, selection=?)", "vae(latent_dim=8, selection=last)",
+    ]  # fmt: skip
