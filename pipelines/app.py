@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -15,7 +16,7 @@ from .evaluation import (
     evaluate,
     fill_unset,
 )
-from .grids import GRID, write_sample_grid
+from .grids import GRID, GRID_IMAGES, write_sample_grid
 from .report import build_report, headline, write_report
 from .sweep import check_objective, completed_report, config_hash, record_hash
 
@@ -110,7 +111,12 @@ class _SampleGrid:
     def __call__(self, X_fit, y_fit, X_new, y_new):
         new = X_new[y_new == self.minority]
         if self.samples is None and len(new):
-            self.samples = (X_fit[y_fit == self.minority], new)
+            # no more than the grid draws: a copy of every image would last the whole run
+            rng = np.random.RandomState(0)
+            self.samples = tuple(
+                rows[rng.choice(len(rows), min(len(rows), GRID_IMAGES), replace=False)]
+                for rows in (X_fit[y_fit == self.minority], new)
+            )
 
     def write(self, directory):
         """Write the grid; returns its file name."""

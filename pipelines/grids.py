@@ -7,9 +7,10 @@ from torchvision.utils import make_grid, save_image
 from .io import atomic_path
 
 GRID = "samples.png"
+GRID_IMAGES = 32  # real images, and as many synthetic ones
 
 
-def write_sample_grid(real, synthetic, image_shape, path, n_images=32, random_state=0):
+def write_sample_grid(real, synthetic, image_shape, path, n_images=GRID_IMAGES, random_state=0):
     """Save up to ``n_images`` real and as many synthetic images (flattened rows of
     ``image_shape``) as one PNG: real ones in the top rows, synthetic ones below, separated
     by a blank row. Pixels are scaled by the range of the real images."""
