@@ -4,8 +4,9 @@ Writes ``comparison.md``, ``comparison.csv`` (one row per run; runs with several
 classes add one row per class, column ``class``), ``comparison_generators.csv``
 (each generator against the baseline across datasets) and figures: a critical-difference
 diagram per headline metric, and delta-vs-amount plots when a sweep varied
-``generator.sampling_strategy``. Runs of one generator that differ in its parameters are
-different methods, named after the parameters that differ (``method_names``).
+``generator.sampling_strategy``. Runs of one generator (or classifier) that differ in its
+parameters are different methods (classifiers), named after the parameters that differ
+(``run_names``).
 
 Across datasets (Demšar 2006): per generator, the Wilcoxon signed-rank test of its mean
 deltas against the baseline, Holm-corrected across generators, with baycomp's Bayesian
@@ -14,7 +15,9 @@ the Nemenyi post-hoc test drawn as a critical-difference diagram (scikit-posthoc
 """
 
 import json
+import re
 import warnings
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -78,42 +81,65 @@ def _shown(params, key):
     return str(value)
 
 
-def method_names(reports):
-    """``{run directory: method}``: the generator's name, plus the generator parameters
-    that tell its runs with one classifier on one dataset apart (a sweep over them):
-    ``vae(latent_dim=4)``, and a swept ``sampling_strategy`` (the amount of synthetic data)
-    as ``smote@0.5``. A parameter swept on any dataset names the runs on every dataset, so
-    that the same setting pairs up across datasets; parameters that differ only between
-    datasets (``categorical_features``, filled in from each dataset) name nothing. Equal
-    numbers are equal however they are spelled (``1`` and ``1.0``)."""
-    groups = {}
-    for path, report in reports:
-        key = (report["classifier"]["name"], report["generator"]["name"])
-        run = (report["dataset"]["name"], path, report["generator"].get("params", {}))
-        groups.setdefault(key, []).append(run)
-    names = {}
-    for (_, generator), runs in groups.items():
-        varied = set()
-        for dataset in {dataset for dataset, _, _ in runs}:
-            same = [params for d, _, params in runs if d == dataset]
-            for key in set().union(*same):
-                if len({_shown(p, key) for p in same}) > 1:
-                    varied.add(key)
-        for _, path, params in runs:
-            shown = [f"{k}={_shown(params, k)}" for k in sorted(varied) if k != "sampling_strategy"]
-            label = f"{generator}({', '.join(shown)})" if shown else generator
-            if "sampling_strategy" in varied:
-                label += f"@{_shown(params, 'sampling_strategy')}"
-            names[str(path.parent)] = label
+def _swept_names(runs, amount=None):
+    """Names for ``runs``, ``[(group, dataset, name, params)]``, in order: ``name`` plus the
+    parameters that tell runs of one group on one dataset apart (a sweep over them), e.g.
+    ``vae(latent_dim=4)``; a swept ``amount`` parameter goes after an ``@``: ``smote@0.5``.
+    A parameter swept on any dataset names the group's runs on every dataset, so that the
+    same setting pairs up across datasets; one that differs only between datasets
+    (``categorical_features``, filled in from each dataset) names nothing. Equal numbers
+    are equal however they are spelled (``1`` and ``1.0``)."""
+    cells = defaultdict(list)  # the parameters of each group's runs on each dataset
+    for group, dataset, _, params in runs:
+        cells[group, dataset].append(params)
+    varied = defaultdict(set)
+    for (group, _), same in cells.items():
+        varied[group] |= {k for k in set().union(*same) if len({_shown(p, k) for p in same}) > 1}
+    names = []
+    for group, _, name, params in runs:
+        keys = sorted(varied[group])
+        shown = [f"{k}={_shown(params, k)}" for k in keys if k != amount]
+        label = f"{name}({', '.join(shown)})" if shown else name
+        if amount in keys:
+            label += f"@{_shown(params, amount)}"
+        names.append(label)
     return names
+
+
+def run_names(reports):
+    """``{run directory: (classifier, method)}``, each the name of the run's classifier or
+    generator plus the parameters swept over (``_swept_names``): ``logreg(C=0.1)``,
+    ``vae(latent_dim=4)``, and a swept ``sampling_strategy`` (the amount of synthetic data)
+    as ``smote@0.5``."""
+    classifiers = _swept_names(
+        [
+            (r["classifier"]["name"], r["dataset"]["name"], r["classifier"]["name"],
+             r["classifier"].get("params", {}))
+            for _, r in reports
+        ]
+    )  # fmt: skip
+    methods = _swept_names(
+        [
+            ((classifier, r["generator"]["name"]), r["dataset"]["name"], r["generator"]["name"],
+             r["generator"].get("params", {}))
+            for classifier, (_, r) in zip(classifiers, reports, strict=True)
+        ],
+        amount="sampling_strategy",
+    )  # fmt: skip
+    return {
+        str(path.parent): names
+        for (path, _), names in zip(reports, zip(classifiers, methods, strict=True), strict=True)
+    }
 
 
 def comparison_table(reports):
     """One row per run: deltas of augmented vs baseline with CI and verdict, every metric;
     with several minority classes, that row holds the macro average (``class`` = "macro")
     and one more row per minority class follows (``primary`` False)."""
+    names = run_names(reports)
     rows = []
     for path, report in reports:
+        classifier, method = names[str(path.parent)]
         primary = primary_class(report)
         classes = [primary, *report.get("summary_by_class", {})]
         for class_ in classes:
@@ -121,7 +147,8 @@ def comparison_table(reports):
             row = {
                 "dataset": report["dataset"]["name"],
                 "generator": report["generator"]["name"],
-                "classifier": report["classifier"]["name"],
+                "classifier": classifier,
+                "method": method,
                 "amount": _amount(report),
                 "class": class_,
                 "primary": class_ == primary,
@@ -145,8 +172,6 @@ def comparison_table(reports):
         raise DataError(
             "no run compared the 'augmented' method with the baseline; nothing to compare"
         )
-    # A generator swept over its parameters is several methods: smote@0.5, vae(beta=0.5), ...
-    table["method"] = table["run"].map(method_names(reports))
     order = [f"{m}_delta_mean" for m in HEADLINE]
     return table.sort_values(
         ["classifier", "dataset", "primary", *order],
@@ -159,17 +184,18 @@ def score_matrix(reports, table, classifier, metric):
     """Datasets x methods matrix of mean scores for one classifier: the plain methods
     (baseline, class_weight, threshold) and every run's augmented methods, named after the
     run's generator (``smote``, ``smote+threshold``)."""
-    names = dict(zip(table["run"], table["method"], strict=True))
+    names = run_names(reports)
     rows, owners = {}, {}
     for path, report in reports:
-        if report["classifier"]["name"] != classifier:
+        run_classifier, name = names[str(path.parent)]
+        if run_classifier != classifier:
             continue
-        name, dataset = names[str(path.parent)], report["dataset"]["name"]
+        dataset = report["dataset"]["name"]
         if (dataset, name) in owners:  # one cell cannot hold two runs
             raise DataError(
-                f"two runs of {name} on {dataset} with {classifier} and the same generator "
-                f"parameters: {owners[dataset, name]} and {path.parent} (a seed or classifier "
-                "sweep?); compare them in separate calls"
+                f"two runs of {name} on {dataset} with {classifier} and the same parameters: "
+                f"{owners[dataset, name]} and {path.parent} (a seed sweep?); compare them in "
+                "separate calls"
             )
         owners[dataset, name] = path.parent
         scores = rows.setdefault(dataset, {})
@@ -448,6 +474,11 @@ def render_markdown(table, across, correlations=None):
     return "\n\n".join(parts) + "\n"
 
 
+def _file_name(label):
+    """``label`` (``logreg(C=0.1)``) as a safe part of a file name (``logreg_C=0.1``)."""
+    return re.sub(r"[^\w.=@-]+", "_", label).strip("_")
+
+
 def write_comparison(directories, out, rope=0.01):
     """Compare every report under ``directories``; write the tables and figures into ``out``."""
     reports = find_reports(directories)
@@ -463,7 +494,7 @@ def write_comparison(directories, out, rope=0.01):
                 continue  # statistics across datasets need several datasets
             tests = generator_tests(matrix, rope)
             rank = friedman(matrix)
-            figure = f"cd_{classifier}_{metric}.png"
+            figure = f"cd_{_file_name(classifier)}_{metric}.png"
             if rank is not None:
                 plot_critical_difference(rank, metric, classifier, out / figure)
             across[(classifier, metric)] = {
@@ -476,7 +507,7 @@ def write_comparison(directories, out, rope=0.01):
                 for row in tests.to_dict("records")
             ]
         if table.loc[table["classifier"] == classifier, "amount"].nunique() > 1:
-            plot_amounts(table, classifier, out / f"amount_{classifier}.png")
+            plot_amounts(table, classifier, out / f"amount_{_file_name(classifier)}.png")
     correlations = quality_correlations(table)
     if len(correlations):
         plot_quality(table, correlations, out / "quality_vs_utility.png")

@@ -14,8 +14,9 @@ from pipelines.stats import verdict
 
 
 def write_fake_report(
-    root, dataset, generator, delta, baseline, amount=None, quality=None, params=None, run=None
-):
+    root, dataset, generator, delta, baseline, amount=None, quality=None, params=None, run=None,
+    classifier_params=None,
+):  # fmt: skip
     """A report.json whose augmented method beats the baseline by ``delta`` on every metric,
     in ``root/dataset/run`` (default: the generator's name and amount)."""
     params = dict(params or {}) | ({} if amount is None else {"sampling_strategy": amount})
@@ -23,7 +24,7 @@ def write_fake_report(
         "schema": SCHEMA,
         "dataset": {"name": dataset},
         "generator": {"name": generator, "params": params},
-        "classifier": {"name": "logreg", "params": {}},
+        "classifier": {"name": "logreg", "params": classifier_params or {}},
         "summary": {
             "baseline": {m: {"mean": baseline, "std": 0.01} for m in METRICS},
             "augmented": {m: {"mean": baseline + delta, "std": 0.01} for m in METRICS},
@@ -184,3 +185,25 @@ def test_a_parameter_missing_from_older_reports_reads_as_unknown(tmp_path):
     assert sorted(table["method"]) == [
         "vae(latent_dim=4, selection=?)", "vae(latent_dim=8, selection=last)",
     ]  # fmt: skip
+
+
+def test_classifier_sweep_is_one_classifier_per_setting(tmp_path):
+    # classifier.C=0.1,1 with two generators on three datasets
+    for dataset, baseline in {"d1": 0.5, "d2": 0.6, "d3": 0.7}.items():
+        for c in (0.1, 1):
+            for generator, delta in (("smote", 0.05), ("vae", -0.05)):
+                write_fake_report(
+                    tmp_path / "runs", dataset, generator, delta, baseline,
+                    classifier_params={"C": c, "max_iter": 1000}, run=f"{generator}_C{c}",
+                )  # fmt: skip
+    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert set(table["classifier"]) == {"logreg(C=0.1)", "logreg(C=1)"}
+    assert set(table["method"]) == {"smote", "vae"}
+    assert {key for key in across} == {
+        (classifier, metric) for classifier in ("logreg(C=0.1)", "logreg(C=1)")
+        for metric in ("f1", "roc_auc")
+    }  # fmt: skip
+    assert (tmp_path / "out" / "cd_logreg_C=0.1_f1.png").stat().st_size > 0
+    assert (
+        "## Across 3 datasets: F1, logreg(C=1)" in (tmp_path / "out" / "comparison.md").read_text()
+    )
