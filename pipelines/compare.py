@@ -14,6 +14,7 @@ signed-rank test as a second opinion; over all methods, the Friedman test, mean 
 the Nemenyi post-hoc test drawn as a critical-difference diagram (scikit-posthocs).
 """
 
+import hashlib
 import json
 import re
 import warnings
@@ -81,26 +82,31 @@ def _shown(params, key):
     return str(value)
 
 
+# Parameters that name no setting: filled in from each dataset, or only about where and how
+# verbosely a run executes.
+UNNAMED_PARAMS = frozenset({"categorical_features", "image_shape", "device", "n_jobs", "verbose"})
+
+
 def _swept_names(runs, amount=None):
-    """Names for ``runs``, ``[(group, dataset, name, params)]``, in order: ``name`` plus the
-    parameters that tell runs of one group on one dataset apart (a sweep over them), e.g.
-    ``vae(latent_dim=4)``; a swept ``amount`` parameter goes after an ``@``: ``smote@0.5``.
-    A parameter swept on any dataset names the group's runs on every dataset, so that the
-    same setting pairs up across datasets; one that differs only between datasets
-    (``categorical_features``, filled in from each dataset) names nothing. Equal numbers
-    are equal however they are spelled (``1`` and ``1.0``)."""
-    cells = defaultdict(list)  # the parameters of each group's runs on each dataset
-    for group, dataset, _, params in runs:
-        cells[group, dataset].append(params)
-    varied = defaultdict(set)
-    for (group, _), same in cells.items():
-        varied[group] |= {k for k in set().union(*same) if len({_shown(p, k) for p in same}) > 1}
+    """Names for ``runs``, ``[(group, name, params)]``, in order: ``name`` plus the
+    parameters whose values differ among the group's runs (a sweep over them), e.g.
+    ``vae(latent_dim=4)``, on every dataset alike so that one setting pairs up across
+    datasets; a swept ``amount`` parameter goes after an ``@``: ``smote@0.5``. Equal numbers
+    are equal however they are spelled (``1`` and ``1.0``); ``UNNAMED_PARAMS`` name
+    nothing."""
+    keys = defaultdict(set)  # every parameter any run of the group has
+    for group, _, params in runs:
+        keys[group] |= set(params) - UNNAMED_PARAMS
+    values = defaultdict(set)  # (group, parameter) -> values, "?" where a run lacks it
+    for group, _, params in runs:
+        for key in keys[group]:
+            values[group, key].add(_shown(params, key))
     names = []
-    for group, _, name, params in runs:
-        keys = sorted(varied[group])
-        shown = [f"{k}={_shown(params, k)}" for k in keys if k != amount]
+    for group, name, params in runs:
+        keys_ = sorted(k for k in keys[group] if len(values[group, k]) > 1)
+        shown = [f"{k}={_shown(params, k)}" for k in keys_ if k != amount]
         label = f"{name}({', '.join(shown)})" if shown else name
-        if amount in keys:
+        if amount in keys_:
             label += f"@{_shown(params, amount)}"
         names.append(label)
     return names
@@ -111,16 +117,17 @@ def run_names(reports):
     generator plus the parameters swept over (``_swept_names``): ``logreg(C=0.1)``,
     ``vae(latent_dim=4)``, and a swept ``sampling_strategy`` (the amount of synthetic data)
     as ``smote@0.5``."""
+    # report.json records a classifier's ``scale`` only when it is on
     classifiers = _swept_names(
         [
-            (r["classifier"]["name"], r["dataset"]["name"], r["classifier"]["name"],
-             r["classifier"].get("params", {}))
+            (r["classifier"]["name"], r["classifier"]["name"],
+             {"scale": False, **r["classifier"].get("params", {})})
             for _, r in reports
         ]
     )  # fmt: skip
     methods = _swept_names(
         [
-            ((classifier, r["generator"]["name"]), r["dataset"]["name"], r["generator"]["name"],
+            ((classifier, r["generator"]["name"]), r["generator"]["name"],
              r["generator"].get("params", {}))
             for classifier, (_, r) in zip(classifiers, reports, strict=True)
         ],
@@ -183,7 +190,8 @@ def comparison_table(reports):
 def score_matrix(reports, table, classifier, metric):
     """Datasets x methods matrix of mean scores for one classifier: the plain methods
     (baseline, class_weight, threshold) and every run's augmented methods, named after the
-    run's generator (``smote``, ``smote+threshold``)."""
+    run's generator (``smote``, ``smote+threshold``); and ``{method: [datasets]}`` of the
+    methods left out because they did not run on those datasets."""
     names = run_names(reports)
     rows, owners = {}, {}
     for path, report in reports:
@@ -204,7 +212,13 @@ def score_matrix(reports, table, classifier, metric):
                 method, method
             )
             scores[label] = summary[metric]["mean"]
-    return pd.DataFrame.from_dict(rows, orient="index").dropna(axis=1)
+    matrix = pd.DataFrame.from_dict(rows, orient="index")
+    missing = {
+        method: sorted(matrix.index[matrix[method].isna()])
+        for method in matrix.columns
+        if matrix[method].isna().any()
+    }
+    return matrix.dropna(axis=1), missing
 
 
 def holm(p_values):
@@ -331,14 +345,24 @@ def plot_amounts(table, classifier, path):
 
 def quality_correlations(table):
     """Spearman rank correlation of each quality metric with the F1 / ROC AUC deltas across
-    runs: which quality metric predicts usefulness on these data. Empty below 3 runs."""
+    runs: which quality metric predicts usefulness on these data. Per classifier: runs with
+    several classifiers (or classifier settings) repeat the same generator fits, so pooling
+    them would count each fit several times. Empty below 3 runs."""
     columns = [c for c in table.columns if c.startswith("quality_")]
     rows = []
-    for column in columns:
-        valid = table[[column, *(f"{m}_delta_mean" for m in HEADLINE)]].dropna()
+    for (classifier, column), runs in (
+        ((classifier, column), group)
+        for classifier, group in table.groupby("classifier", sort=True)
+        for column in columns
+    ):
+        valid = runs[[column, *(f"{m}_delta_mean" for m in HEADLINE)]].dropna()
         if len(valid) < 3 or valid[column].nunique() < 2:
             continue
-        row = {"quality_metric": column.removeprefix("quality_"), "n_runs": len(valid)}
+        row = {
+            "classifier": classifier,
+            "quality_metric": column.removeprefix("quality_"),
+            "n_runs": len(valid),
+        }
         for metric in HEADLINE:
             rho, p_value = stats.spearmanr(valid[column], valid[f"{metric}_delta_mean"])
             row[f"rho_{metric}"], row[f"p_{metric}"] = float(rho), float(p_value)
@@ -382,7 +406,7 @@ def _p(value):
     return "\u2013" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
-def render_markdown(table, across, correlations=None):
+def render_markdown(table, across, correlations=None, figures=None):
     several = not table["primary"].all()  # runs with several minority classes
     header = ["dataset", "classifier", "generator", *(["class"] if several else [])]
     header += [f"\u0394 {LABELS[m]}" for m in HEADLINE]
@@ -447,36 +471,60 @@ def render_markdown(table, across, correlations=None):
                 f"Friedman test over all methods: p = {rank['p_value']:.3g}. Mean ranks "
                 f"(1 = best): {ranks}. ![critical difference]({result['figure']})"
             )
+        if result.get("missing"):
+            left_out = "; ".join(
+                f"{method} (no run on {', '.join(map(str, datasets))})"
+                for method, datasets in result["missing"].items()
+            )
+            parts.append(
+                f"Left out of these statistics, as they did not run everywhere: {left_out}."
+            )
     if correlations is not None and len(correlations):
         parts.append("## Does generator quality predict the utility gain?")
         parts.append(
             "Spearman rank correlation across runs between each quality metric (synthetic vs "
-            "unseen real minority) and the deltas against the baseline. "
-            "![quality against utility](quality_vs_utility.png)"
+            "unseen real minority) and the deltas against the baseline, per classifier (runs "
+            "with other classifiers repeat the same generator fits)."
         )
-        parts.append(
-            markdown_table(
-                [
-                    "quality metric",
-                    "runs",
-                    *(f"\u03c1 with \u0394 {LABELS[m]} (p)" for m in HEADLINE),
-                ],
-                [
+        for classifier, found in correlations.groupby("classifier", sort=True):
+            parts.append(
+                f"With {classifier}: "
+                f"![quality against utility with {classifier}]({(figures or {})[classifier]})"
+            )
+            parts.append(
+                markdown_table(
                     [
-                        r["quality_metric"],
-                        r["n_runs"],
-                        *(f"{r[f'rho_{m}']:+.2f} ({r[f'p_{m}']:.2g})" for m in HEADLINE),
-                    ]
-                    for _, r in correlations.iterrows()
-                ],
-            )  # fmt: skip
-        )
+                        "quality metric",
+                        "runs",
+                        *(f"\u03c1 with \u0394 {LABELS[m]} (p)" for m in HEADLINE),
+                    ],
+                    [
+                        [
+                            r["quality_metric"],
+                            r["n_runs"],
+                            *(f"{r[f'rho_{m}']:+.2f} ({r[f'p_{m}']:.2g})" for m in HEADLINE),
+                        ]
+                        for _, r in found.iterrows()
+                    ],
+                )  # fmt: skip
+            )
     return "\n\n".join(parts) + "\n"
 
 
 def _file_name(label):
-    """``label`` (``logreg(C=0.1)``) as a safe part of a file name (``logreg_C=0.1``)."""
-    return re.sub(r"[^\w.=@-]+", "_", label).strip("_")
+    """``label`` as a safe part of a file name: ``logreg`` as it is, ``logreg(C=0.1)`` as
+    ``logreg_C=0.1_`` plus a short hash of the label, so that labels the replacement makes
+    alike (``a b``, ``a_b``) keep their own files."""
+    safe = re.sub(r"[^\w.=@-]+", "_", label).strip("_")
+    if safe == label:
+        return label
+    return f"{safe}_{hashlib.sha1(label.encode()).hexdigest()[:6]}"
+
+
+def _quality_figure(classifier, n_classifiers):
+    if n_classifiers == 1:
+        return "quality_vs_utility.png"
+    return f"quality_vs_utility_{_file_name(classifier)}.png"
 
 
 def write_comparison(directories, out, rope=0.01):
@@ -489,7 +537,7 @@ def write_comparison(directories, out, rope=0.01):
     across, generator_rows = {}, []
     for classifier in sorted(table["classifier"].unique()):
         for metric in HEADLINE:
-            matrix = score_matrix(reports, table, classifier, metric)
+            matrix, missing = score_matrix(reports, table, classifier, metric)
             if len(matrix) < 2:
                 continue  # statistics across datasets need several datasets
             tests = generator_tests(matrix, rope)
@@ -499,6 +547,7 @@ def write_comparison(directories, out, rope=0.01):
                 plot_critical_difference(rank, metric, classifier, out / figure)
             across[(classifier, metric)] = {
                 "tests": tests, "friedman": rank, "figure": figure, "n_datasets": len(matrix),
+                "missing": missing,
             }  # fmt: skip
             generator_rows += [
                 {"classifier": classifier, "metric": metric, **row}
@@ -509,12 +558,14 @@ def write_comparison(directories, out, rope=0.01):
         if table.loc[table["classifier"] == classifier, "amount"].nunique() > 1:
             plot_amounts(table, classifier, out / f"amount_{_file_name(classifier)}.png")
     correlations = quality_correlations(table)
-    if len(correlations):
-        plot_quality(table, correlations, out / "quality_vs_utility.png")
+    figures = {}
+    for classifier, found in correlations.groupby("classifier") if len(correlations) else ():
+        figures[classifier] = _quality_figure(classifier, table["classifier"].nunique())
+        plot_quality(table[table["classifier"] == classifier], found, out / figures[classifier])
     with atomic_path(out / "comparison.csv") as tmp:
         everything.to_csv(tmp, index=False)
     if generator_rows:
         with atomic_path(out / "comparison_generators.csv") as tmp:
             pd.DataFrame(generator_rows).to_csv(tmp, index=False)
-    write_text(out / "comparison.md", render_markdown(everything, across, correlations))
+    write_text(out / "comparison.md", render_markdown(everything, across, correlations, figures))
     return everything, across

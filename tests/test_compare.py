@@ -203,7 +203,53 @@ def test_classifier_sweep_is_one_classifier_per_setting(tmp_path):
         (classifier, metric) for classifier in ("logreg(C=0.1)", "logreg(C=1)")
         for metric in ("f1", "roc_auc")
     }  # fmt: skip
-    assert (tmp_path / "out" / "cd_logreg_C=0.1_f1.png").stat().st_size > 0
+    # one figure per classifier setting, the label made safe for a file name
+    assert len(list((tmp_path / "out").glob("cd_logreg_C=0.1_*_f1.png"))) == 1
+    assert len(list((tmp_path / "out").glob("cd_logreg_C=1_*_f1.png"))) == 1
     assert (
         "## Across 3 datasets: F1, logreg(C=1)" in (tmp_path / "out" / "comparison.md").read_text()
     )
+
+
+def test_execution_settings_name_nothing_and_scale_off_is_named(tmp_path):
+    # device differs on one run only: still one logreg; scale is recorded only when on
+    for dataset in ("d1", "d2", "d3"):
+        for generator in ("smote", "vae"):
+            device = "cuda" if (dataset, generator) == ("d1", "smote") else "auto"
+            write_fake_report(
+                tmp_path / "runs", dataset, generator, 0.01, 0.5,
+                classifier_params={"device": device, "scale": True}, run=generator,
+            )  # fmt: skip
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5, run="unscaled")
+    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert set(table["classifier"]) == {"logreg(scale=True)", "logreg(scale=False)"}
+    tests = across[("logreg(scale=True)", "f1")]["tests"]
+    assert set(tests["method"]) == {"smote", "vae"}
+
+
+def test_methods_missing_on_some_datasets_are_named_as_left_out(tmp_path):
+    for dataset in ("d1", "d2", "d3"):
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5)
+    write_fake_report(tmp_path / "runs", "d1", "vae", 0.02, 0.5)
+    _, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert across[("logreg", "f1")]["missing"] == {"vae": ["d2", "d3"]}
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    assert (
+        "Left out of these statistics, as they did not run everywhere: vae (no run on d2, d3)"
+        in (markdown)
+    )
+
+
+def test_quality_correlations_do_not_pool_classifier_settings(tmp_path):
+    # the same four generator fits (same quality) judged by two classifier settings
+    for i, (delta, c2st) in enumerate([(0.05, 0.55), (0.02, 0.7), (-0.01, 0.8), (-0.05, 0.95)]):
+        for c in (0.1, 1):
+            write_fake_report(
+                tmp_path / "runs", "d1", f"g{i}", delta, 0.5, quality={"c2st_auc": c2st},
+                classifier_params={"C": c}, run=f"g{i}_C{c}",
+            )  # fmt: skip
+    write_comparison([tmp_path / "runs"], tmp_path / "out")
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    assert markdown.count("| c2st_auc | 4 | -1.00") == 2  # 4 runs each, not 8 pooled
+    assert "With logreg(C=0.1): ![quality against utility" in markdown
+    assert len(list((tmp_path / "out").glob("quality_vs_utility_logreg_C=*.png"))) == 2
