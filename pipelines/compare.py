@@ -350,23 +350,20 @@ def quality_correlations(table):
     them would count each fit several times. Empty below 3 runs."""
     columns = [c for c in table.columns if c.startswith("quality_")]
     rows = []
-    for (classifier, column), runs in (
-        ((classifier, column), group)
-        for classifier, group in table.groupby("classifier", sort=True)
-        for column in columns
-    ):
-        valid = runs[[column, *(f"{m}_delta_mean" for m in HEADLINE)]].dropna()
-        if len(valid) < 3 or valid[column].nunique() < 2:
-            continue
-        row = {
-            "classifier": classifier,
-            "quality_metric": column.removeprefix("quality_"),
-            "n_runs": len(valid),
-        }
-        for metric in HEADLINE:
-            rho, p_value = stats.spearmanr(valid[column], valid[f"{metric}_delta_mean"])
-            row[f"rho_{metric}"], row[f"p_{metric}"] = float(rho), float(p_value)
-        rows.append(row)
+    for classifier, runs in table.groupby("classifier", sort=True):
+        for column in columns:
+            valid = runs[[column, *(f"{m}_delta_mean" for m in HEADLINE)]].dropna()
+            if len(valid) < 3 or valid[column].nunique() < 2:
+                continue
+            row = {
+                "classifier": classifier,
+                "quality_metric": column.removeprefix("quality_"),
+                "n_runs": len(valid),
+            }
+            for metric in HEADLINE:
+                rho, p_value = stats.spearmanr(valid[column], valid[f"{metric}_delta_mean"])
+                row[f"rho_{metric}"], row[f"p_{metric}"] = float(rho), float(p_value)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
