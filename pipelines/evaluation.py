@@ -291,6 +291,7 @@ class _Result:
     threshold: float | None = None
     quality: dict | None = None
     quality_seconds: float = 0.0
+    n_held_out: int = 0  # real rows the quality metrics compared with (rarest class)
     selection: dict | None = None
 
 
@@ -355,6 +356,7 @@ def _augmented_methods(fold, methods, generator, seed, on_samples=None):
             n_synthetic,
             quality=quality,
             quality_seconds=quality_seconds,
+            n_held_out=min(len(rows) for rows in fold.quality_rows.values()) if quality else 0,
             selection=selection,
         )
     }
@@ -397,6 +399,7 @@ def _record(results):
         )
     if results[0].quality is not None:
         record["seconds"]["quality"] = mean([r.quality_seconds for r in results])
+        record["n_held_out"] = results[0].n_held_out  # the fold's: the same for every seed
         names = [name for name in results[0].quality if name != "by_class"]
         record["quality"] = {name: mean([r.quality[name] for r in results]) for name in names}
         record.update(_by_class("quality", [r.quality for r in results]))

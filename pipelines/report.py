@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import AUGMENTED, METHODS, QualityCheck
+from .evaluation import AUGMENTED, METHODS
 from .io import pyplot, save_figure, write_text
 from .metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
 from .stats import bayesian_correlated_ttest, corrected_ttest
@@ -396,7 +396,7 @@ def _quality_section(report):
     n_held_out = _held_out_rows(report)
     return [
         "## Generator quality (synthetic vs unseen real minority)",
-        f"In every fold {100 * fraction:.0f} % of the training minority (about {n_held_out} "
+        f"In every fold {100 * fraction:.0f} % of the training minority (at least {n_held_out} "
         "rows) was held out from the generator (the classifier still trained on it); the "
         "synthetic minority is compared with those rows on standardised features (one-hot for "
         "categorical columns; for images, features of a small CNN trained on the training "
@@ -420,27 +420,15 @@ FEW_HELD_OUT = 20
 
 
 def _held_out_rows(report):
-    """About how many real minority rows each fold held out: of the rarest minority class
-    whose quality was measured (``QualityCheck.n_held_out``)."""
-    protocol, dataset = report["protocol"], report["dataset"]
-    check = QualityCheck(**protocol["quality"])
-    counts = {str(label): n for label, n in dataset["classes"].items()}
-    minority = dataset["minority"]
-    share = (protocol["n_splits"] - 1) / protocol["n_splits"]  # rows in a training part
-    held_out = [
-        check.n_held_out(int(round(counts[str(c)] * share)))
-        for c in (minority if isinstance(minority, list) else [minority])
-    ]
-    # quality was measured, so some class held out at least 3 rows: the estimate above
-    # can miss folds whose training part holds a row more
-    return min((n for n in held_out if n), default=3)
+    """The fewest real minority rows a fold's quality metrics compared with."""
+    return min(r["n_held_out"] for r in report["folds"] if "quality" in r)
 
 
 def _few_rows_note(n_held_out):
     if n_held_out >= FEW_HELD_OUT:
         return []
     return [
-        f"With about {n_held_out} held-out rows per fold, each fold's metrics are rough: two "
+        f"With {n_held_out} held-out rows in a fold, each fold's metrics are rough: two "
         "samples of that size from one distribution give C2ST AUCs with a standard deviation "
         "of 0.12-0.25 around 0.5. The means over folds below are steadier (see their \u00b1 "
         "sd), but only large gaps between generators mean something. More minority rows, or a "

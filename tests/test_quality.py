@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+from imblearn.over_sampling import RandomOverSampler
 from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.evaluation import QualityCheck
+from pipelines.evaluation import evaluate
 from pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
 from pipelines.report import _quality_section
 
@@ -135,11 +137,11 @@ def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
     assert c2st_auc(embed(held_out_threes), embed(nines), random_state=0) > 0.9
 
 
-def _quality_text(quality, classes=None, minority=1):
+def _quality_text(quality, held_out=(80, 80)):
     report = {
         "quality": {name: {"mean": value, "std": 0.0} for name, value in quality.items()},
-        "protocol": {"n_splits": 5, "quality": QualityCheck().__dict__},
-        "dataset": {"classes": classes or {"0": 20_000, "1": 500}, "minority": minority},
+        "protocol": {"quality": {"validation_fraction": 0.2}},
+        "folds": [{"method": "augmented", "quality": quality, "n_held_out": n} for n in held_out],
     }
     return "\n".join(_quality_section(report))
 
@@ -147,14 +149,24 @@ def _quality_text(quality, classes=None, minority=1):
 def test_few_held_out_rows_come_with_a_caveat():
     train, validation = _minority(300, 0), _minority(100, 1)
     quality = minority_quality(train, validation, _minority(500, 3), random_state=0)
-    assert "(about 80 rows)" in _quality_text(quality) and "rough" not in _quality_text(quality)
-    # 30 minority rows, 5 folds: 24 per training part, 5 of them held out
-    few = _quality_text(quality, classes={"0": 20_000, "1": 30})
-    assert "(about 5 rows)" in few and "each fold's metrics are rough" in few
-    # several minority classes: the rarest one measured counts; class 2 (8 training rows,
-    # 2 to hold out) is not judged at all
-    several = _quality_text(quality, classes={"0": 5000, "1": 400, "2": 10}, minority=[1, 2])
-    assert "(about 64 rows)" in several and "rough" not in several
+    assert "(at least 80 rows)" in _quality_text(quality) and "rough" not in _quality_text(quality)
+    few = _quality_text(quality, held_out=(5, 6))
+    assert "(at least 5 rows)" in few and "With 5 held-out rows in a fold" in few
+
+
+def test_folds_record_the_rows_their_quality_metrics_rest_on():
+    # classes 1 and 2 each against 0; class 2 has 10 rows, too few to hold any out (2 of 8
+    # per training part), so class 1's count is the one recorded
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [600, 100, 10])
+    X = rng.standard_normal((len(y), 3)) + y[:, None]
+    records = evaluate(
+        X, y, [1, 2], RandomOverSampler(), LogisticRegression(), n_splits=5, n_repeats=1, seed=0,
+        methods=("baseline", "augmented"),
+    )  # fmt: skip
+    augmented = [r for r in records if r["method"] == "augmented"]
+    assert [r["n_held_out"] for r in augmented] == [16] * 5  # 20 % of 80 training rows
+    assert all("n_held_out" not in r for r in records if r["method"] == "baseline")
 
 
 def test_leaked_copies_of_duplicate_rows_are_not_read_as_crowding():
