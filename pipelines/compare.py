@@ -192,11 +192,12 @@ def score_matrix(reports, table, classifier, metric):
     (baseline, class_weight, threshold) and every run's augmented methods, named after the
     run's generator (``smote``, ``smote+threshold``); and ``{method: [datasets]}`` of the
     methods left out because they did not run on those datasets."""
-    names = run_names(reports)
+    runs = table[table["classifier"] == classifier]
+    names = dict(zip(runs["run"], runs["method"], strict=True))
     rows, owners = {}, {}
     for path, report in reports:
-        run_classifier, name = names[str(path.parent)]
-        if run_classifier != classifier:
+        name = names.get(str(path.parent))
+        if name is None:  # another classifier's run
             continue
         dataset = report["dataset"]["name"]
         if (dataset, name) in owners:  # one cell cannot hold two runs
@@ -403,7 +404,7 @@ def _p(value):
     return "\u2013" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
-def render_markdown(table, across, correlations=None, figures=None):
+def render_markdown(table, across, correlations=None):
     several = not table["primary"].all()  # runs with several minority classes
     header = ["dataset", "classifier", "generator", *(["class"] if several else [])]
     header += [f"\u0394 {LABELS[m]}" for m in HEADLINE]
@@ -486,7 +487,8 @@ def render_markdown(table, across, correlations=None, figures=None):
         for classifier, found in correlations.groupby("classifier", sort=True):
             parts.append(
                 f"With {classifier}: "
-                f"![quality against utility with {classifier}]({(figures or {})[classifier]})"
+                f"![quality against utility with {classifier}]"
+                f"({_quality_figure(classifier, table['classifier'].nunique())})"
             )
             parts.append(
                 markdown_table(
@@ -555,14 +557,13 @@ def write_comparison(directories, out, rope=0.01):
         if table.loc[table["classifier"] == classifier, "amount"].nunique() > 1:
             plot_amounts(table, classifier, out / f"amount_{_file_name(classifier)}.png")
     correlations = quality_correlations(table)
-    figures = {}
     for classifier, found in correlations.groupby("classifier") if len(correlations) else ():
-        figures[classifier] = _quality_figure(classifier, table["classifier"].nunique())
-        plot_quality(table[table["classifier"] == classifier], found, out / figures[classifier])
+        figure = _quality_figure(classifier, table["classifier"].nunique())
+        plot_quality(table[table["classifier"] == classifier], found, out / figure)
     with atomic_path(out / "comparison.csv") as tmp:
         everything.to_csv(tmp, index=False)
     if generator_rows:
         with atomic_path(out / "comparison_generators.csv") as tmp:
             pd.DataFrame(generator_rows).to_csv(tmp, index=False)
-    write_text(out / "comparison.md", render_markdown(everything, across, correlations, figures))
+    write_text(out / "comparison.md", render_markdown(everything, across, correlations))
     return everything, across
