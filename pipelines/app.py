@@ -3,7 +3,6 @@
 import logging
 from pathlib import Path
 
-import numpy as np
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
@@ -111,12 +110,8 @@ class _SampleGrid:
     def __call__(self, X_fit, y_fit, X_new, y_new):
         new = X_new[y_new == self.minority]
         if self.samples is None and len(new):
-            # no more than the grid draws: a copy of every image would last the whole run
-            rng = np.random.RandomState(0)
-            self.samples = tuple(
-                rows[rng.choice(len(rows), min(len(rows), GRID_IMAGES), replace=False)]
-                for rows in (X_fit[y_fit == self.minority], new)
-            )
+            # no more than the grid shows (it draws among them): not every image for the run
+            self.samples = (X_fit[y_fit == self.minority][:GRID_IMAGES], new[:GRID_IMAGES])
 
     def write(self, directory):
         """Write the grid; returns its file name."""
