@@ -233,24 +233,18 @@ def dataset_line(dataset):
     )
 
 
-def held_out_per_fold(dataset):
-    """About how many real minority rows each training fold holds out for the quality check."""
-    n_minority = int(np.sum(dataset.y == dataset.minority))
-    return int(round(QualityCheck().validation_fraction * n_minority * (N_SPLITS - 1) / N_SPLITS))
-
-
-def blind_c2st(results):
-    """``(dataset, label)`` pairs whose C2ST AUC is exactly 0.5 in every fold of every round."""
-    return [
-        key
-        for key, entry in results.items()
-        if all(
-            r["quality"]["c2st_auc"] == 0.5
-            for records in entry["records"]
-            for r in records
-            if "quality" in r
-        )
-    ]
+def held_out_rows(results, dataset):
+    """The range of real minority rows the folds of ``dataset`` held out for the quality
+    check, as the records say."""
+    counts = {
+        r["n_held_out"]
+        for (name, _), entry in results.items()
+        if name == dataset.name
+        for records in entry["records"]
+        for r in records
+        if "n_held_out" in r
+    }
+    return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
 
 
 def notes(quick, settings, nodes, data, results, rows, wall):
@@ -264,7 +258,7 @@ def notes(quick, settings, nodes, data, results, rows, wall):
         "Quality columns: means over the folds (first round) of the augmented method's "
         "synthetic minority against the real minority rows each training fold holds out from "
         "the generator: "
-        + ", ".join(f"about {held_out_per_fold(d)} for {d.name}" for d in data)
+        + ", ".join(f"{held_out_rows(results, d)} for {d.name}" for d in data)
         + f"; C2ST and PRDC compare that many synthetic rows (PRDC k <= {QualityCheck().nearest_k}"
         ", lowered to n - 2 for tiny sets).",
         "dF1, dROC AUC: augmented minus baseline, mean over folds; the sign is the corrected "
@@ -287,15 +281,6 @@ def notes(quick, settings, nodes, data, results, rows, wall):
         lines.append(
             f"Quality measured on fewer than {N_SPLITS} folds (too few rows) for: "
             + ", ".join(partial)
-        )
-    blind = blind_c2st(results)
-    if blind:
-        names = sorted({name for name, _ in blind})
-        lines.append(
-            f"C2ST AUC is exactly 0.500 in every fold for {len(blind)} of {len(results)} runs "
-            f"(datasets: {', '.join(names)}): with so few held-out rows the C2ST's "
-            "HistGradientBoosting (min_samples_leaf=20) cannot make a single split, so 0.5 there "
-            "means 'not measurable', not 'indistinguishable'."
         )
     if rounds > 1:
         same = all(same_across_rounds(entry) for entry in results.values())
