@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from generators import (
+from synthbalance.generators import (
     CGANSampler,
     ConvDiscriminator,
     ConvGenerator,
@@ -30,8 +30,8 @@ from generators import (
     MSGGANSampler,
     WGANGPSampler,
 )
-from generators._gan import discriminator_loss, generator_loss, gradient_penalty
-from pipelines.datasets import seed_case
+from synthbalance.generators._gan import discriminator_loss, generator_loss, gradient_penalty
+from synthbalance.pipelines.datasets import seed_case
 
 TARGET = 1.5
 LATENT_DIM, HIDDEN_DIMS, BATCH_SIZE, LR = 32, (128, 128), 256, 2e-4

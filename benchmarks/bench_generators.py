@@ -23,10 +23,10 @@ import torch
 from scipy import stats
 from sklearn.model_selection import train_test_split
 
-from generators import VAE, CVAESampler, VAESampler
-from generators._vae import vae_loss
-from pipelines.datasets import seed_case
-from pipelines.quality import c2st_auc
+from synthbalance.generators import VAE, CVAESampler, VAESampler
+from synthbalance.generators._vae import vae_loss
+from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.quality import c2st_auc
 
 SEED = 0
 THREADS = 2

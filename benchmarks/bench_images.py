@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from generators import ConvVAE, CVAESampler
-from generators._vae import vae_loss
+from synthbalance.generators import ConvVAE, CVAESampler
+from synthbalance.generators._vae import vae_loss
 
 
 def bare_loop(X, codes, shape, epochs, batch_size, device):

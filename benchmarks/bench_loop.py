@@ -24,9 +24,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.app import run
-from pipelines.datasets import seed_case
-from pipelines.metrics import threshold_scorers
+from synthbalance.pipelines.app import run
+from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.metrics import threshold_scorers
 
 # The six report metrics as scikit-learn scorers (class 1 is seed_case's minority).
 SCORING = {**threshold_scorers(1), "roc_auc": "roc_auc", "pr_auc": "average_precision"}
@@ -52,7 +52,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as out:
-        with initialize_config_module(config_module="conf", version_base="1.3"):
+        with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
             cfg = compose(
                 "config",
                 overrides=[

@@ -1,8 +1,8 @@
 """Generator quality next to utility, and what measuring the quality costs, per dataset.
 
-Every generator runs through the real evaluation loop (``pipelines.evaluation.evaluate``,
-5 stratified folds, methods baseline and augmented, logistic regression on standardised
-features) with the quality check on (its defaults: 20 % of each training fold's minority
+Every generator runs through the real evaluation loop
+(``synthbalance.pipelines.evaluation.evaluate``, 5 stratified folds, methods baseline and
+augmented, logistic regression on standardised features) with the quality check on (its defaults: 20 % of each training fold's minority
 held out from the generator). Per dataset, one table: the quality metrics of the synthetic
 minority (means over folds), the F1 and ROC AUC deltas of augmentation against the
 baseline (mean and corrected t-test verdict), the generator's fit time, the quality
@@ -33,12 +33,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.components import build, for_dataset
-from pipelines.datasets import seed_case
-from pipelines.evaluation import QualityCheck, evaluate
-from pipelines.images import digits
-from pipelines.quality import QUALITY_METRICS
-from pipelines.report import comparisons, summarise
+from synthbalance.pipelines.components import build, for_dataset
+from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.evaluation import QualityCheck, evaluate
+from synthbalance.pipelines.images import digits
+from synthbalance.pipelines.quality import QUALITY_METRICS
+from synthbalance.pipelines.report import comparisons, summarise
 
 SEED = 0
 N_SPLITS = 5
@@ -72,7 +72,7 @@ def log(message):
 def generators(epoch_divisor):
     """``[(label, generator, description)]``: each deep generator in each sampling mode
     with its config's defaults (epochs divided by ``epoch_divisor``), then SMOTE."""
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         nodes = {
             name: compose("config", overrides=[f"generator={name}"]).generator
             for name in (*DEEP, "smote")
@@ -267,7 +267,8 @@ def notes(quick, settings, nodes, data, results, rows, wall):
         "seconds.generator_fit and seconds.quality; cost = quality s / fit s. For SMOTE, "
         "generator_fit is the whole fit_resample (imblearn does not time fit and sample apart).",
         "digits: the metrics compare penultimate-layer features of a small CNN trained on each "
-        "training part (pipelines.quality.feature_space); quality s includes training it. The "
+        "training part (synthbalance.pipelines.quality.feature_space); quality s includes "
+        "training it. The "
         "VAEs are convolutional there (the image shape set as the app sets it, architecture "
         "auto), so fit s is what `synthbalance dataset=digits` spends.",
     ]

@@ -8,7 +8,7 @@ runs in a fresh subprocess so that memory peaks do not mix. In it:
 
 1. fit: ``CVAESampler(epochs=1)`` with a one-row sampling strategy, so the phase is the fit;
 2. fit_resample: ``CVAESampler(epochs=3)`` balancing the classes (about 0.95 x rows new
-   minority rows, generated in chunks of ``generators._base.SAMPLE_CHUNK``).
+   minority rows, generated in chunks of ``synthbalance.generators._base.SAMPLE_CHUNK``).
 
 Time per epoch is the median over the 3 epochs of phase 2, timed around each epoch of the
 shared training loop; "setup" is the rest of the fit (scaling the data, moving it to the
@@ -58,10 +58,11 @@ def _reset_peak():
 def _time_epochs():
     """Record (wall, CPU) seconds of every epoch of the shared training loop.
 
-    ``generators._training.train`` walks ``trange(epochs)``; wrapping it here times the body
+    ``synthbalance.generators._training.train`` walks ``trange(epochs)``; wrapping it here
+    times the body
     of each epoch without touching the library.
     """
-    from generators import _training
+    from synthbalance.generators import _training
 
     times, trange = [], _training.trange
 
@@ -90,7 +91,7 @@ def worker(n_rows, device, threads):
     import numpy as np
     import torch
 
-    from generators import CVAESampler
+    from synthbalance.generators import CVAESampler
 
     torch.set_num_threads(threads)
     cuda = device.startswith("cuda")

@@ -7,6 +7,6 @@ scikit-learn API here: ``CNNClassifier``, a small CNN for images carried as flat
 (``conf/classifier/cnn.yaml``).
 """
 
-from ._cnn import CNNClassifier, ConvNet
+from synthbalance.classifiers._cnn import CNNClassifier, ConvNet
 
 __all__ = ["CNNClassifier", "ConvNet"]

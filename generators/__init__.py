@@ -4,7 +4,7 @@ The SMOTE family is imbalanced-learn's own (see ``conf/generator/``); this packa
 the torch generators.
 """
 
-from ._gan import (
+from synthbalance.generators._gan import (
     CGANSampler,
     ConvDiscriminator,
     ConvGenerator,
@@ -13,8 +13,8 @@ from ._gan import (
     MSGGANSampler,
     WGANGPSampler,
 )
-from ._preprocessing import ImagePreprocessor, TabularPreprocessor
-from ._vae import VAE, ConvVAE, CVAESampler, VAESampler
+from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
+from synthbalance.generators._vae import VAE, ConvVAE, CVAESampler, VAESampler
 
 __all__ = [
     "CGANSampler",

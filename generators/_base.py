@@ -12,8 +12,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._preprocessing import ImagePreprocessor, TabularPreprocessor
-from ._training import CheckpointSelector, check_image_shape, check_widths, resolve_device
+from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
+from synthbalance.generators._training import (
+    CheckpointSelector,
+    check_image_shape,
+    check_widths,
+    resolve_device,
+)
 
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
@@ -258,7 +263,7 @@ class BaseTorchSampler(BaseOverSampler):
         C2ST AUC (``selection="c2st"``) or minus the coverage (``"coverage"``) of as many
         generated rows as the class has held-out rows.
         """
-        from pipelines.quality import c2st_auc, prdc_scores
+        from synthbalance.pipelines.quality import c2st_auc, prdc_scores
 
         Z_val, codes_val = validation
         scores = []

@@ -19,8 +19,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import SAMPLE_CHUNK, BaseTorchSampler
-from ._training import build_module, torch_generator, train
+from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
+from synthbalance.generators._training import build_module, torch_generator, train
 
 _SEED_MAX = 2**31 - 1
 

@@ -6,18 +6,18 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from .components import build, for_dataset
-from .datasets import check_dataset
-from .evaluation import (
+from synthbalance.pipelines.components import build, for_dataset
+from synthbalance.pipelines.datasets import check_dataset
+from synthbalance.pipelines.evaluation import (
     QualityCheck,
     ThresholdTuning,
     applicable_methods,
     evaluate,
     fill_unset,
 )
-from .grids import GRID, GRID_IMAGES, write_sample_grid
-from .report import build_report, headline, write_report
-from .sweep import check_objective, completed_report, config_hash, record_hash
+from synthbalance.pipelines.grids import GRID, GRID_IMAGES, write_sample_grid
+from synthbalance.pipelines.report import build_report, headline, write_report
+from synthbalance.pipelines.sweep import check_objective, completed_report, config_hash, record_hash
 
 log = logging.getLogger(__name__)
 

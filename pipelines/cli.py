@@ -16,7 +16,7 @@ from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from . import app, compare, export, sweep
+from synthbalance.pipelines import app, compare, export, sweep
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _threads(cfg):
     log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
 
 
-@hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")
+@hydra.main(config_path="pkg://synthbalance.conf", config_name="config", version_base="1.3")
 @_reporting_user_errors("synthbalance")
 def main(cfg):
     """``synthbalance [overrides]``: one evaluation run (``-m`` for a sweep).
@@ -80,7 +80,7 @@ def main(cfg):
     return None
 
 
-@hydra.main(config_path="pkg://conf", config_name="export", version_base="1.3")
+@hydra.main(config_path="pkg://synthbalance.conf", config_name="export", version_base="1.3")
 @_reporting_user_errors("synthbalance-export")
 def export_main(cfg):
     """``synthbalance-export [overrides] export.path=out.parquet``."""

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .datasets import DataError
-from .io import atomic_path, pyplot, save_figure, write_text
-from .metrics import HEADLINE, LABELS, METRICS
-from .report import SCHEMA, markdown_table, primary_class
+from synthbalance.pipelines.datasets import DataError
+from synthbalance.pipelines.io import atomic_path, pyplot, save_figure, write_text
+from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS
+from synthbalance.pipelines.report import SCHEMA, markdown_table, primary_class
 
 ALPHA = 0.05
 

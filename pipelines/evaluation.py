@@ -34,9 +34,9 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
-from .datasets import one_hot_columns
-from .metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
-from .quality import feature_space, minority_quality
+from synthbalance.pipelines.datasets import one_hot_columns
+from synthbalance.pipelines.metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
+from synthbalance.pipelines.quality import feature_space, minority_quality
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")
@@ -64,7 +64,7 @@ class ThresholdTuning:
 class QualityCheck:
     """Generator quality on every fold: ``validation_fraction`` of the training part's
     minority rows is held out from the generator (the classifier still trains on them) and
-    the synthetic minority is compared with it (see ``pipelines.quality``)."""
+    the synthetic minority is compared with it (see ``synthbalance.pipelines.quality``)."""
 
     enabled: bool = True
     validation_fraction: float = 0.2

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
 
-from .components import build, for_dataset
-from .datasets import DataError, check_dataset
-from .evaluation import with_seed
-from .io import atomic_path, write_text
+from synthbalance.pipelines.components import build, for_dataset
+from synthbalance.pipelines.datasets import DataError, check_dataset
+from synthbalance.pipelines.evaluation import with_seed
+from synthbalance.pipelines.io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 

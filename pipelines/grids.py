@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid, save_image
 
-from .io import atomic_path
+from synthbalance.pipelines.io import atomic_path
 
 GRID = "samples.png"
 GRID_IMAGES = 32  # real images, and as many synthetic ones

@@ -4,8 +4,8 @@ All compare synthetic minority rows with real minority rows the generator never 
 validation part split off the training part's minority before the generator is fitted),
 in the feature space that ``feature_space`` fits on the generator's training rows:
 standardised features for tables; for images, the standardised penultimate-layer features
-of a small CNN (``classifiers.CNNClassifier``) trained on those rows to tell the classes
-apart. Distances between raw pixels say little about what an image shows; the usual fix,
+of a small CNN (``synthbalance.classifiers.CNNClassifier``) trained on those rows to tell the
+classes apart. Distances between raw pixels say little about what an image shows; the usual fix,
 features of a network pretrained on ImageNet (as in FID or the PRDC paper), is not open
 to us: no pretrained weights can be downloaded here, and they would not fit 8 x 8 grey
 digits anyway. A CNN trained per fold costs a second or so on small image sets and sees
@@ -38,7 +38,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .datasets import one_hot_columns
+from synthbalance.pipelines.datasets import one_hot_columns
 
 # The C2ST's boosting: 30 trees with a learning rate of 0.3 (about the total shrinkage of
 # scikit-learn's 100 x 0.1) cost a third as much and detect shifted, rescaled, correlated,
@@ -189,7 +189,8 @@ FEATURE_CNN = dict(channels=(16, 32), epochs=10, batch_size=64, lr=3e-3)
 class CNNFeatures(TransformerMixin, BaseEstimator):
     """Standardised penultimate-layer features of a small CNN trained on labelled images.
 
-    The CNN (``classifiers.CNNClassifier``) learns to tell the classes of ``y`` apart, with
+    The CNN (``synthbalance.classifiers.CNNClassifier``) learns to tell the classes of ``y``
+    apart, with
     balanced class weights so that the minority shapes the features as much as the
     majority; ``transform`` returns its pooled last-block activations, standardised on the
     training rows. A few epochs suffice: the features need to describe the images, not
@@ -215,7 +216,7 @@ class CNNFeatures(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y):
-        from classifiers import CNNClassifier
+        from synthbalance.classifiers import CNNClassifier
 
         cnn = clone(self.cnn or CNNClassifier(**FEATURE_CNN))
         if cnn.random_state is None:
@@ -247,7 +248,7 @@ def feature_space(
             return StandardScaler().fit(X_train)
         one_hot = one_hot_columns(categorical, categories)
         return Pipeline([("one_hot", one_hot), ("scale", StandardScaler())]).fit(X_train)
-    from classifiers import CNNClassifier
+    from synthbalance.classifiers import CNNClassifier
 
     cnn = CNNClassifier(image_shape=tuple(image_shape), **FEATURE_CNN)
     return CNNFeatures(cnn, random_state=random_state).fit(X_train, y_train)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import AUGMENTED, METHODS
-from .io import pyplot, save_figure, write_text
-from .metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
-from .stats import bayesian_correlated_ttest, corrected_ttest
+from synthbalance.pipelines.evaluation import AUGMENTED, METHODS
+from synthbalance.pipelines.io import pyplot, save_figure, write_text
+from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, THRESHOLD_FREE
+from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
 
 SCHEMA = "synthbalance/report-v1"
 FIGURE = "deltas.png"

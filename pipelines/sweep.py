@@ -4,7 +4,7 @@ A run's directory records the sha256 of its resolved config (``config.sha256``, 
 the run starts, and the ``config_sha256`` field of report.json). With ``resume=true`` a run
 whose report.json is complete for the same hash is not computed again; any other run (never
 started, crashed, killed, or run with another config) is. report.json is written last and
-atomically (:mod:`pipelines.io`), so a killed run never leaves one that looks complete.
+atomically (:mod:`synthbalance.pipelines.io`), so a killed run never leaves one that looks complete.
 """
 
 import copy
@@ -16,9 +16,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf, open_dict
 
-from .io import write_text
-from .metrics import METRICS
-from .report import SCHEMA, find_comparison
+from synthbalance.pipelines.io import write_text
+from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.report import SCHEMA, find_comparison
 
 log = logging.getLogger(__name__)
 

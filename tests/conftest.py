@@ -40,7 +40,7 @@ def make_config(tmp_path):
     """Compose ``conf/config.yaml`` shrunk, writing into ``tmp_path``, plus the test's overrides."""
 
     def make(*overrides):
-        with initialize_config_module(config_module="conf", version_base="1.3"):
+        with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
             return compose(
                 config_name="config",
                 overrides=[*shrink(overrides), f"output_dir={tmp_path}", *overrides],

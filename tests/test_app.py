@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.app import run
-from pipelines.datasets import seed_case
-from pipelines.evaluation import METHODS
-from pipelines.report import SCHEMA
+from synthbalance.pipelines.app import run
+from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.evaluation import METHODS
+from synthbalance.pipelines.report import SCHEMA
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION
 

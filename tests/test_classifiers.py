@@ -11,9 +11,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from classifiers import CNNClassifier
-from pipelines.components import build
-from pipelines.images import digits
+from synthbalance.classifiers import CNNClassifier
+from synthbalance.pipelines.components import build
+from synthbalance.pipelines.images import digits
 
 TINY = dict(channels=(8,), epochs=2, batch_size=32, lr=0.01, device="cpu", random_state=0)
 SMALL = {**TINY, "channels": (16, 32), "epochs": 10}  # enough to learn digits
@@ -136,7 +136,7 @@ def test_config_composes_builds_and_fits_on_digits(make_config):
     cfg = make_config("dataset=digits", "classifier=cnn", "classifier.epochs=2")
     model, info = build(cfg.classifier)
     assert isinstance(model, CNNClassifier)
-    assert info["name"] == "cnn" and info["class"] == "classifiers.CNNClassifier"
+    assert info["name"] == "cnn" and info["class"] == "synthbalance.classifiers.CNNClassifier"
     assert info["params"]["channels"] == [16, 32] and info["params"]["image_shape"] is None
     dataset = instantiate(cfg.dataset)
     model.set_params(device="cpu", random_state=0).fit(dataset.X, dataset.y)

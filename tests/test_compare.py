@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.compare import friedman, holm, write_comparison
-from pipelines.datasets import DataError
-from pipelines.metrics import METRICS
-from pipelines.report import SCHEMA
-from pipelines.stats import verdict
+from synthbalance.pipelines.compare import friedman, holm, write_comparison
+from synthbalance.pipelines.datasets import DataError
+from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.report import SCHEMA
+from synthbalance.pipelines.stats import verdict
 
 
 def write_fake_report(

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.datasets import (
+from synthbalance.pipelines.datasets import (
     DataError,
     Dataset,
     breast_cancer,

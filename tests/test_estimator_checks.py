@@ -2,7 +2,13 @@
 
 from imblearn.utils.estimator_checks import parametrize_with_checks
 
-from generators import CGANSampler, CVAESampler, MSGGANSampler, VAESampler, WGANGPSampler
+from synthbalance.generators import (
+    CGANSampler,
+    CVAESampler,
+    MSGGANSampler,
+    VAESampler,
+    WGANGPSampler,
+)
 
 TINY = dict(latent_dim=2, hidden_dims=(8,), epochs=1, batch_size=256, random_state=0, device="cpu")
 # MSG-GAN generates images only: the checks' 20-feature data are read as 1x4x5 images.

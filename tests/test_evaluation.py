@@ -7,9 +7,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.datasets import seed_case
-from pipelines.evaluation import QualityCheck, evaluate, fold_seeds, with_seed
-from pipelines.metrics import METRICS, threshold_scorers
+from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.evaluation import QualityCheck, evaluate, fold_seeds, with_seed
+from synthbalance.pipelines.metrics import METRICS, threshold_scorers
 
 
 @pytest.fixture(scope="module")

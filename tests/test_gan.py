@@ -6,14 +6,14 @@ import torch
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-from generators import (
+from synthbalance.generators import (
     CGANSampler,
     ConvDiscriminator,
     ConvGenerator,
     MSGGANSampler,
     WGANGPSampler,
 )
-from generators._gan import activate_output, resolutions
+from synthbalance.generators._gan import activate_output, resolutions
 
 TABULAR = [CGANSampler, WGANGPSampler]
 ALL = [CGANSampler, WGANGPSampler, MSGGANSampler]
@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def images():
-    from pipelines.images import digits
+    from synthbalance.pipelines.images import digits
 
     data = digits(n_minority=30)
     return data.X.to_numpy(), data.y, data.image_shape
@@ -267,7 +267,7 @@ def test_generator_configs_instantiate_and_resample(name, data, images):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"generator={name}"]).generator
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
@@ -288,7 +288,7 @@ def test_generator_configs_instantiate_and_resample(name, data, images):
     ],
 )
 def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
-    from pipelines.app import run
+    from synthbalance.pipelines.app import run
 
     report = run(make_config(*overrides, "evaluation.methods=[baseline,augmented]"))
     name = overrides[-1].split("=")[1]

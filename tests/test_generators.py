@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-from generators import CVAESampler, TabularPreprocessor, VAESampler
+from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
 
 SAMPLERS = [VAESampler, CVAESampler]
 TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
@@ -198,7 +198,7 @@ def test_generator_configs_instantiate_and_resample(name, data):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"generator={name}"]).generator
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
@@ -210,7 +210,7 @@ def test_generator_configs_instantiate_and_resample(name, data):
 
 
 def test_checkpoint_selector_restores_the_best_state():
-    from generators._training import CheckpointSelector
+    from synthbalance.generators._training import CheckpointSelector
 
     module = torch.nn.Linear(1, 1, bias=False)
     selector = CheckpointSelector(module, lambda: abs(module.weight.item()), eval_every=1)
@@ -223,7 +223,7 @@ def test_checkpoint_selector_restores_the_best_state():
 
 
 def test_checkpoint_selector_stops_after_patience():
-    from generators._training import CheckpointSelector
+    from synthbalance.generators._training import CheckpointSelector
 
     module = torch.nn.Linear(1, 1)
     values = iter([1.0, 2.0, 3.0, 0.5])
@@ -258,7 +258,7 @@ def test_selection_last_keeps_every_row_and_records_nothing(data):
 
 @pytest.fixture(scope="module")
 def images():
-    from pipelines.images import digits
+    from synthbalance.pipelines.images import digits
 
     data = digits(n_minority=30)
     return data.X.to_numpy(), data.y, data.image_shape
@@ -327,7 +327,7 @@ def test_sparse_input_keeps_its_type(container, data):
 
 @pytest.mark.parametrize("population, k", [(12, 10), (30, 10), (5000, 10), (100, 1)])
 def test_choose_without_replacement_gives_distinct_indices(population, k):
-    from generators._vae import _choose_without_replacement
+    from synthbalance.generators._vae import _choose_without_replacement
 
     index = _choose_without_replacement(2000, population, k, torch.Generator().manual_seed(0))
     assert index.shape == (2000, k)

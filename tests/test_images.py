@@ -11,11 +11,11 @@ from hydra.utils import instantiate
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from generators._base import BaseTorchSampler
-from pipelines.app import run
-from pipelines.datasets import DataError, check_dataset
-from pipelines.evaluation import METHODS
-from pipelines.images import digits, image_folder
+from synthbalance.generators._base import BaseTorchSampler
+from synthbalance.pipelines.app import run
+from synthbalance.pipelines.datasets import DataError, check_dataset
+from synthbalance.pipelines.evaluation import METHODS
+from synthbalance.pipelines.images import digits, image_folder
 
 COUNTS = {"zero": 12, "one": 5}  # images per class folder
 
@@ -241,7 +241,7 @@ def test_export_to_a_directory_needs_images(tmp_path):
 
 
 def test_sample_grid_puts_real_above_synthetic_with_blank_space_between(tmp_path):
-    from pipelines.grids import write_sample_grid
+    from synthbalance.pipelines.grids import write_sample_grid
 
     X, y = load_digits(return_X_y=True)
     real, synthetic = X[y == 3][:19] / 16, X[y == 5][:19] / 16

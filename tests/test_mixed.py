@@ -10,13 +10,20 @@ from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, BorderlineSMOTE, RandomOverSampler
 
-from generators import CVAESampler, TabularPreprocessor, VAESampler
-from pipelines.app import run
-from pipelines.components import build, for_dataset
-from pipelines.datasets import DataError, Dataset, check_dataset, from_file, keel, typed
-from pipelines.evaluation import evaluate, with_seed
-from pipelines.metrics import METRICS
-from pipelines.report import MACRO
+from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
+from synthbalance.pipelines.app import run
+from synthbalance.pipelines.components import build, for_dataset
+from synthbalance.pipelines.datasets import (
+    DataError,
+    Dataset,
+    check_dataset,
+    from_file,
+    keel,
+    typed,
+)
+from synthbalance.pipelines.evaluation import evaluate, with_seed
+from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.report import MACRO
 
 TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
 
@@ -104,7 +111,7 @@ GENERATORS = ["vae", "cvae", "cgan", "wgan_gp", "smote", "smotenc", "ros"]
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_every_generator_yields_only_valid_categories(name, abalone, one_torch_thread):
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"generator={name}"])
     if name in {"vae", "cvae", "cgan", "wgan_gp"}:
         cfg.generator.epochs, cfg.generator.hidden_dims = 3, [16]
@@ -156,10 +163,10 @@ def test_keel_mixed_set_runs_end_to_end_and_exports_its_categories(make_config, 
     assert report["dataset"]["categorical"] == ["x0"]
     assert all(r["n_synthetic"] > 0 for r in report["folds"] if r["method"] == "augmented")
     assert report["generator"]["params"]["categorical_features"] == [0]  # from the dataset
-    from pipelines.export import export
+    from synthbalance.pipelines.export import export
 
     overrides = ["dataset=keel", "dataset.name=abalone19", "generator=smote"]
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("export", overrides=[*overrides, f"export.path={tmp_path}/b.csv"])
     export(cfg)
     frame = pd.read_csv(tmp_path / "b.csv")
@@ -183,7 +190,7 @@ def test_user_file_with_several_classes(tmp_path):
 @pytest.mark.parametrize("Sampler", [VAESampler, CVAESampler])
 def test_torch_samplers_follow_a_multiclass_sampling_strategy(Sampler, one_torch_thread):
     data = instantiate(
-        {"_target_": "pipelines.datasets.seed_multiclass", "n_base": 400,
+        {"_target_": "synthbalance.pipelines.datasets.seed_multiclass", "n_base": 400,
          "n_minority": [40, 30, 20], "n_features": 5, "n_informative": 3, "n_redundant": 1}
     )  # fmt: skip
     X, y = data.encoded(), data.y
@@ -246,7 +253,7 @@ def test_multiclass_datasets_refuse_bad_classes():
 
 
 def test_compare_shows_every_minority_class(make_config, tmp_path):
-    from pipelines.compare import write_comparison
+    from synthbalance.pipelines.compare import write_comparison
 
     for generator in ("ros", "smote"):
         run(make_config("dataset=seed_multiclass", f"generator={generator}",
@@ -272,7 +279,7 @@ def test_mostly_categorical_data_reaches_any_classifier_dense(classifier, make_c
 
 
 def test_bad_dataset_values_are_data_errors():
-    from pipelines.datasets import breast_cancer, seed_multiclass
+    from synthbalance.pipelines.datasets import breast_cancer, seed_multiclass
 
     assert seed_multiclass(n_base=200, n_minority=50, n_features=4, n_informative=2,
                            n_redundant=0).class_counts == {0: 200, 1: 50}  # fmt: skip
@@ -287,7 +294,7 @@ def test_bad_dataset_values_are_data_errors():
 
 
 def test_compare_without_augmented_runs_says_so(make_config, tmp_path):
-    from pipelines.compare import write_comparison
+    from synthbalance.pipelines.compare import write_comparison
 
     run(make_config("generator=none", "evaluation.methods=[baseline,class_weight]"))
     with pytest.raises(DataError, match="no run compared the 'augmented' method"):

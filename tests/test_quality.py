@@ -5,9 +5,9 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.evaluation import evaluate
-from pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
-from pipelines.report import _quality_section
+from synthbalance.pipelines.evaluation import evaluate
+from synthbalance.pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
+from synthbalance.pipelines.report import _quality_section
 
 
 def _gaussian(n, seed, shift=0.0):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipelines.stats import corrected_ttest, verdict
+from synthbalance.pipelines.stats import corrected_ttest, verdict
 
 
 @pytest.mark.parametrize(

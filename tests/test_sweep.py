@@ -16,8 +16,8 @@ import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from pipelines import sweep
-from pipelines.app import run
+from synthbalance.pipelines import sweep
+from synthbalance.pipelines.app import run
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION, SMALL_TORCH
 
@@ -250,7 +250,7 @@ def test_ray_launcher_runs_the_sweep_on_a_local_ray_instance(tmp_path, launcher)
 
 
 def test_slurm_launcher_config_composes():
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     launcher = OmegaConf.to_container(cfg.hydra.launcher)
     assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")

@@ -10,8 +10,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipelines.evaluation import METHODS, evaluate
-from pipelines.report import comparisons, summarise
+from synthbalance.pipelines.evaluation import METHODS, evaluate
+from synthbalance.pipelines.report import comparisons, summarise
 
 PROTOCOL = {"rope": 0.01, "n_repeats": 2}
 
