@@ -25,8 +25,8 @@ from sklearn.model_selection import train_test_split
 
 from synthbalance.generators import VAE, CVAESampler, VAESampler
 from synthbalance.generators._vae import vae_loss
+from synthbalance.generators.metrics import c2st_auc
 from synthbalance.pipelines.datasets import seed_case
-from synthbalance.pipelines.quality import c2st_auc
 
 SEED = 0
 THREADS = 2

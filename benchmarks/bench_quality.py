@@ -2,11 +2,12 @@
 
 Every generator runs through the real evaluation loop
 (``synthbalance.pipelines.evaluation.evaluate``, 5 stratified folds, methods baseline and
-augmented, logistic regression on standardised features) with the quality check on (its defaults: 20 % of each training fold's minority
-held out from the generator). Per dataset, one table: the quality metrics of the synthetic
-minority (means over folds), the F1 and ROC AUC deltas of augmentation against the
-baseline (mean and corrected t-test verdict), the generator's fit time, the quality
-metrics' time and their ratio; then the target: quality metrics <= 25 % of the fit time.
+augmented, logistic regression on standardised features) with the quality check on (its
+defaults: 20 % of each training fold's minority held out from the generator). Per dataset,
+one table: the quality metrics of the synthetic minority (means over folds), the F1 and ROC
+AUC deltas of augmentation against the baseline (mean and corrected t-test verdict), the
+generator's fit time, the quality metrics' time and their ratio; then the target: quality
+metrics <= 25 % of the fit time.
 
 Datasets: ``seed_case`` (20,500 rows, 20 features) and ``digits`` (8 x 8 images as 64
 columns, 30 "3"s against every 5 and 8). Generators: VAESampler and CVAESampler with their
@@ -33,11 +34,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from synthbalance.generators.metrics import QUALITY_METRICS
 from synthbalance.pipelines.components import build, for_dataset
 from synthbalance.pipelines.datasets import seed_case
 from synthbalance.pipelines.evaluation import QualityCheck, evaluate
 from synthbalance.pipelines.images import digits
-from synthbalance.pipelines.quality import QUALITY_METRICS
 from synthbalance.pipelines.report import comparisons, summarise
 
 SEED = 0

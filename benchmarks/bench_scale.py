@@ -58,13 +58,13 @@ def _reset_peak():
 def _time_epochs():
     """Record (wall, CPU) seconds of every epoch of the shared training loop.
 
-    ``synthbalance.generators._training.train`` walks ``trange(epochs)``; wrapping it here
+    ``synthbalance.generators.training.train`` walks ``trange(epochs)``; wrapping it here
     times the body
     of each epoch without touching the library.
     """
-    from synthbalance.generators import _training
+    from synthbalance.generators import training
 
-    times, trange = [], _training.trange
+    times, trange = [], training.trange
 
     def timed(*args, **kwargs):
         for epoch in trange(*args, **kwargs):
@@ -72,7 +72,7 @@ def _time_epochs():
             yield epoch
             times.append((time.perf_counter() - wall, time.process_time() - cpu))
 
-    _training.trange = timed
+    training.trange = timed
     return times
 
 

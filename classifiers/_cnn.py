@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from torch import nn
 from torch.nn import functional as F
 
-from synthbalance.generators._training import (
+from synthbalance.generators.training import (
     build_module,
     check_image_shape,
     check_widths,

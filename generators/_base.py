@@ -13,7 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
-from synthbalance.generators._training import (
+from synthbalance.generators.metrics import c2st_auc, prdc_scores
+from synthbalance.generators.training import (
     CheckpointSelector,
     check_image_shape,
     check_widths,
@@ -263,8 +264,6 @@ class BaseTorchSampler(BaseOverSampler):
         C2ST AUC (``selection="c2st"``) or minus the coverage (``"coverage"``) of as many
         generated rows as the class has held-out rows.
         """
-        from synthbalance.pipelines.quality import c2st_auc, prdc_scores
-
         Z_val, codes_val = validation
         scores = []
         for code in np.unique(codes_val):

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators._training import build_module, torch_generator, train_steps
+from synthbalance.generators.training import build_module, torch_generator, train_steps
 
 _SEED_MAX = 2**31 - 1
 _SLOPE = 0.2  # LeakyReLU slope of every hidden layer, as in DCGAN

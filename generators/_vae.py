@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators._training import build_module, torch_generator, train
+from synthbalance.generators.training import build_module, torch_generator, train
 
 _SEED_MAX = 2**31 - 1
 

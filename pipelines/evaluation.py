@@ -34,9 +34,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 from tqdm.auto import tqdm
 
+from synthbalance.generators.metrics import minority_quality
 from synthbalance.pipelines.datasets import one_hot_columns
 from synthbalance.pipelines.metrics import METRICS, THRESHOLD_METRICS, score, threshold_scorers
-from synthbalance.pipelines.quality import feature_space, minority_quality
+from synthbalance.pipelines.quality import feature_space
 
 METHODS = ("baseline", "class_weight", "threshold", "augmented", "augmented+threshold")
 AUGMENTED = ("augmented", "augmented+threshold")

@@ -210,7 +210,7 @@ def test_generator_configs_instantiate_and_resample(name, data):
 
 
 def test_checkpoint_selector_restores_the_best_state():
-    from synthbalance.generators._training import CheckpointSelector
+    from synthbalance.generators.training import CheckpointSelector
 
     module = torch.nn.Linear(1, 1, bias=False)
     selector = CheckpointSelector(module, lambda: abs(module.weight.item()), eval_every=1)
@@ -223,7 +223,7 @@ def test_checkpoint_selector_restores_the_best_state():
 
 
 def test_checkpoint_selector_stops_after_patience():
-    from synthbalance.generators._training import CheckpointSelector
+    from synthbalance.generators.training import CheckpointSelector
 
     module = torch.nn.Linear(1, 1)
     values = iter([1.0, 2.0, 3.0, 0.5])

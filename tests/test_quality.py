@@ -5,8 +5,9 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from synthbalance.generators.metrics import c2st_auc, minority_quality
 from synthbalance.pipelines.evaluation import evaluate
-from synthbalance.pipelines.quality import CNNFeatures, c2st_auc, feature_space, minority_quality
+from synthbalance.pipelines.quality import CNNFeatures, feature_space
 from synthbalance.pipelines.report import _quality_section
 
 
