@@ -102,5 +102,7 @@ def compare_main(argv=None):
         "--rope", type=float, default=0.01, help="region of practical equivalence (default: 0.01)"
     )
     args = parser.parse_args(argv)
-    table, _ = compare.write_comparison(args.directories, args.out, rope=args.rope)
-    print(f"{len(table)} runs compared; wrote {args.out}/comparison.md and comparison.csv")
+    comparison = compare.write_comparison(args.directories, args.out, rope=args.rope)
+    for problem in comparison.problems:
+        print(f"synthbalance-compare: skipped {problem}", file=sys.stderr)
+    print(f"{len(comparison)} runs compared; wrote {args.out}/comparison.md and comparison.csv")

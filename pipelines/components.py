@@ -7,8 +7,8 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from synthbalance.pipelines.datasets import DataError
-from synthbalance.pipelines.evaluation import fill_unset
+from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.estimators import fill_unset
 
 # Samplers that copy rows or treat every feature as categorical: categories stay valid.
 _CATEGORY_SAFE = (RandomOverSampler, SMOTEN)

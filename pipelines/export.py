@@ -16,8 +16,8 @@ import pandas as pd
 from hydra.utils import instantiate
 
 from synthbalance.pipelines.components import build, for_dataset
-from synthbalance.pipelines.datasets import DataError, check_dataset
-from synthbalance.pipelines.evaluation import with_seed
+from synthbalance.pipelines.dataset import DataError, check_dataset
+from synthbalance.pipelines.estimators import with_seed
 from synthbalance.pipelines.io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -122,38 +122,31 @@ def _check_destination(path, dataset):
 
 
 def export(cfg) -> Path:
-    """Fit the generator on the whole dataset and write the balanced dataset and its manifest.
+    """``synthbalance-export``: the dataset and generator of ``cfg``, exported to
+    ``export.path`` (see ``export_dataset``)."""
+    path = cfg.export.get("path")
+    if not path:  # also "???": .get returns None for a missing value
+        raise DataError("export.path is required, e.g. export.path=balanced.parquet")
+    dataset = instantiate(cfg.dataset)
+    generator, description = build(cfg.generator)
+    return export_dataset(dataset, generator, description, Path(path), cfg.seed)
+
+
+def export_dataset(dataset, generator, description, path, seed) -> Path:
+    """Fit ``generator`` on the whole dataset and write the balanced dataset and its manifest.
 
     Tables go to ``.csv``, ``.parquet`` or ``.npz`` (real rows unchanged, then synthetic
     rows, with an ``is_synthetic`` column); an image dataset exported to a directory
     becomes an ImageFolder tree with the synthetic images named ``synthetic_*.png``.
+    ``description`` is the generator's ``{"name", "class", "params"}`` block.
     """
-    path = cfg.export.get("path")
-    if not path:  # also "???": .get returns None for a missing value
-        raise DataError("export.path is required, e.g. export.path=balanced.parquet")
     path = Path(path)
-    dataset = instantiate(cfg.dataset)
     _check_destination(path, dataset)
     check_dataset(dataset, n_splits=2)
-    generator, generator_info = for_dataset(*build(cfg.generator), dataset)
-    X_res, y_res = with_seed(generator, cfg.seed).fit_resample(dataset.encoded(), dataset.y)
+    generator, generator_info = for_dataset(generator, description, dataset)
+    X_res, y_res = with_seed(generator, seed).fit_resample(dataset.encoded(), dataset.y)
     n_real = len(dataset.y)
-
-    if path.suffix == "":
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            files = _write_image_folder(tmp, X_res, np.asarray(y_res), n_real, dataset.image_shape)
-            os.replace(tmp, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        written = {"data_dir": path.name, "sha256": _sha256_tree(path), "synthetic_files": files}
-    else:
-        frame = dataset.decoded(X_res)  # the original columns, dtypes and categories
-        frame[dataset.target] = np.asarray(y_res)
-        frame[SYNTHETIC_COLUMN] = np.arange(len(frame)) >= n_real
-        with atomic_path(path) as tmp:
-            WRITERS[path.suffix.lower()](frame, tmp, dataset.target)
-        written = {"data_file": path.name, "sha256": _sha256(path)}
+    written = _write(path, dataset, X_res, np.asarray(y_res), n_real)
     n_synthetic = int(len(y_res) - n_real)
     manifest = {
         "schema": MANIFEST_SCHEMA,
@@ -162,7 +155,7 @@ def export(cfg) -> Path:
         "target": dataset.target,
         "synthetic_column": SYNTHETIC_COLUMN,
         "generator": generator_info,
-        "seed": cfg.seed,
+        "seed": seed,
         "class_counts_before": _counts(np.asarray(dataset.y)),
         "class_counts_after": _counts(np.asarray(y_res)),
         "n_real": n_real,
@@ -173,3 +166,22 @@ def export(cfg) -> Path:
     write_text(manifest_path(path), json.dumps(manifest, indent=1, default=str) + "\n")
     log.info("wrote %s (%d real + %d synthetic rows)", path, n_real, n_synthetic)
     return path
+
+
+def _write(path, dataset, X_res, y_res, n_real):
+    """Write the balanced rows to ``path`` (a file, or an ImageFolder directory) atomically;
+    returns the manifest's fields naming what was written."""
+    if path.suffix == "":
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            files = _write_image_folder(tmp, X_res, y_res, n_real, dataset.image_shape)
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return {"data_dir": path.name, "sha256": _sha256_tree(path), "synthetic_files": files}
+    frame = dataset.decoded(X_res)  # the original columns, dtypes and categories
+    frame[dataset.target] = y_res
+    frame[SYNTHETIC_COLUMN] = np.arange(len(frame)) >= n_real
+    with atomic_path(path) as tmp:
+        WRITERS[path.suffix.lower()](frame, tmp, dataset.target)
+    return {"data_file": path.name, "sha256": _sha256(path)}

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
-from synthbalance.pipelines.datasets import DataError, Dataset
+from synthbalance.pipelines.dataset import DataError, Dataset
 
 
 def _pixels(X):

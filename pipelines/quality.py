@@ -21,7 +21,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from synthbalance.classifiers import CNNClassifier
-from synthbalance.pipelines.datasets import one_hot_columns
+from synthbalance.pipelines.dataset import one_hot_columns
 
 # The feature CNN: small and briefly trained; the features describe, they need not classify.
 FEATURE_CNN = dict(channels=(16, 32), epochs=10, batch_size=64, lr=3e-3)

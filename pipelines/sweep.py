@@ -17,17 +17,15 @@ from pathlib import Path
 from omegaconf import OmegaConf, open_dict
 
 from synthbalance.pipelines.io import write_text
+from synthbalance.pipelines.methods import AUGMENTATION
 from synthbalance.pipelines.metrics import METRICS
-from synthbalance.pipelines.report import SCHEMA, find_comparison
+from synthbalance.pipelines.report import check_report, find_comparison
 
 log = logging.getLogger(__name__)
 
 HASH_FILE = "config.sha256"
 # Keys that say where or how a run executes, not what it computes.
 VOLATILE_KEYS = ("hydra", "output_dir", "resume", "threads", "objective", "evaluation.progress")
-REPORT_KEYS = (
-    "dataset", "generator", "classifier", "protocol", "folds", "summary", "comparisons", "config",
-)  # fmt: skip
 
 
 def config_hash(cfg) -> str:
@@ -53,12 +51,8 @@ def completed_report(directory, digest):
     """The report in ``directory`` if it is complete and was computed for ``digest``, else None."""
     path = Path(directory) / "report.json"
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        return None
-    if any(key not in report for key in REPORT_KEYS) or not report["folds"]:
+        report = check_report(json.loads(path.read_text(encoding="utf-8")), where=str(path))
+    except (OSError, ValueError):  # missing, truncated, or not a complete report
         return None
     if report.get("config_sha256") != digest:
         log.info("resume: %s was computed for another config; running again", path)
@@ -72,14 +66,16 @@ def check_objective(metric, methods):
         return
     if metric not in METRICS:
         raise ValueError(f"objective must be one of {', '.join(METRICS)}, got {metric!r}")
-    if "augmented" not in methods:
-        raise ValueError(f"objective {metric!r} needs the 'augmented' method in evaluation.methods")
+    if AUGMENTATION[0] not in methods:
+        raise ValueError(
+            f"objective {metric!r} needs the {AUGMENTATION[0]!r} method in evaluation.methods"
+        )
 
 
 def objective(report, metric):
     """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises
     (the macro average with several minority classes)."""
-    return float(find_comparison(report, "augmented", "baseline", metric)["delta_mean"])
+    return float(find_comparison(report, *AUGMENTATION, metric)["delta_mean"])
 
 
 def available_cores():

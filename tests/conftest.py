@@ -2,6 +2,8 @@ import pytest
 import torch
 from hydra import compose, initialize_config_module
 
+import synthbalance as sb
+
 # Shrinking overrides for the real configs: a small seed_case, 2 folds, tiny networks.
 SMALL_DATA = [
     "dataset.n_majority=600",
@@ -57,3 +59,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def fold_records(X, y, minority, generator, classifier, **arguments):
+    """report.json's ``folds`` of ``synthbalance.evaluate`` with one generator: the records
+    of every method on every fold."""
+    report = sb.evaluate(
+        X, y, generator=generator, classifier=classifier, minority=minority, **arguments
+    )
+    return report.data["folds"]

@@ -12,7 +12,7 @@ import pytest
 
 from synthbalance.pipelines.app import run
 from synthbalance.pipelines.datasets import seed_case
-from synthbalance.pipelines.evaluation import METHODS
+from synthbalance.pipelines.methods import METHODS
 from synthbalance.pipelines.report import SCHEMA
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from synthbalance.pipelines.compare import friedman, holm, write_comparison
-from synthbalance.pipelines.datasets import DataError
+from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.metrics import METRICS
 from synthbalance.pipelines.report import SCHEMA
 from synthbalance.pipelines.stats import verdict
@@ -57,7 +57,8 @@ def planted(tmp_path):
 
 
 def test_planted_winner_ranks_first_with_significant_friedman(planted):
-    table, across = write_comparison([planted / "runs"], planted / "out")
+    comparison = write_comparison([planted / "runs"], planted / "out")
+    table, across = comparison.everything, comparison.across
     result = across[("logreg", "f1")]
     ranks = result["friedman"]["mean_ranks"]
     assert ranks.index[0] == "winner" and ranks["winner"] == 1.0
@@ -69,7 +70,8 @@ def test_planted_winner_ranks_first_with_significant_friedman(planted):
 
 
 def test_identical_generators_are_not_reported_as_different(planted):
-    _, across = write_comparison([planted / "runs"], planted / "out")
+    comparison = write_comparison([planted / "runs"], planted / "out")
+    _, across = comparison.everything, comparison.across
     result = across[("logreg", "f1")]
     assert result["friedman"]["nemenyi"].loc["twin_a", "twin_b"] == pytest.approx(1.0)
     tests = result["tests"].set_index("method")
@@ -90,7 +92,8 @@ def test_compare_writes_tables(planted):
 def test_sampling_strategy_sweep_gets_a_plot_and_one_method_per_amount(tmp_path):
     for amount, delta in ((0.1, 0.01), (0.5, 0.03), (1.0, -0.02)):
         write_fake_report(tmp_path / "runs", "d1", "smote", delta, 0.5, amount=amount)
-    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, _ = comparison.everything, comparison.across
     assert sorted(table["method"]) == ["smote@0.1", "smote@0.5", "smote@1"]
     assert (tmp_path / "out" / "amount_logreg.png").stat().st_size > 0
 
@@ -137,7 +140,8 @@ def test_hyperparameter_sweep_is_one_method_per_setting_on_every_dataset(tmp_pat
             write_fake_report(
                 tmp_path / "runs", dataset, "vae", delta, 0.5, params=params, run=f"vae{dim}"
             )
-    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, across = comparison.everything, comparison.across
     methods = table.groupby("dataset")["method"].apply(sorted).to_dict()
     assert methods["d1"] == methods["d2"] == ["smote", "vae(latent_dim=4)", "vae(latent_dim=8)"]
     assert methods["d3"] == ["smote", "vae(latent_dim=4)"]
@@ -154,7 +158,8 @@ def test_sweep_over_amounts_and_another_parameter_names_both(tmp_path):
                 tmp_path / "runs", "d1", "smote", 0.01, 0.5, amount=amount,
                 params={"k_neighbors": k}, run=f"smote{amount}_{k}",
             )  # fmt: skip
-    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, _ = comparison.everything, comparison.across
     assert sorted(table["method"]) == [
         "smote(k_neighbors=3)@0.5", "smote(k_neighbors=3)@1",
         "smote(k_neighbors=5)@0.5", "smote(k_neighbors=5)@1",
@@ -168,7 +173,8 @@ def test_one_setting_spelled_two_ways_is_one_method(tmp_path):
     write_fake_report(tmp_path / "runs", "d1", "smote", 0.01, 0.5, amount=0.5, run="b")
     write_fake_report(tmp_path / "runs", "d2", "smote", 0.01, 0.6, amount=1.0, run="a")
     write_fake_report(tmp_path / "runs", "d2", "smote", 0.01, 0.6, amount=0.5, run="b")
-    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, across = comparison.everything, comparison.across
     assert sorted(set(table["method"])) == ["smote@0.5", "smote@1"]
     assert set(across[("logreg", "f1")]["tests"]["method"]) == {"smote@0.5", "smote@1"}
     # and the same setting twice on one dataset is refused, not split in two
@@ -181,7 +187,8 @@ def test_a_parameter_missing_from_older_reports_reads_as_unknown(tmp_path):
     write_fake_report(tmp_path / "runs", "d1", "vae", 0.01, 0.5, params={"latent_dim": 4}, run="a")
     new = {"latent_dim": 8, "selection": "last"}
     write_fake_report(tmp_path / "runs", "d1", "vae", 0.01, 0.5, params=new, run="b")
-    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, _ = comparison.everything, comparison.across
     assert sorted(table["method"]) == [
         "vae(latent_dim=4, selection=?)", "vae(latent_dim=8, selection=last)",
     ]  # fmt: skip
@@ -196,7 +203,8 @@ def test_classifier_sweep_is_one_classifier_per_setting(tmp_path):
                     tmp_path / "runs", dataset, generator, delta, baseline,
                     classifier_params={"C": c, "max_iter": 1000}, run=f"{generator}_C{c}",
                 )  # fmt: skip
-    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, across = comparison.everything, comparison.across
     assert set(table["classifier"]) == {"logreg(C=0.1)", "logreg(C=1)"}
     assert set(table["method"]) == {"smote", "vae"}
     assert {key for key in across} == {
@@ -221,7 +229,8 @@ def test_execution_settings_name_nothing_and_scale_off_is_named(tmp_path):
                 classifier_params={"device": device, "scale": True}, run=generator,
             )  # fmt: skip
         write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5, run="unscaled")
-    table, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, across = comparison.everything, comparison.across
     assert set(table["classifier"]) == {"logreg(scale=True)", "logreg(scale=False)"}
     tests = across[("logreg(scale=True)", "f1")]["tests"]
     assert set(tests["method"]) == {"smote", "vae"}
@@ -231,7 +240,8 @@ def test_methods_missing_on_some_datasets_are_named_as_left_out(tmp_path):
     for dataset in ("d1", "d2", "d3"):
         write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5)
     write_fake_report(tmp_path / "runs", "d1", "vae", 0.02, 0.5)
-    _, across = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    _, across = comparison.everything, comparison.across
     assert across[("logreg", "f1")]["missing"] == {"vae": ["d2", "d3"]}
     markdown = (tmp_path / "out" / "comparison.md").read_text()
     assert (

@@ -2,16 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthbalance.pipelines.datasets import (
-    DataError,
-    Dataset,
-    breast_cancer,
-    check_dataset,
-    from_file,
-    keel,
-    keel_names,
-    seed_case,
-)
+from synthbalance.pipelines.dataset import DataError, Dataset, check_dataset
+from synthbalance.pipelines.datasets import breast_cancer, from_file, keel, keel_names, seed_case
 
 
 def test_seed_case_has_exact_counts_and_is_seeded():

@@ -7,9 +7,13 @@ from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import synthbalance as sb
 from synthbalance.pipelines.datasets import seed_case
-from synthbalance.pipelines.evaluation import QualityCheck, evaluate, fold_seeds, with_seed
+from synthbalance.pipelines.estimators import with_seed
 from synthbalance.pipelines.metrics import METRICS, threshold_scorers
+from synthbalance.pipelines.protocol import QualityCheck, fold_seeds
+
+from .conftest import fold_records
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +43,7 @@ def test_with_seed_sets_only_unset_random_states():
 def test_smote_loop_agrees_with_cross_validate_on_an_imblearn_pipeline(data):
     X, y = data
     # No rows held out for the quality metrics: SMOTE then sees what the pipeline's sees.
-    records = evaluate(
+    records = fold_records(
         X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=2, seed=0,
         methods=("baseline", "augmented"), quality=QualityCheck(enabled=False),
     )  # fmt: skip
@@ -69,7 +73,7 @@ def test_generator_sees_only_the_training_part(data):
         seen.append(X_train.copy())
         return X_train, y_train
 
-    records = evaluate(
+    records = fold_records(
         X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0,
         methods=("baseline", "augmented"),
     )  # fmt: skip
@@ -84,26 +88,24 @@ def test_generator_sees_only_the_training_part(data):
     assert {r["n_test"] for r in records} == {len(X) // 3}
 
 
-def test_on_samples_gets_every_augmented_fit_and_what_it_made(data):
+def test_the_report_keeps_the_first_fits_minority_samples(data):
     X, y = data
-    calls = []
-    records = evaluate(
-        X, y, 1, RandomOverSampler(), classifier(), n_splits=3, n_repeats=1, seed=0,
-        methods=("baseline", "augmented", "augmented+threshold"), n_generator_seeds=2,
-        on_samples=lambda *arrays: calls.append(arrays),
+    report = sb.evaluate(
+        X, y, generator=RandomOverSampler(), classifier=classifier(), n_splits=3, n_repeats=1,
+        methods=("baseline", "augmented", "augmented+threshold"), generator_seeds=2,
     )  # fmt: skip
-    augmented = [r for r in records if r["method"] == "augmented"]
-    assert len(calls) == 3 * 2  # folds x generator seeds; not the inner threshold-tuning fits
-    for (X_fit, y_fit, X_new, y_new), record in zip(calls[::2], augmented, strict=True):
-        assert len(y_new) == record["n_synthetic"] and set(y_new) == {1}
-        assert {tuple(r) for r in X_new} <= {tuple(r) for r in X_fit[y_fit == 1]}  # copies
-        held_out = record["n_train"] - len(y_fit)  # 20 % of the training minority
-        assert held_out > 0 and held_out == round(0.2 * ((y_fit == 1).sum() + held_out))
+    real, synthetic = report.samples
+    (train, _), *_ = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
+    first = next(r for r in report.data["folds"] if r["method"] == "augmented")
+    minority_train = {tuple(r) for r in X[train][y[train] == 1]}
+    assert {tuple(r) for r in real} < minority_train  # 20 % are held out from the generator
+    assert {tuple(r) for r in synthetic} <= {tuple(r) for r in real}  # copies of what it saw
+    assert len(synthetic) == min(first["n_synthetic"], 500)
 
 
 def test_quality_is_measured_on_rows_the_generator_never_saw(data):
     X, y = data
-    records = evaluate(
+    records = fold_records(
         X, y, 1, RandomOverSampler(), classifier(), n_splits=2, n_repeats=1, seed=0,
         methods=("baseline", "augmented"),
     )  # fmt: skip
@@ -116,7 +118,9 @@ def test_quality_is_measured_on_rows_the_generator_never_saw(data):
 
 def test_no_augmentation_gives_identical_scores(data):
     X, y = data
-    records = evaluate(X, y, 1, FunctionSampler(), classifier(), n_splits=2, n_repeats=1, seed=0)
+    records = fold_records(
+        X, y, 1, FunctionSampler(), classifier(), n_splits=2, n_repeats=1, seed=0
+    )
     baseline = [r["metrics"] for r in records if r["method"] == "baseline"]
     augmented = [r["metrics"] for r in records if r["method"] == "augmented"]
     assert baseline == augmented
@@ -125,7 +129,7 @@ def test_no_augmentation_gives_identical_scores(data):
 
 def test_augmented_records_count_synthetic_rows_and_time_phases(data):
     X, y = data
-    records = evaluate(
+    records = fold_records(
         X, y, 1, SMOTE(), classifier(), n_splits=2, n_repeats=1, seed=0,
         quality=QualityCheck(enabled=False),
     )  # fmt: skip
@@ -146,7 +150,7 @@ def test_threshold_tuning_generator_sees_only_the_inner_training_rows(data):
         seen.append({tuple(row) for row in X_train})
         return X_train, y_train
 
-    evaluate(
+    fold_records(
         X, y, 1, FunctionSampler(func=spy), classifier(), n_splits=3, n_repeats=1, seed=0,
         methods=("baseline", "augmented+threshold"), quality=QualityCheck(enabled=False),
     )  # fmt: skip

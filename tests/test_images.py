@@ -13,9 +13,9 @@ from sklearn.datasets import load_digits
 
 from synthbalance.generators._base import BaseTorchSampler
 from synthbalance.pipelines.app import run
-from synthbalance.pipelines.datasets import DataError, check_dataset
-from synthbalance.pipelines.evaluation import METHODS
+from synthbalance.pipelines.dataset import DataError, check_dataset
 from synthbalance.pipelines.images import digits, image_folder
+from synthbalance.pipelines.methods import METHODS
 
 COUNTS = {"zero": 12, "one": 5}  # images per class folder
 
@@ -240,16 +240,21 @@ def test_export_to_a_directory_needs_images(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
-def test_sample_grid_puts_real_above_synthetic_with_blank_space_between(tmp_path):
-    from synthbalance.pipelines.grids import write_sample_grid
+def test_sample_grid_draws_real_above_synthetic_large_enough_to_see(tmp_path):
+    from synthbalance.pipelines.report.figures import grid_figure, write
 
     X, y = load_digits(return_X_y=True)
     real, synthetic = X[y == 3][:19] / 16, X[y == 5][:19] / 16
-    write_sample_grid(real, synthetic, (1, 8, 8), tmp_path / "grid.png")
-    pixels = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    fig = grid_figure(real, synthetic, (1, 8, 8), "smote")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["real minority images (training part)", "smote samples"]
+    top, bottom = (np.asarray(ax.images[0].get_array()) for ax in fig.axes)
     tile = 8 * 4 + 2  # 8 x 8 drawn 4 times larger, 2 pixels of padding
-    rows = [pixels[i * tile : (i + 1) * tile] for i in range(pixels.shape[0] // tile)]
-    assert len(rows) == 3 + 1 + 3  # 19 real in rows of 8, a blank row, 19 synthetic
-    assert (rows[3] == 255).all()  # the blank row is white, as the padding
-    assert (rows[2][:, 3 * tile :] == 255).all()  # the real block's last row is filled blank
-    assert not (rows[0] == 255).all() and not (rows[4] == 255).all()
+    assert top.shape == bottom.shape == (3 * tile + 2, 8 * tile + 2)  # 19 images in rows of 8
+    first_top, first_bottom = top[2:34:4, 2:34:4], bottom[2:34:4, 2:34:4]
+    assert any(np.allclose(first_top, image.reshape(8, 8)) for image in real)
+    assert any(np.allclose(first_bottom, image.reshape(8, 8)) for image in synthetic)
+    assert (top[-tile:, 3 * tile + 2 :] == 1).all()  # the last row's empty cells are white
+    write(fig, tmp_path / "grid.png")
+    width, _ = Image.open(tmp_path / "grid.png").size
+    assert width / 8 >= 28  # at least 28 screen pixels per image

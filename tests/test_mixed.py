@@ -13,17 +13,13 @@ from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, BorderlineSMOTE, Rand
 from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
 from synthbalance.pipelines.app import run
 from synthbalance.pipelines.components import build, for_dataset
-from synthbalance.pipelines.datasets import (
-    DataError,
-    Dataset,
-    check_dataset,
-    from_file,
-    keel,
-    typed,
-)
-from synthbalance.pipelines.evaluation import evaluate, with_seed
+from synthbalance.pipelines.dataset import DataError, Dataset, check_dataset, typed
+from synthbalance.pipelines.datasets import from_file, keel
+from synthbalance.pipelines.estimators import with_seed
 from synthbalance.pipelines.metrics import METRICS
 from synthbalance.pipelines.report import MACRO
+
+from .conftest import fold_records
 
 TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
 
@@ -206,7 +202,7 @@ def test_multiclass_scores_every_minority_class_against_the_base_class():
     X[y == 1, 0] += 3  # class 1 is easy to tell from the base class, class 2 is noise
     from sklearn.linear_model import LogisticRegression
 
-    folds = evaluate(
+    folds = fold_records(
         X, y, [1, 2], RandomOverSampler(), LogisticRegression(), n_splits=3, n_repeats=1, seed=0,
         methods=["baseline", "augmented"],
     )  # fmt: skip
@@ -217,9 +213,10 @@ def test_multiclass_scores_every_minority_class_against_the_base_class():
     assert record["metrics"]["roc_auc"] == pytest.approx(
         (by_class["1"]["roc_auc"] + by_class["2"]["roc_auc"]) / 2
     )
-    with pytest.raises(ValueError, match="threshold methods .* need two"):
-        evaluate(X, y, [1, 2], RandomOverSampler(), LogisticRegression(), n_splits=2,
-                 n_repeats=1, seed=0, methods=["baseline", "threshold"])  # fmt: skip
+    # a threshold is a two-class notion: the threshold methods are left out
+    folds = fold_records(X, y, [1, 2], RandomOverSampler(), LogisticRegression(), n_splits=2,
+                         n_repeats=1, seed=0, methods=["baseline", "threshold"])  # fmt: skip
+    assert {r["method"] for r in folds} == {"baseline"}
 
 
 def test_multiclass_default_runs_end_to_end(make_config, tmp_path):
@@ -237,7 +234,7 @@ def test_multiclass_default_runs_end_to_end(make_config, tmp_path):
     assert set(report["summary_by_class"]) == {"1", "2", "3"}
     markdown = (tmp_path / "report.md").read_text()
     assert "## Scores by minority class (each against 0 alone)" in markdown
-    assert "| class | method | versus |" in markdown
+    assert "more comparisons (other metrics, classes) are in report.json" in markdown
     assert report["quality"] is not None
 
 
@@ -258,7 +255,8 @@ def test_compare_shows_every_minority_class(make_config, tmp_path):
     for generator in ("ros", "smote"):
         run(make_config("dataset=seed_multiclass", f"generator={generator}",
                         f"output_dir={tmp_path}/runs/{generator}"))  # fmt: skip
-    table, _ = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    table, _ = comparison.everything, comparison.across
     assert sorted(table["class"]) == sorted([MACRO, "1", "2", "3"] * 2)
     assert table["primary"].sum() == 2
     markdown = (tmp_path / "out" / "comparison.md").read_text()

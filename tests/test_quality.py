@@ -6,9 +6,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from synthbalance.generators.metrics import c2st_auc, minority_quality
-from synthbalance.pipelines.evaluation import evaluate
 from synthbalance.pipelines.quality import CNNFeatures, feature_space
-from synthbalance.pipelines.report import _quality_section
+from synthbalance.pipelines.report.markdown import quality_section
+
+from .conftest import fold_records
 
 
 def _gaussian(n, seed, shift=0.0):
@@ -144,7 +145,7 @@ def _quality_text(quality, held_out=(80, 80)):
         "protocol": {"quality": {"validation_fraction": 0.2}},
         "folds": [{"method": "augmented", "quality": quality, "n_held_out": n} for n in held_out],
     }
-    return "\n".join(_quality_section(report))
+    return "\n".join(quality_section(report))
 
 
 def test_few_held_out_rows_come_with_a_caveat():
@@ -161,7 +162,7 @@ def test_folds_record_the_rows_their_quality_metrics_rest_on():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], [600, 100, 10])
     X = rng.standard_normal((len(y), 3)) + y[:, None]
-    records = evaluate(
+    records = fold_records(
         X, y, [1, 2], RandomOverSampler(), LogisticRegression(), n_splits=5, n_repeats=1, seed=0,
         methods=("baseline", "augmented"),
     )  # fmt: skip

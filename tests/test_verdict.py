@@ -10,8 +10,10 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from synthbalance.pipelines.evaluation import METHODS, evaluate
-from synthbalance.pipelines.report import comparisons, summarise
+from synthbalance.pipelines.methods import METHODS
+from synthbalance.pipelines.report.build import comparisons, summarise
+
+from .conftest import fold_records
 
 PROTOCOL = {"rope": 0.01, "n_repeats": 2}
 
@@ -27,7 +29,7 @@ def gaussians(n_majority, n_minority, shift, seed=0):
 
 
 def verdicts(X, y, generator, methods=METHODS, seed=0, classifier=None):
-    folds = evaluate(
+    folds = fold_records(
         X, y, 1, generator, classifier or logreg(), n_splits=5, n_repeats=2, seed=seed,
         methods=methods,
     )  # fmt: skip
@@ -97,8 +99,8 @@ def test_threshold_tuning_leaves_threshold_free_metrics_alone():
 
 def test_generator_seeds_average_and_report_their_spread():
     X, y = gaussians(600, 40, shift=1.5)
-    folds = evaluate(
-        X, y, 1, SMOTE(), logreg(), n_splits=3, n_repeats=1, seed=0, n_generator_seeds=3,
+    folds = fold_records(
+        X, y, 1, SMOTE(), logreg(), n_splits=3, n_repeats=1, seed=0, generator_seeds=3,
         methods=("baseline", "augmented"),
     )  # fmt: skip
     augmented = [r for r in folds if r["method"] == "augmented"]
@@ -125,7 +127,7 @@ def test_class_weight_uses_sample_weights_when_there_is_no_class_weight(in_pipel
     X, y = gaussians(600, 40, shift=1.5)
     classifier = make_pipeline(StandardScaler(), _WeightSpy()) if in_pipeline else _WeightSpy()
     _WeightSpy.seen.clear()
-    evaluate(
+    fold_records(
         X, y, 1, SMOTE(), classifier, n_splits=2, n_repeats=1, seed=0,
         methods=("baseline", "class_weight"),
     )  # fmt: skip
@@ -139,7 +141,7 @@ def test_class_weight_uses_sample_weights_when_there_is_no_class_weight(in_pipel
 def test_class_weight_without_any_weighting_fails_clearly():
     X, y = gaussians(300, 30, shift=1.5)
     with pytest.raises(ValueError, match="neither class_weight nor sample_weight"):
-        evaluate(
+        fold_records(
             X, y, 1, SMOTE(), KNeighborsClassifier(), n_splits=2, n_repeats=1, seed=0,
             methods=("baseline", "class_weight"),
         )  # fmt: skip
@@ -148,4 +150,6 @@ def test_class_weight_without_any_weighting_fails_clearly():
 def test_unknown_method_is_refused():
     X, y = gaussians(300, 30, shift=1.5)
     with pytest.raises(ValueError, match="unknown methods"):
-        evaluate(X, y, 1, SMOTE(), logreg(), n_splits=2, n_repeats=1, seed=0, methods=("magic",))
+        fold_records(
+            X, y, 1, SMOTE(), logreg(), n_splits=2, n_repeats=1, seed=0, methods=("magic",)
+        )

@@ -1,0 +1,200 @@
+"""``Comparison``: many runs' reports side by side, with statistics across datasets; what
+``synthbalance-compare`` writes and ``synthbalance.compare`` returns."""
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthbalance.pipelines.compare.across import friedman, generator_tests, quality_correlations
+from synthbalance.pipelines.compare.figures import (
+    _file_name,
+    _quality_figure,
+    plot_amounts,
+    plot_critical_difference,
+    plot_quality,
+)
+from synthbalance.pipelines.compare.load import find_reports
+from synthbalance.pipelines.compare.markdown import render_markdown
+from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
+from synthbalance.pipelines.io import atomic_path, write_text
+from synthbalance.pipelines.methods import METHODS, run_label
+from synthbalance.pipelines.metrics import HEADLINE, METRICS
+from synthbalance.pipelines.report.build import by_method, compare_methods, fold_metrics
+from synthbalance.pipelines.report.core import Report
+
+
+class Comparison:
+    """Reports of several runs, compared.
+
+    Parameters
+    ----------
+    reports : list of (str, dict)
+        ``(run, report.json content)``; ``run`` names the run (its directory, or the
+        generator's name for the runs of one ``synthbalance.evaluate`` call).
+    rope : float
+        Region of practical equivalence of the statistics across datasets.
+    problems : list of str
+        Reports that were found but could not be used, one line each.
+    """
+
+    def __init__(self, reports, rope=0.01, problems=(), samples=None):
+        if not reports:
+            raise ValueError("nothing to compare: no reports")
+        self.runs = list(reports)
+        self.rope, self.problems = rope, list(problems)
+        self._samples = samples or {}
+        self.everything = comparison_table(self.runs)
+        # statistics across runs use each run's headline row (macro with several classes)
+        self.table = self.everything[self.everything["primary"]].reset_index(drop=True)
+        self.across = self._across()
+        self.correlations = quality_correlations(self.table)
+
+    @classmethod
+    def from_directories(cls, directories, rope=0.01):
+        """Every usable report.json under ``directories`` (run or sweep directories)."""
+        reports, problems = find_reports(directories)
+        return cls(reports, rope=rope, problems=problems)
+
+    def _across(self):
+        across = {}
+        for classifier in sorted(self.table["classifier"].unique()):
+            for metric in HEADLINE:
+                matrix, missing = score_matrix(self.runs, self.table, classifier, metric)
+                if len(matrix) < 2:
+                    continue  # statistics across datasets need several datasets
+                across[(classifier, metric)] = {
+                    "tests": generator_tests(matrix, self.rope), "friedman": friedman(matrix),
+                    "figure": f"cd_{_file_name(classifier)}_{metric}.png",
+                    "n_datasets": len(matrix), "missing": missing, "matrix": matrix,
+                }  # fmt: skip
+        return across
+
+    @property
+    def reports(self):
+        """``{name: Report}`` of the runs, named as the comparison names them."""
+        names = run_names(self.runs)
+        return {
+            names[run][1]: Report(data, samples=self._samples.get(run)) for run, data in self.runs
+        }
+
+    def __getitem__(self, name):
+        return self.reports[name]
+
+    def _frames(self, attribute):
+        frames = [getattr(r, attribute).assign(run=name) for name, r in self.reports.items()]
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def verdicts(self):
+        """Every run's comparisons (``Report.verdicts``), with a ``run`` column."""
+        return self._frames("verdicts")
+
+    @property
+    def scores(self):
+        """Every run's scores (``Report.scores``), with a ``run`` column."""
+        return self._frames("scores")
+
+    @property
+    def folds(self):
+        """Every run's fold records (``Report.folds``), with a ``run`` column."""
+        return self._frames("folds")
+
+    @property
+    def generator_tests(self):
+        """Each generator against the baseline across datasets, per classifier and metric."""
+        rows = [
+            {"classifier": classifier, "metric": metric, **row}
+            | {"friedman_p": result["friedman"]["p_value"] if result["friedman"] else None}
+            | {
+                "mean_rank": result["friedman"]["mean_ranks"].get(row["method"])
+                if result["friedman"]
+                else None
+            }  # fmt: skip
+            for (classifier, metric), result in self.across.items()
+            for row in result["tests"].to_dict("records")
+        ]
+        return pd.DataFrame(rows)
+
+    def best(self, metric="f1"):
+        """``(option, mean, runner-up, comparison)`` for runs on one dataset: the best of the
+        plain methods and every run's augmented methods (``smote``, ``smote+threshold``),
+        and its paired comparison with the runner-up on the same folds."""
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose from {list(METRICS)}")
+        options = self._options()
+        means = {name: np.mean([fold_metrics(r)[metric] for r in recs.values()])
+                 for name, recs in options.items()}  # fmt: skip
+        ranked = sorted(means, key=lambda name: -means[name])
+        best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        comparison = None
+        if runner_up is not None and options[best].keys() == options[runner_up].keys():
+            folds = [{**r, "method": "a"} for r in options[best].values()]
+            folds += [{**r, "method": "b"} for r in options[runner_up].values()]
+            protocol = self.runs[0][1]["protocol"]
+            comparison = compare_methods(folds, "a", "b", metric, protocol)
+            comparison.update(method=best, versus=runner_up)
+        return {"option": best, "mean": float(means[best]), "runner_up": runner_up,
+                "comparison": comparison}  # fmt: skip
+
+    def _options(self):
+        """``{option: {(repeat, fold): record}}`` of every plain method (once) and every
+        run's augmented methods; one dataset only."""
+        datasets = {data["dataset"]["name"] for _, data in self.runs}
+        if len(datasets) > 1:
+            raise ValueError(f"best() compares runs on one dataset; these cover {sorted(datasets)}")
+        names = run_names(self.runs)
+        options = {}
+        for run, data in self.runs:
+            for method, records in by_method(data["folds"]).items():
+                option = run_label(method, names[run][1])
+                options.setdefault(option, records)
+        return {name: options[name] for name in sorted(options, key=_option_order)}
+
+    def save(self, out):
+        """Write comparison.md, comparison.csv, comparison_generators.csv and the figures
+        into ``out``; returns comparison.md's path."""
+        out = Path(out)
+        for (classifier, metric), result in self.across.items():
+            if result["friedman"] is not None:
+                plot_critical_difference(
+                    result["friedman"], metric, classifier, out / result["figure"]
+                )
+        for classifier in sorted(self.table["classifier"].unique()):
+            if self.table.loc[self.table["classifier"] == classifier, "amount"].nunique() > 1:
+                plot_amounts(self.table, classifier, out / f"amount_{_file_name(classifier)}.png")
+        n_classifiers = self.table["classifier"].nunique()
+        for classifier, found in self.correlations.groupby("classifier") if len(
+            self.correlations
+        ) else ():  # fmt: skip
+            figure = out / _quality_figure(classifier, n_classifiers)
+            plot_quality(self.table[self.table["classifier"] == classifier], found, figure)
+        with atomic_path(out / "comparison.csv") as tmp:
+            self.everything.to_csv(tmp, index=False)
+        if len(tests := self.generator_tests):
+            with atomic_path(out / "comparison_generators.csv") as tmp:
+                tests.to_csv(tmp, index=False)
+        path = out / "comparison.md"
+        write_text(path, self.to_markdown())
+        return path
+
+    def to_markdown(self):
+        return render_markdown(self.everything, self.across, self.correlations)
+
+    def _repr_html_(self):
+        columns = ["dataset", "classifier", "method", "class"]
+        columns += [f"{m}_{f}" for m in HEADLINE for f in ("delta_mean", "ci_low", "ci_high",
+                                                            "verdict")]  # fmt: skip
+        return (
+            f"<h3>synthbalance comparison: {len(self.table)} runs</h3>"
+            + self.everything.reindex(columns=columns).to_html(index=False, float_format="%.3f")
+            + "".join(f"<p>skipped: {html.escape(p)}</p>" for p in self.problems)
+        )
+
+    def __len__(self):
+        return len(self.runs)
+
+
+def _option_order(name):
+    return (METHODS.index(name) if name in METHODS else len(METHODS), name)

@@ -1,0 +1,258 @@
+"""The data model of a run: a ``Dataset`` (features, labels, feature types, which classes are
+minority), how it is made from a user's arrays or frame, and the checks that refuse data a
+run cannot handle."""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder
+
+
+class DataError(ValueError):
+    """A problem with the user's data or dataset config, reported to the user in one line."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features, labels and what the report needs to know about them.
+
+    ``X`` keeps the original column names and dtypes (exports write them back); the
+    columns named in ``categorical`` are categorical, whatever their dtype (text, bool,
+    pandas category, or numbers declared categorical). ``minority`` is the positive
+    class that metrics are computed for, or, for several minority classes, a list of
+    them: each is compared against ``base`` (default: the most frequent other class).
+    Images are rows too, flattened from ``image_shape`` = (channels, height, width), so
+    that every imbalanced-learn sampler and scikit-learn estimator takes them as they are.
+    """
+
+    name: str
+    X: pd.DataFrame
+    y: np.ndarray
+    minority: object
+    target: str = "target"
+    kind: str = "tabular"
+    image_shape: tuple | None = None
+    categorical: tuple = ()
+    base: object = None
+
+    @classmethod
+    def from_data(
+        cls, X, y, *, name="data", minority=None, base=None, categorical=None,
+        image_shape=None, target="target", where=None, what="minority",
+    ):  # fmt: skip
+        """A dataset from a user's features and labels.
+
+        ``X`` is a DataFrame (its column names and dtypes kept; categorical, object and bool
+        columns are categorical, and so are those named in ``categorical``) or an array
+        (columns ``x0``, ``x1``, …; ``categorical`` then gives column indices). With
+        ``image_shape`` = (channels, height, width) the rows are flattened images.
+        ``minority`` and ``base`` as in ``resolve_classes``.
+        """
+        where = where or f"dataset {name!r}"
+        if not isinstance(X, pd.DataFrame):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise DataError(f"{where}: X must be 2-D (samples x features), got shape {X.shape}")
+            prefix = "px" if image_shape is not None else "x"
+            X = pd.DataFrame(X, columns=[f"{prefix}{i}" for i in range(X.shape[1])])
+            if categorical is not None:
+                categorical = [X.columns[int(i)] for i in np.atleast_1d(categorical)]
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise DataError(
+                f"{where}: y must be one label per row of X: {len(X)} rows, y of shape {y.shape}"
+            )
+        X, categorical = typed(X.reset_index(drop=True), categorical)
+        minority, base = resolve_classes(y, minority, base, where, what)
+        return cls(
+            name, X, y, minority=minority, target=target, categorical=categorical, base=base,
+            kind="tabular" if image_shape is None else "image",
+            image_shape=None if image_shape is None else tuple(int(s) for s in image_shape),
+        )  # fmt: skip
+
+    @property
+    def class_counts(self):
+        return dict(sorted(Counter(self.y.tolist()).items(), key=lambda item: -item[1]))
+
+    @property
+    def minority_classes(self):
+        """The minority classes, each compared against ``base_class``."""
+        if isinstance(self.minority, list | tuple):
+            return list(self.minority)
+        return [self.minority]
+
+    @property
+    def base_class(self):
+        if self.base is not None:
+            return self.base
+        minority = self.minority_classes
+        return next((c for c in self.class_counts if c not in minority), None)
+
+    @property
+    def categorical_indices(self):
+        return [self.X.columns.get_loc(c) for c in self.categorical]
+
+    def encoded(self):
+        """The features as one float array: categorical columns as their category codes
+        (0 .. n_categories - 1), which is how samplers and classifiers receive them."""
+        X = np.empty(self.X.shape, dtype=np.float64)
+        for i, column in enumerate(self.X.columns):
+            values = self.X[column]
+            if column in self.categorical:
+                values = pd.Categorical(values, categories=self._categories(column)).codes
+            X[:, i] = values
+        return X
+
+    def _categories(self, column):
+        """A categorical column's values: its dtype's categories, else the sorted values."""
+        values = self.X[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return values.cat.categories
+        return pd.Index(sorted(values.dropna().unique()))
+
+    def categories(self):
+        """The category codes of every categorical column, in ``categorical_indices`` order."""
+        return [np.arange(len(self._categories(c)), dtype=float) for c in self.categorical]
+
+    def decoded(self, X):
+        """Rows of ``encoded`` form back in the original columns, dtypes and categories."""
+        X = np.asarray(X)
+        columns = {}
+        for i, column in enumerate(self.X.columns):
+            original = self.X[column]
+            if column in self.categorical:
+                codes = np.rint(X[:, i].astype(np.float64)).astype(int)
+                values = pd.Categorical.from_codes(codes, categories=self._categories(column))
+                keep = isinstance(original.dtype, pd.CategoricalDtype)
+                columns[column] = values if keep else np.asarray(values).astype(original.dtype)
+            elif pd.api.types.is_integer_dtype(original):
+                columns[column] = np.rint(X[:, i]).astype(original.dtype)
+            else:
+                columns[column] = X[:, i].astype(original.dtype)
+        return pd.DataFrame(columns, columns=self.X.columns)
+
+    def describe(self):
+        """The ``dataset`` block of report.json."""
+        minority = [_plain(c) for c in self.minority_classes]
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "n_samples": int(len(self.y)),
+            "n_features": int(self.X.shape[1]),
+            "classes": {str(label): count for label, count in self.class_counts.items()},
+            "minority": minority[0] if len(minority) == 1 else minority,
+            "base": _plain(self.base_class),
+            **({"categorical": list(self.categorical)} if self.categorical else {}),
+            **({"image_shape": list(self.image_shape)} if self.image_shape else {}),
+        }
+
+
+def one_hot_columns(categorical, categories=None):
+    """A ColumnTransformer one-hot encoding the ``categorical`` columns (category codes;
+    ``categories``: their possible codes, default: those seen in fit) into dense columns,
+    the other columns passed through. Dense: scalers and most estimators refuse sparse."""
+    encoder = OneHotEncoder(
+        categories=categories if categories is not None else "auto",
+        handle_unknown="error",
+        sparse_output=False,
+    )
+    return ColumnTransformer(
+        [("one_hot", encoder, list(categorical))], remainder="passthrough", sparse_threshold=0
+    )
+
+
+def typed(X, categorical=None):
+    """``(X, names)``: the names of ``X``'s categorical columns, in column order.
+
+    Categorical are the columns named in ``categorical`` and every column whose dtype is
+    categorical, object, string or bool. ``X`` is returned as it is.
+    """
+    declared = list(categorical or [])
+    missing = [c for c in declared if c not in X.columns]
+    if missing:
+        raise DataError(
+            f"declared categorical columns {missing} are not in the data; columns are "
+            f"{', '.join(map(str, X.columns))}"
+        )
+    names = [
+        c
+        for c in X.columns
+        if c in declared
+        or not pd.api.types.is_numeric_dtype(X[c])
+        or pd.api.types.is_bool_dtype(X[c])
+    ]
+    return X, tuple(names)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _label(value, labels, what, where):
+    """``value`` as one of ``labels``: Hydra parses "1" as int, a CSV may hold strings."""
+    if value in labels:
+        return value
+    matches = [label for label in labels if str(label) == str(value)]
+    if not matches:
+        raise DataError(f"{where}: {what} class {value!r} is not in the target")
+    return matches[0]
+
+
+def resolve_classes(y, minority=None, base=None, where="data", what="minority"):
+    """``(minority, base)`` as labels of ``y``.
+
+    ``minority`` defaults to the least frequent class with two classes, and with more to
+    every class but ``base`` (default: the most frequent); a list names several minority
+    classes, each compared with ``base``. Labels may be given as their strings; ``what``
+    is how errors name the minority argument.
+    """
+    counts = Counter(np.asarray(y).tolist())
+    labels = sorted(counts, key=lambda label: (counts[label], str(label)))
+    if not labels:
+        raise DataError(f"{where}: no rows")
+    if base is not None:
+        base = _label(base, labels, "base", where)
+    if minority is None:
+        rest = [label for label in labels if label != (base if base is not None else labels[-1])]
+        minority = rest[0] if len(rest) == 1 else rest[::-1]
+    elif isinstance(minority, list | tuple):
+        minority = [_label(p, labels, what, where) for p in minority]
+    else:
+        minority = _label(minority, labels, what, where)
+    return minority, base
+
+
+def check_dataset(dataset, n_splits):
+    """Refuse data the experiment cannot handle, with a message naming the problem."""
+    where = f"dataset {dataset.name!r}"
+    numeric = [c for c in dataset.X.columns if c not in dataset.categorical]
+    non_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(dataset.X[c])]
+    if non_numeric:
+        raise DataError(f"{where}: non-numeric feature columns {non_numeric} are not categorical")
+    values = dataset.X[numeric].to_numpy(dtype=np.float64)
+    bad = [c for c, ok in zip(numeric, np.isfinite(values).all(axis=0), strict=True) if not ok]
+    bad += [c for c in dataset.categorical if dataset.X[c].isna().any()]
+    if bad:
+        raise DataError(f"{where}: NaN or infinite values in feature columns {bad}")
+    if pd.isna(pd.Series(dataset.y)).any():
+        raise DataError(f"{where}: missing values in the target")
+    counts = dataset.class_counts
+    if not counts:
+        raise DataError(f"{where}: no rows")
+    if len(counts) < 2:
+        raise DataError(f"{where}: only one class ({next(iter(counts))!r}); need two")
+    if not dataset.minority_classes:
+        raise DataError(f"{where}: no minority class given")
+    if dataset.base_class not in counts:
+        raise DataError(f"{where}: base class {dataset.base_class!r} is not in the target")
+    for minority in dataset.minority_classes:
+        if minority == dataset.base_class:
+            raise DataError(f"{where}: class {minority!r} is both a minority and the base class")
+        if counts.get(minority, 0) < n_splits:
+            raise DataError(
+                f"{where}: {counts.get(minority, 0)} minority samples "
+                f"({minority!r}), fewer than n_splits={n_splits}"
+            )

@@ -1,0 +1,125 @@
+"""scikit-learn helpers for the estimators a run is given: checks, seeds, class weights."""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import has_fit_parameter
+
+from synthbalance.pipelines.dataset import one_hot_columns
+
+
+def check_sampler(sampler, name="generator"):
+    """Refuse an object that is not an imbalanced-learn sampler (``fit_resample`` and
+    ``get_params``), naming it."""
+    if not (hasattr(sampler, "fit_resample") and hasattr(sampler, "get_params")):
+        raise TypeError(
+            f"{name} must be an imbalanced-learn sampler (with fit_resample and get_params), "
+            f"got {type(sampler).__name__}"
+        )
+    return sampler
+
+
+def final_step(estimator):
+    """The last step of a Pipeline, else the estimator itself."""
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+def check_classifier(classifier):
+    """Refuse a classifier without ``fit`` and ``predict_proba`` (the metrics rank its
+    scores), naming its class."""
+    final = final_step(classifier)
+    missing = [m for m in ("fit", "predict_proba", "get_params") if not hasattr(final, m)]
+    if missing:
+        raise TypeError(
+            f"classifier {type(final).__name__} has no {', '.join(missing)}: synthbalance "
+            "needs a scikit-learn classifier with predict_proba"
+        )
+    return classifier
+
+
+def fill_unset(estimator, name, value):
+    """A clone of ``estimator`` whose ``name`` parameters (nested ones included, as in a
+    Pipeline) that are None are set to ``value``; the others are left as they are."""
+    estimator = clone(estimator)
+    unset = {
+        key: value
+        for key, current in estimator.get_params().items()
+        if (key == name or key.endswith(f"__{name}")) and current is None
+    }
+    return estimator.set_params(**unset)
+
+
+def with_seed(estimator, seed):
+    """A clone of ``estimator`` whose unset ``random_state`` parameters are ``seed``."""
+    return fill_unset(estimator, "random_state", seed)
+
+
+def balanced(estimator, y):
+    """``(estimator, fit_params)`` that train ``estimator`` on ``y`` with balanced class weights."""
+    keys = [
+        k for k in estimator.get_params() if k == "class_weight" or k.endswith("__class_weight")
+    ]
+    if keys:
+        return estimator.set_params(**dict.fromkeys(keys, "balanced")), {}
+    # No class_weight: balanced sample weights, routed to the last step of a Pipeline.
+    steps = getattr(estimator, "steps", None)
+    final = final_step(estimator)
+    if not has_fit_parameter(final, "sample_weight"):
+        raise ValueError(
+            f"{type(final).__name__} takes neither class_weight nor sample_weight; "
+            "remove class_weight from evaluation.methods"
+        )
+    key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+    return estimator, {key: compute_sample_weight("balanced", y)}
+
+
+def one_hot_first(classifier, categorical, categories):
+    """``classifier`` behind a one-hot encoding of the ``categorical`` columns (codes; their
+    possible values ``categories`` come from the dataset, so a category missing from one
+    training part still has its column). Numeric columns pass through unchanged."""
+    steps = classifier.steps if isinstance(classifier, Pipeline) else [("classifier", classifier)]
+    return Pipeline([("one_hot", one_hot_columns(categorical, categories)), *steps])
+
+
+def describe(estimator, name=None):
+    """The ``{"name", "class", "params"}`` block of report.json for an estimator given as an
+    object (the Python API): its class, and the parameters set to other values than their
+    defaults (``get_params(deep=False)``, as scikit-learn's repr shows them)."""
+    cls = type(estimator)
+    try:
+        defaults = cls().get_params(deep=False)
+    except TypeError:  # an __init__ with required arguments: every parameter is shown
+        defaults = {}
+    params = {
+        key: _jsonable(value)
+        for key, value in estimator.get_params(deep=False).items()
+        if key not in defaults or _differs(value, defaults[key])
+    }
+    return {
+        "name": name or type(final_step(estimator)).__name__,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "params": params,
+    }
+
+
+def _jsonable(value):
+    """``value`` as JSON can hold it: containers element by element, numpy scalars and arrays
+    as numbers and lists, anything else (an estimator in a Pipeline's steps) as its repr."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def _differs(value, default):
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # arrays and estimators compare element-wise or not at all
+        return value is not default

@@ -1,0 +1,246 @@
+"""One fold of the evaluation: its training and test parts, and what every method does on it.
+
+``Fold`` fits classifiers on the training part, tunes thresholds on an inner validation
+split of it and scores on the untouched test part; ``plain_results`` and
+``augmented_results`` run the registry's methods (``synthbalance.pipelines.methods``) by
+what the registry says of them, never by name.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedShuffleSplit, TunedThresholdClassifierCV
+
+from synthbalance.generators.metrics import minority_quality
+from synthbalance.pipelines.estimators import balanced, with_seed
+from synthbalance.pipelines.methods import REGISTRY
+from synthbalance.pipelines.metrics import score, threshold_scorers
+
+
+@dataclass
+class Result:
+    """What one method achieved on one fold (with one generator seed)."""
+
+    metrics: dict
+    classifier_fit: float
+    generator_fit: float = 0.0
+    generator_sample: float = 0.0
+    n_synthetic: int = 0
+    threshold: float | None = None
+    quality: dict | None = None
+    quality_seconds: float = 0.0
+    n_held_out: int = 0  # real rows the quality metrics compared with (rarest class)
+    selection: dict | None = None
+
+
+class Fold:
+    """One training/test split: fits classifiers and scores them on the test part.
+
+    ``task`` holds what every fold shares (``Task``); ``minority`` classes are each scored
+    against ``base``, the first is the positive class of the threshold methods.
+    """
+
+    def __init__(self, task, train, test, seed):
+        X, y = task.X, task.y
+        self.X_train, self.y_train, self.X_test, self.y_test = X[train], y[train], X[test], y[test]
+        self.task, self.seed, self.n_train, self.n_test = task, seed, len(train), len(test)
+        self.minority, self.base, self.positive = task.minority, task.base, task.minority[0]
+        inner = StratifiedShuffleSplit(
+            n_splits=1, test_size=task.protocol.threshold.validation_size, random_state=seed
+        )
+        self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(train), 1)), y[train]))
+        self._hold_out_quality_rows()
+
+    def _hold_out_quality_rows(self):
+        """Choose the rows the generator is fitted on and the minority rows held out to
+        judge its samples; embed the real ones in the quality feature space, once."""
+        quality, y_train = self.task.protocol.quality, self.y_train
+        self.quality_rows = {}
+        rng = np.random.RandomState(self.seed)
+        for class_ in self.minority:
+            rows = np.flatnonzero(y_train == class_)
+            n_held_out = quality.n_held_out(len(rows))
+            if n_held_out:
+                self.quality_rows[class_] = np.sort(rng.choice(rows, n_held_out, replace=False))
+        held_out = np.concatenate([np.empty(0, dtype=int), *self.quality_rows.values()])
+        self.generator_rows = np.setdiff1d(np.arange(len(y_train)), held_out)
+        self.space_seconds = 0.0
+        if not self.quality_rows:
+            return
+        # fitted on the generator's rows: held-out and synthetic rows are both unseen
+        start = time.perf_counter()
+        rows = self.generator_rows
+        self.space = self.task.feature_space(self.X_train[rows], y_train[rows], self.seed)
+        self.real = {
+            class_: (
+                self.space.transform(self.X_train[rows[y_train[rows] == class_]]),
+                self.space.transform(self.X_train[held_out]),
+            )
+            for class_, held_out in self.quality_rows.items()
+        }
+        self.space_seconds = time.perf_counter() - start
+
+    def judge(self, X_synthetic, y_synthetic, seed):
+        """Quality metrics of the synthetic minority rows (averaged over the minority
+        classes, with ``by_class`` when there are several), or None when not measured."""
+        by_class = {}
+        for class_ in self.quality_rows:
+            synthetic = X_synthetic[y_synthetic == class_]
+            if len(synthetic) < 3:
+                continue
+            seen, held_out = self.real[class_]
+            by_class[class_] = minority_quality(
+                seen,
+                held_out,
+                self.space.transform(synthetic),
+                nearest_k=self.task.protocol.quality.nearest_k,
+                random_state=seed,
+            )
+        return macro(by_class)
+
+    def fit(self, X, y, balance=False):
+        classifier, fit_params = with_seed(self.task.classifier, self.seed), {}
+        if balance:
+            classifier, fit_params = balanced(classifier, y)
+        start = time.perf_counter()
+        classifier.fit(X, y, **fit_params)
+        return classifier, time.perf_counter() - start
+
+    def tune(self, X_fit, y_fit):
+        """The threshold that maximises the tuning metric on the inner validation rows
+        for a classifier trained on ``X_fit`` (inner training rows, maybe augmented)."""
+        X_val, y_val = self.X_train[self.inner_val], self.y_train[self.inner_val]
+        n = len(y_fit)
+        tuner = TunedThresholdClassifierCV(
+            with_seed(self.task.classifier, self.seed),
+            scoring=threshold_scorers(self.positive)[self.task.protocol.threshold.metric],
+            response_method="predict_proba",
+            cv=[(np.arange(n), np.arange(n, n + len(y_val)))],
+            refit=False,
+        )
+        start = time.perf_counter()
+        tuner.fit(np.vstack([X_fit, X_val]), np.concatenate([y_fit, y_val]))
+        return tuner.best_threshold_, time.perf_counter() - start
+
+    def score(self, classifier, threshold=None):
+        """The metrics of every minority class against the base class, averaged, with
+        ``by_class`` when there are several minority classes."""
+        classes = list(classifier.classes_)
+        proba = classifier.predict_proba(self.X_test)
+        if threshold is None:
+            y_pred = classifier.predict(self.X_test)
+        else:
+            negative = next(c for c in classes if c != self.positive)
+            positive_score = proba[:, classes.index(self.positive)]
+            y_pred = np.where(positive_score >= threshold, self.positive, negative)
+        by_class = {}
+        for class_ in self.minority:
+            rows = (self.y_test == class_) | (self.y_test == self.base)
+            metrics = score(
+                self.y_test[rows] == class_,
+                y_pred[rows] == class_,
+                proba[rows, classes.index(class_)],
+                True,
+            )
+            by_class[class_] = {name: float(value) for name, value in metrics.items()}
+        return macro(by_class)
+
+
+def macro(by_class):
+    """``{metric: mean over classes}``, plus ``by_class`` when there is more than one class;
+    None when empty."""
+    if not by_class:
+        return None
+    first = next(iter(by_class.values()))
+    averaged = {name: float(np.mean([m[name] for m in by_class.values()])) for name in first}
+    if len(by_class) > 1:
+        averaged["by_class"] = by_class
+    return averaged
+
+
+def plain_results(fold, methods):
+    """``{method: Result}`` for the ``methods`` that train on real rows only. A threshold
+    method reuses the classifier of its untuned method (fitted once per fold)."""
+    fitted = {}
+
+    def classifier_of(name):
+        if name not in fitted:
+            fitted[name] = fold.fit(fold.X_train, fold.y_train, balance=REGISTRY[name].balanced)
+        return fitted[name]
+
+    results = {}
+    for name in methods:
+        spec = REGISTRY[name]
+        if spec.augmented:
+            continue
+        if spec.tunes_threshold:
+            classifier, seconds = classifier_of(spec.untuned)
+            inner = fold.inner_fit
+            threshold, tune_seconds = fold.tune(fold.X_train[inner], fold.y_train[inner])
+            results[name] = Result(
+                fold.score(classifier, threshold), seconds + tune_seconds, threshold=threshold
+            )
+        else:
+            classifier, seconds = classifier_of(name)
+            results[name] = Result(fold.score(classifier), seconds)
+    return results
+
+
+def resample(generator, seed, X, y):
+    """``(X_new, y_new, fit_seconds, sample_seconds, selection)``: the rows a clone of
+    ``generator`` seeded with ``seed`` adds to ``(X, y)``."""
+    sampler = with_seed(generator, seed)
+    start = time.perf_counter()
+    X_res, y_res = sampler.fit_resample(X, y)
+    total = time.perf_counter() - start
+    # Samplers that time their own phases say so; imblearn's fit and sample in one step.
+    return (
+        X_res[len(y) :],
+        y_res[len(y) :],
+        getattr(sampler, "fit_seconds_", total),
+        getattr(sampler, "sample_seconds_", 0.0),
+        getattr(sampler, "selection_", None),
+    )
+
+
+def augmented_results(fold, methods, generator, seed):
+    """``({method: Result}, (X_fit, y_fit, X_new, y_new))`` for the augmented ``methods``
+    with one generator fit seeded ``seed``: the results, and the rows the generator was
+    fitted on with those it made."""
+    rows = fold.generator_rows
+    X_fit, y_fit = fold.X_train[rows], fold.y_train[rows]
+    X_new, y_new, gen_fit, gen_sample, selection = resample(generator, seed, X_fit, y_fit)
+    start = time.perf_counter()
+    quality = fold.judge(X_new, y_new, seed)
+    # the feature space (a CNN for images) is fitted once per fold; counted with each fit
+    quality_seconds = time.perf_counter() - start + fold.space_seconds
+    # Every real training row, those held out from the generator included, then the new ones.
+    augmented, seconds = fold.fit(
+        np.vstack([fold.X_train, X_new]), np.concatenate([fold.y_train, y_new])
+    )
+    n_held_out = min(len(r) for r in fold.quality_rows.values()) if quality else 0
+    results = {}
+    for name in methods:
+        spec = REGISTRY[name]
+        if not spec.augmented:
+            continue
+        if not spec.tunes_threshold:
+            results[name] = Result(
+                fold.score(augmented), seconds, gen_fit, gen_sample, len(y_new),
+                quality=quality, quality_seconds=quality_seconds, n_held_out=n_held_out,
+                selection=selection,
+            )  # fmt: skip
+            continue
+        # the generator for tuning sees the inner training rows only, never the validation rows
+        inner = fold.inner_fit
+        X_inner, y_inner = fold.X_train[inner], fold.y_train[inner]
+        X_more, y_more, inner_fit, inner_sample, _ = resample(generator, seed, X_inner, y_inner)
+        threshold, tune_seconds = fold.tune(
+            np.vstack([X_inner, X_more]), np.concatenate([y_inner, y_more])
+        )
+        results[name] = Result(
+            fold.score(augmented, threshold), seconds + tune_seconds, gen_fit + inner_fit,
+            gen_sample + inner_sample, len(y_new), threshold,
+        )  # fmt: skip
+    return results, (X_fit, y_fit, X_new, y_new)

@@ -1,0 +1,139 @@
+"""The evaluation protocol: folds, repeats, the one seed, the rope and the methods, as one
+object passed once, and the seeds every fold and generator fit derive from it."""
+
+from dataclasses import asdict, dataclass, field, fields
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+from synthbalance.pipelines.methods import METHODS, check_methods
+from synthbalance.pipelines.metrics import THRESHOLD_METRICS
+
+
+def _validate(instance, constraints):
+    """Check ``instance``'s fields against ``constraints`` (scikit-learn's declared rules):
+    a ValueError naming the parameter, its value and what it must be."""
+    params = {f.name: getattr(instance, f.name) for f in fields(instance)}
+    validate_parameter_constraints(
+        {k: v for k, v in constraints.items() if k in params}, params, type(instance).__name__
+    )
+
+
+@dataclass(frozen=True)
+class ThresholdTuning:
+    """How ``threshold`` methods choose their cut: maximise ``metric`` on a stratified
+    validation split holding ``validation_size`` of the training part."""
+
+    metric: str = "f1"
+    validation_size: float = 0.25
+
+    _constraints = {
+        "metric": [StrOptions(set(THRESHOLD_METRICS))],
+        "validation_size": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __post_init__(self):
+        _validate(self, self._constraints)
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    """Generator quality on every fold: ``validation_fraction`` of the training part's
+    minority rows is held out from the generator (the classifier still trains on them) and
+    the synthetic minority is compared with it (see ``synthbalance.pipelines.quality``)."""
+
+    enabled: bool = True
+    validation_fraction: float = 0.2
+    nearest_k: int = 5
+
+    _constraints = {
+        "enabled": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "nearest_k": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __post_init__(self):
+        _validate(self, self._constraints)
+
+    def n_held_out(self, n_rows):
+        """How many of a class's ``n_rows`` training rows are held out to judge the
+        generator; 0 when the class is not judged (check disabled, fewer than 3 rows to
+        hold out or fewer than 2 left to fit)."""
+        n = int(round(self.validation_fraction * n_rows))
+        return n if self.enabled and n >= 3 and n_rows - n >= 2 else 0
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a run evaluates: ``RepeatedStratifiedKFold(n_splits, n_repeats, seed)``, the
+    ``methods`` run on every fold, ``generator_seeds`` generator fits per fold, the region
+    of practical equivalence ``rope`` of the verdicts, threshold tuning and the quality
+    check. Invalid values are refused when the protocol is made, before any fold runs."""
+
+    n_splits: int = 5
+    n_repeats: int = 2
+    seed: int = 0
+    rope: float = 0.01
+    methods: tuple = METHODS
+    generator_seeds: int = 1
+    threshold: ThresholdTuning = field(default_factory=ThresholdTuning)
+    quality: QualityCheck = field(default_factory=QualityCheck)
+
+    _constraints = {
+        "n_splits": [Interval(Integral, 2, None, closed="left")],
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "rope": [Interval(Real, 0, None, closed="left")],
+        "methods": ["array-like", str],
+        "generator_seeds": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [ThresholdTuning],
+        "quality": [QualityCheck],
+    }
+
+    def __post_init__(self):
+        _validate(self, self._constraints)
+        object.__setattr__(self, "methods", tuple(check_methods(self.methods)))
+
+    @property
+    def n_folds(self):
+        return self.n_splits * self.n_repeats
+
+    def folds(self, y):
+        """The ``(train, test)`` index pairs of every fold, in order."""
+        cv = RepeatedStratifiedKFold(
+            n_splits=self.n_splits, n_repeats=self.n_repeats, random_state=self.seed
+        )
+        return list(cv.split(np.zeros((len(y), 1)), y))
+
+    def fold_seeds(self):
+        return fold_seeds(self.seed, self.n_folds)
+
+    def describe(self, methods=None):
+        """The ``protocol`` block of report.json; ``methods``: those that actually ran."""
+        return {
+            "n_splits": self.n_splits,
+            "n_repeats": self.n_repeats,
+            "seed": self.seed,
+            "rope": self.rope,
+            "methods": list(self.methods if methods is None else methods),
+            "generator_seeds": self.generator_seeds,
+            "threshold": asdict(self.threshold),
+            "quality": asdict(self.quality),
+        }
+
+
+def fold_seeds(seed, n_folds):
+    """One integer seed per fold, derived from the run's ``seed`` alone.
+
+    Two runs with the same seed and fold count get the same seeds, whatever their
+    generator, so their fold results pair up across a sweep.
+    """
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n_folds)]
+
+
+def generator_seeds(fold_seed, n_seeds):
+    """The seeds of the ``n_seeds`` generator fits of one fold; the first is ``fold_seed``."""
+    extra = np.random.SeedSequence(fold_seed).generate_state(max(n_seeds - 1, 0))
+    return [fold_seed, *(int(s) for s in extra)]

@@ -1,0 +1,197 @@
+"""The one builder of report.json's content: summaries and paired comparisons of the fold
+records, with the verdicts of ``synthbalance.pipelines.stats``. Everything that renders a
+report (markdown, HTML, figures, ``Report``, the comparison across runs) only reads what this
+module writes."""
+
+from collections import defaultdict
+
+import numpy as np
+
+from synthbalance.pipelines.methods import (
+    AUGMENTATION,
+    AUGMENTED,
+    BASELINE,
+    METHODS,
+    PLAIN,
+    THRESHOLD_ONLY,
+)
+from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE
+from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
+from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
+
+
+def by_method(folds):
+    """``{method: {(repeat, fold): record}}``."""
+    table = defaultdict(dict)
+    for record in folds:
+        table[record["method"]][(record["repeat"], record["fold"])] = record
+    return table
+
+
+def fold_metrics(record, class_=None):
+    """A fold record's metrics: the averaged ones, or those of minority class ``class_``."""
+    return record["metrics"] if class_ is None else record["metrics_by_class"][class_]
+
+
+def minority_classes(folds):
+    """The minority classes with their own scores (several minority classes), else []."""
+    return list(folds[0].get("metrics_by_class", {})) if folds else []
+
+
+def summarise(folds, class_=None):
+    """``{method: {metric: {"mean", "std"[, "generator_std"]}}}`` over folds.
+
+    ``std`` is the spread over folds; ``generator_std``, for augmented methods fitted with
+    several generator seeds, the spread between seeds within a fold (root mean variance).
+    With ``class_``, the scores of that minority class against the base class.
+    """
+    summary = {}
+    for method, records in by_method(folds).items():
+        records = list(records.values())
+        summary[method] = {}
+        for m in METRICS:
+            values = [fold_metrics(r, class_)[m] for r in records]
+            stats = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            }
+            if "metrics_by_seed" in records[0] and class_ is None:
+                variances = [np.var([s[m] for s in r["metrics_by_seed"]], ddof=1) for r in records]
+                stats["generator_std"] = float(np.sqrt(np.mean(variances)))
+            summary[method][m] = stats
+    return summary
+
+
+def paired_deltas(folds, method, versus, metric, class_=None):
+    """Per-fold ``metric(method) - metric(versus)``, paired by (repeat, fold)."""
+    table = by_method(folds)
+    keys = sorted(table[versus])
+    return np.array(
+        [
+            fold_metrics(table[method][k], class_)[metric]
+            - fold_metrics(table[versus][k], class_)[metric]
+            for k in keys
+        ]
+    )
+
+
+def compare_methods(folds, method, versus, metric, protocol, class_=None, label=None):
+    """``method`` against ``versus`` on one metric, on the same folds: the corrected t-test
+    verdict and the Bayesian correlated t-test's probabilities. ``protocol`` is report.json's
+    block (``rope``, ``n_repeats``); ``class_`` picks a minority class's own scores;
+    ``label`` is the comparison's ``class`` field."""
+    reference = by_method(folds)[versus].values()
+    n_train = np.mean([r["n_train"] for r in reference])
+    n_test = np.mean([r["n_test"] for r in reference])
+    deltas = paired_deltas(folds, method, versus, metric, class_)
+    return {
+        "method": method,
+        "versus": versus,
+        "metric": metric,
+        "class": label if label is not None else class_,
+        **corrected_ttest(deltas, n_train, n_test, protocol["rope"]),
+        **bayesian_correlated_ttest(deltas, protocol["rope"], n_repeats=protocol["n_repeats"]),
+    }
+
+
+def best_methods(summary, candidates):
+    """For every metric, the candidate with the highest mean (earlier in METHODS on ties)."""
+    ordered = [m for m in METHODS if m in candidates and m in summary]
+    return {
+        metric: max(ordered, key=lambda m: (summary[m][metric]["mean"], -ordered.index(m)))
+        for metric in METRICS
+    }
+
+
+def comparisons(folds, summary, protocol, label=None, class_=None):
+    """Every method against the baseline, and every augmented method against the best
+    method without augmentation (where that is not the baseline); each names the minority
+    class (or ``MACRO``) it is about as ``class`` = ``label``. Pairs that differ only by a
+    tuned threshold are not compared on the metrics a threshold cannot change."""
+    methods = [m for m in METHODS if m in summary]
+    best_plain = best_methods(summary, [m for m in methods if m in PLAIN])
+    result = []
+    for metric in METRICS:
+        pairs = [(m, BASELINE) for m in methods if m != BASELINE]
+        if best_plain[metric] != BASELINE:
+            pairs += [(m, best_plain[metric]) for m in methods if m in AUGMENTED]
+        for method, versus in pairs:
+            if metric in THRESHOLD_FREE and (method, versus) in THRESHOLD_ONLY:
+                continue
+            result.append(compare_methods(folds, method, versus, metric, protocol, class_, label))
+    return result
+
+
+def all_comparisons(folds, summary, protocol, minority, summary_by_class):
+    """The comparisons of the minority class, or, with several minority classes (the keys
+    of ``summary_by_class``, that class's summary), those of the macro average (``class`` =
+    ``MACRO``) and then each class against the base class."""
+    if not summary_by_class:
+        return comparisons(folds, summary, protocol, str(minority))
+    result = comparisons(folds, summary, protocol, MACRO)
+    for class_, class_summary in summary_by_class.items():
+        result += comparisons(folds, class_summary, protocol, class_, class_)
+    return result
+
+
+def summarise_quality(folds):
+    """Mean and sd over folds of each quality metric of the augmented method, or None."""
+    measured = [r["quality"] for r in folds if r["method"] == AUGMENTATION[0] and "quality" in r]
+    if not measured:
+        return None
+    return {
+        name: {
+            "mean": float(np.mean([q[name] for q in measured])),
+            "std": float(np.std([q[name] for q in measured], ddof=1)) if len(measured) > 1 else 0.0,
+        }
+        for name in measured[0]
+    }
+
+
+def build_report(
+    dataset, generator, classifier, protocol, folds, config, *, config_sha256=None,
+    sample_grid=None,
+):  # fmt: skip
+    """report.json's content.
+
+    ``dataset`` is the ``Dataset`` evaluated, ``generator`` and ``classifier`` the
+    ``{"name", "class", "params"}`` blocks describing them, ``protocol`` report.json's
+    protocol block, ``folds`` the records of ``evaluation.run_folds`` and ``config`` what
+    the run was asked (the resolved Hydra config, or the API call's arguments);
+    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any.
+    """
+    if BASELINE not in {r["method"] for r in folds}:
+        raise ValueError(f"the methods must include {BASELINE!r}: every verdict is against it")
+    summary = summarise(folds)
+    description = dataset.describe()
+    by_class = {str(c): summarise(folds, c) for c in minority_classes(folds)}
+    report = {
+        "schema": SCHEMA,
+        "dataset": description,
+        "generator": generator,
+        "classifier": classifier,
+        "protocol": protocol,
+        "folds": folds,
+        "summary": summary,
+        **({"summary_by_class": by_class} if by_class else {}),
+        "comparisons": all_comparisons(folds, summary, protocol, description["minority"], by_class),
+        "quality": summarise_quality(folds),
+        "config": config,
+    }
+    if config_sha256 is not None:
+        report["config_sha256"] = config_sha256
+    if sample_grid is not None:
+        report["sample_grid"] = sample_grid
+    return report
+
+
+def find_comparison(report, method, versus, metric, class_=None):
+    """The comparison of ``method`` against ``versus`` for ``class_`` (default: the
+    headline's: the minority class, or the macro average over several), or None."""
+    class_ = primary_class(report) if class_ is None else class_
+    for c in report["comparisons"]:
+        if (c["method"], c["versus"], c["metric"], c.get("class", class_)) == (
+            method, versus, metric, class_,
+        ):  # fmt: skip
+            return c
+    return None

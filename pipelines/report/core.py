@@ -1,0 +1,190 @@
+"""``Report``: one run's report.json content as an object, with DataFrames, the best method,
+figures, a notebook view, and the files the CLI writes."""
+
+import html
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from synthbalance.pipelines.io import write_text
+from synthbalance.pipelines.methods import METHODS
+from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.report import figures
+from synthbalance.pipelines.report.build import compare_methods
+from synthbalance.pipelines.report.markdown import render_markdown
+from synthbalance.pipelines.report.schema import check_report, primary_class
+from synthbalance.pipelines.report.text import headline, method_label
+
+REPORT_FILE = "report.json"
+
+
+@dataclass(frozen=True)
+class Best:
+    """The best method for a metric, and how it compares with the runner-up.
+
+    ``comparison`` is the paired comparison of ``method`` against ``runner_up`` on the same
+    folds (``delta_mean``, ``ci_low``, ``ci_high``, ``p_value``, ``verdict``, …): "improves"
+    means the best is better beyond doubt, "equivalent" that the two are interchangeable.
+    """
+
+    metric: str
+    method: str
+    label: str
+    mean: float
+    runner_up: str | None
+    comparison: dict | None
+
+    def __str__(self):
+        text = f"{self.metric}: {self.label} ({self.mean:.3f})"
+        if self.comparison is not None:
+            c = self.comparison
+            text += (
+                f"; against the runner-up ({self.runner_up}): {c['verdict']} "
+                f"({c['delta_mean']:+.3f}, CI {c['ci_low']:+.3f} to {c['ci_high']:+.3f})"
+            )
+        return text
+
+
+class Report:
+    """One evaluation run: what report.json holds, as ``data``.
+
+    Parameters
+    ----------
+    data : dict
+        report.json's content (schema ``synthbalance/report-v1``).
+    samples : (real, synthetic) arrays, optional
+        Minority rows of the first fold's generator fit, for the sample grid of image runs.
+    """
+
+    def __init__(self, data, samples=None, source=None):
+        self.data = check_report(data, where=str(source or "report"))
+        self.samples = samples
+        self._source = Path(source) if source is not None else None
+
+    @classmethod
+    def load(cls, path):
+        """The report in ``path`` (a report.json, or a run directory holding one)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / REPORT_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ValueError(f"{path}: cannot read the report ({error.strerror})") from None
+        except ValueError as error:
+            raise ValueError(f"{path}: not valid JSON ({error})") from None
+        return cls(data, source=path)
+
+    @property
+    def name(self):
+        return self.data["generator"]["name"]
+
+    @property
+    def headline(self):
+        """The answer in plain sentences (report.md's opening)."""
+        return headline(self.data)
+
+    @property
+    def verdicts(self):
+        """One row per comparison: method, versus, metric, class, the mean delta with its
+        95 % CI, the corrected t-test's p, the verdict and the Bayesian probabilities."""
+        columns = ["method", "versus", "metric", "class", "delta_mean", "ci_low", "ci_high",
+                   "p_value", "verdict", "p_better", "p_rope", "p_worse"]  # fmt: skip
+        frame = pd.DataFrame(self.data["comparisons"]).reindex(columns=columns)
+        return frame.rename(columns={"delta_mean": "delta", "p_value": "p"})
+
+    @property
+    def scores(self):
+        """Mean and sd over folds of every metric of every method (and minority class)."""
+        rows = []
+        summaries = {primary_class(self.data): self.data["summary"]}
+        summaries.update(self.data.get("summary_by_class", {}))
+        for class_, summary in summaries.items():
+            for method, metrics in summary.items():
+                for metric, stat in metrics.items():
+                    rows.append({"class": class_, "method": method, "metric": metric, **stat})
+        return pd.DataFrame(rows)
+
+    @property
+    def folds(self):
+        """One row per fold and method: its sizes, metrics, timings and quality metrics."""
+        rows = []
+        for r in self.data["folds"]:
+            row = {k: r.get(k) for k in ("repeat", "fold", "method", "n_train", "n_test",
+                                         "n_synthetic", "threshold")}  # fmt: skip
+            row.update(r["metrics"])
+            row.update({f"seconds_{k}": v for k, v in r["seconds"].items()})
+            row.update({f"quality_{k}": v for k, v in (r.get("quality") or {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def best(self, metric="f1"):
+        """The method with the highest mean ``metric``, with its comparison against the
+        runner-up on the same folds (``Best``)."""
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose from {list(METRICS)}")
+        summary = self.data["summary"]
+        ranked = sorted(
+            (m for m in METHODS if m in summary),
+            key=lambda m: (-summary[m][metric]["mean"], METHODS.index(m)),
+        )
+        best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        comparison = None
+        if runner_up is not None:
+            comparison = compare_methods(
+                self.data["folds"], best, runner_up, metric, self.data["protocol"]
+            )
+        return Best(metric, best, method_label(self.data, best), summary[best][metric]["mean"],
+                    runner_up, comparison)  # fmt: skip
+
+    def plot(self):
+        """The forest plot of the comparisons (matplotlib figure)."""
+        return figures.forest_figure(self.data)
+
+    def to_markdown(self):
+        return render_markdown(self.data)
+
+    def _repr_html_(self):
+        scores = self.scores
+        table = scores[scores["class"] == primary_class(self.data)].pivot(
+            index="metric", columns="method", values="mean"
+        )
+        verdicts = self.verdicts[self.verdicts["metric"].isin(["f1", "roc_auc"])]
+        return (
+            f"<h3>synthbalance: {html.escape(self.name)} on "
+            f"{html.escape(self.data['dataset']['name'])}</h3>"
+            f"<p>{html.escape(self.headline)}</p>"
+            f"<h4>Mean scores</h4>{table.to_html(float_format='%.3f')}"
+            f"<h4>Comparisons (F1, ROC AUC)</h4>"
+            f"{verdicts.to_html(index=False, float_format='%.3f')}"
+        )
+
+    def __repr__(self):
+        return f"<Report {self.name} on {self.data['dataset']['name']}: {self.headline}>"
+
+    def save(self, directory):
+        """Write the figures, report.md and, last, report.json into ``directory``; returns
+        report.json's path. A reader never sees half a file, and a run directory without
+        report.json is a run that did not finish."""
+        directory = Path(directory)
+        figures.write(figures.forest_figure(self.data), directory / figures.FOREST)
+        if found := figures.selections(self.data):
+            figures.write(figures.selection_figure(found), directory / figures.SELECTION)
+        if self.data.get("sample_grid"):
+            self._write_grid(directory / self.data["sample_grid"])
+        write_text(directory / "report.md", render_markdown(self.data))
+        path = directory / REPORT_FILE
+        write_text(path, json.dumps(self.data, indent=1, default=str) + "\n")
+        return path
+
+    def _write_grid(self, path):
+        if self.samples is not None:
+            real, synthetic = self.samples
+            shape = tuple(self.data["dataset"]["image_shape"])
+            figures.write(figures.grid_figure(real, synthetic, shape, self.name), path)
+        elif self._source is not None and (self._source.parent / path.name).is_file():
+            if (self._source.parent / path.name).resolve() != path.resolve():
+                shutil.copyfile(self._source.parent / path.name, path)

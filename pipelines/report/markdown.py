@@ -1,0 +1,199 @@
+"""report.md: the answer first, then the scores, the headline comparisons, the generator's
+quality and samples. Every comparison is in report.json (and the HTML report); the markdown
+lists those of the headline metrics."""
+
+import numpy as np
+
+from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS
+from synthbalance.pipelines.report.figures import FOREST, SELECTION, selections
+from synthbalance.pipelines.report.schema import MACRO, primary_class
+from synthbalance.pipelines.report.text import (
+    QUALITY_LABELS,
+    VERDICT_RULES,
+    crowding_note,
+    few_rows_note,
+    headline,
+    held_out_rows,
+    method_label,
+    signed,
+)
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mean_sd(stat):
+    cell = f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
+    if "generator_std" in stat:
+        cell += f" (gen. \u00b1 {stat['generator_std']:.3f})"
+    return cell
+
+
+def _percent(p):
+    return f"{100 * p:.0f} %"
+
+
+def render_markdown(report):
+    """The whole of report.md."""
+    generator = report["generator"]["name"]
+    parts = [
+        f"# synthbalance report: {generator} on {report['dataset']['name']}",
+        headline(report),
+        _setting(report),
+        *_scores_section(report),
+        *_by_class_section(report),
+        *_comparisons_section(report),
+        *quality_section(report),
+        *_selection_section(report),
+        *_sample_grid_section(report),
+        f"![Per-fold paired deltas]({FOREST})",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _setting(report):
+    """The dataset, classifier, generator and protocol in one paragraph."""
+    ds, protocol = report["dataset"], report["protocol"]
+    classes = ", ".join(f"{label}: {n}" for label, n in ds["classes"].items())
+    if isinstance(ds["minority"], list):
+        minority = (
+            f"minority classes {', '.join(map(repr, ds['minority']))}, each against {ds['base']!r}"
+        )
+    else:
+        minority = f"minority {ds['minority']!r}"
+    categorical = (
+        f" Categorical features: {', '.join(ds['categorical'])}." if ds.get("categorical") else ""
+    )
+    return (
+        f"Dataset **{ds['name']}** ({ds['kind']}, {ds['n_samples']} samples, "
+        f"{ds['n_features']} features; {classes}; {minority}).{categorical} "
+        f"Classifier **{report['classifier']['name']}**, generator "
+        f"**{report['generator']['name']}**. Protocol: {protocol['n_splits']}-fold stratified "
+        f"CV repeated {protocol['n_repeats']} times (seed {protocol['seed']}); generator "
+        "fitted on each training part only."
+    )
+
+
+def _scores_section(report):
+    methods = list(report["summary"])
+    several = primary_class(report) == MACRO
+    seeds = report["protocol"].get("generator_seeds", 1)
+    table = markdown_table(
+        ["metric", *(method_label(report, m) for m in methods)],
+        [[LABELS[m], *(mean_sd(report["summary"][k][m]) for k in methods)] for m in METRICS],
+    )
+    if seeds > 1:
+        table += (
+            f"\n\nAugmented scores average {seeds} generator fits per fold; \u00b1 is the spread "
+            "over folds, *gen. \u00b1* the spread between generator seeds within a fold."
+        )
+    title = "## Scores (mean \u00b1 sd over folds)"
+    return [title + (" \u2014 macro average over the minority classes" if several else ""), table]
+
+
+def _by_class_section(report):
+    """Each minority class's scores against the base class (several minority classes)."""
+    by_class = report.get("summary_by_class")
+    if not by_class:
+        return []
+    methods = list(report["summary"])
+    rows = [
+        [class_, LABELS[m], *(mean_sd(summary[k][m]) for k in methods)]
+        for class_, summary in by_class.items()
+        for m in ("f1", "roc_auc")
+    ]
+    return [
+        f"## Scores by minority class (each against {report['dataset']['base']!r} alone)",
+        markdown_table(["class", "metric", *(method_label(report, m) for m in methods)], rows),
+    ]
+
+
+def _comparisons_section(report):
+    """The headline metrics' comparisons of the headline class; the rest is in report.json."""
+    class_ = primary_class(report)
+    shown = [
+        c
+        for c in report["comparisons"]
+        if c["metric"] in HEADLINE and c.get("class", class_) == class_
+    ]
+    rows = [
+        [
+            method_label(report, c["method"]),
+            method_label(report, c["versus"]),
+            LABELS[c["metric"]],
+            f"{signed(c['delta_mean'])} [{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
+            f"**{c['verdict']}**",
+            " / ".join(_percent(c[k]) for k in ("p_better", "p_rope", "p_worse")),
+        ]
+        for c in shown
+    ]
+    rest = len(report["comparisons"]) - len(shown)
+    return [
+        "## Comparisons",
+        f"Paired per-fold deltas; 95 % CI from the corrected resampled t-test (Nadeau & Bengio "
+        f"2003), rope \u00b1{report['protocol']['rope']}; P(better / rope / worse) from the "
+        "Bayesian correlated t-test. Threshold tuning cannot change ROC AUC, so pairs that "
+        f"differ only by the threshold are not compared there. {VERDICT_RULES}",
+        markdown_table(["method", "versus", "metric", "delta [95 % CI]", "verdict", "P"], rows)
+        + (
+            f"\n\n{rest} more comparisons (other metrics, classes) are in report.json."
+            if rest
+            else ""
+        ),
+    ]
+
+
+def quality_section(report):
+    quality = report.get("quality")
+    if not quality:
+        return []
+    fraction = report["protocol"].get("quality", {}).get("validation_fraction")
+    n_held_out = held_out_rows(report)
+    return [
+        "## Generator quality (synthetic vs unseen real minority)",
+        f"In every fold {100 * fraction:.0f} % of the training minority (at least {n_held_out} "
+        "rows) was held out from the generator (the classifier still trained on it); the "
+        "synthetic minority is compared with those rows on standardised features (one-hot for "
+        "categorical columns; for images, features of a small CNN trained on the training "
+        "part).",
+        *few_rows_note(n_held_out),
+        markdown_table(
+            ["metric", "mean \u00b1 sd over folds", "reads as"],
+            [
+                [QUALITY_LABELS[name][0], mean_sd(stat), QUALITY_LABELS[name][1]]
+                for name, stat in quality.items()
+            ],
+        ),
+        *crowding_note(quality),
+    ]
+
+
+def _sample_grid_section(report):
+    if not report.get("sample_grid"):
+        return []
+    sampling = report["generator"]["params"].get("sampling")
+    mode = f", sampling={sampling}" if sampling else ""
+    return [
+        "## Samples",
+        f"Real minority images (top) and {report['generator']['name']}{mode} samples (bottom): "
+        "the first fold's generator, which the evaluation scored, and the real images it was "
+        f"fitted on. ![real and synthetic minority images]({report['sample_grid']})",
+    ]
+
+
+def _selection_section(report):
+    found = selections(report)
+    if not found:
+        return []
+    chosen = [s["best_epoch"] for _, s in found]
+    metric = found[0][1]["metric"]
+    return [
+        "## Checkpoint selection",
+        f"The generator kept the checkpoint with the best {metric} on held-out rows of the "
+        f"generated class: epochs {min(chosen)}\u2013{max(chosen)} (median "
+        f"{int(np.median(chosen))}) over {len(found)} fits. "
+        f"![selection history]({SELECTION})",
+    ]

@@ -1,0 +1,41 @@
+"""report.json's schema: its name, the fields every report has, and the check that a loaded
+JSON document is one. Fields may be added to the schema, none renamed."""
+
+SCHEMA = "synthbalance/report-v1"
+# The fields of every report-v1 (DESIGN.md), in the order report.json writes them.
+FIELDS = (
+    "schema", "dataset", "generator", "classifier", "protocol", "folds", "summary",
+    "comparisons", "config",
+)  # fmt: skip
+# What a comparison across runs reads of each report.
+COMPARED_FIELDS = ("schema", "dataset", "generator", "classifier", "summary", "comparisons")
+# The fields some reports add: summary_by_class (several minority classes), quality (when
+# measured), config_sha256 (runs of the CLI), sample_grid (image runs).
+OPTIONAL_FIELDS = ("summary_by_class", "quality", "config_sha256", "sample_grid")
+# The comparisons' "class" of the macro average over several minority classes.
+MACRO = "macro"
+
+
+class NotAReport(ValueError):
+    """A JSON document that is not a complete synthbalance report."""
+
+
+def check_report(report, where="report", fields=FIELDS):
+    """Refuse, naming ``where``, a document that is not a report-v1 with ``fields``; return
+    it."""
+    if not isinstance(report, dict) or report.get("schema") != SCHEMA:
+        found = report.get("schema") if isinstance(report, dict) else type(report).__name__
+        raise NotAReport(f"{where}: not a synthbalance report (schema {found!r}, not {SCHEMA!r})")
+    missing = [field for field in fields if field not in report]
+    if missing:
+        raise NotAReport(f"{where}: an incomplete synthbalance report, without {missing}")
+    if "folds" in fields and not report["folds"]:
+        raise NotAReport(f"{where}: a synthbalance report without folds")
+    return report
+
+
+def primary_class(report):
+    """The ``class`` of the comparisons a report's headline speaks about: the minority
+    class, or ``MACRO`` with several."""
+    minority = report["dataset"].get("minority")
+    return MACRO if isinstance(minority, list) else str(minority)
