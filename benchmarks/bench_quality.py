@@ -34,12 +34,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import synthbalance as sb
 from synthbalance.generators.metrics import QUALITY_METRICS
 from synthbalance.pipelines.components import build, for_dataset
 from synthbalance.pipelines.datasets import seed_case
-from synthbalance.pipelines.evaluation import QualityCheck, evaluate
 from synthbalance.pipelines.images import digits
-from synthbalance.pipelines.report import comparisons, summarise
+from synthbalance.pipelines.protocol import QualityCheck
 
 SEED = 0
 N_SPLITS = 5
@@ -112,19 +112,12 @@ def classifier():
 
 def run_one(dataset, generator):
     """The augmented records of one evaluation, and its comparisons against the baseline."""
-    folds = evaluate(
-        dataset.X.to_numpy(dtype=float),
-        dataset.y,
-        dataset.minority,
-        generator,
-        classifier(),
-        n_splits=N_SPLITS,
-        n_repeats=1,
-        seed=SEED,
-        methods=("baseline", "augmented"),
-        image_shape=dataset.image_shape,
-    )
-    found = comparisons(folds, summarise(folds), {"rope": ROPE, "n_repeats": 1})
+    report = sb.evaluate(
+        dataset.X, dataset.y, generator=generator, classifier=classifier(),
+        minority=dataset.minority, image_shape=dataset.image_shape, name=dataset.name,
+        n_splits=N_SPLITS, n_repeats=1, seed=SEED, rope=ROPE, methods=("baseline", "augmented"),
+    )  # fmt: skip
+    folds, found = report.data["folds"], report.data["comparisons"]
     deltas = {
         c["metric"]: c
         for c in found

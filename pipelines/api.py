@@ -82,16 +82,7 @@ def evaluate(
     -------
     Report or Comparison
     """
-    if (generator is None) == (generators is None):
-        raise ValueError("give one of generator= (a sampler) or generators= ({name: sampler})")
-    if generators is not None and (not isinstance(generators, dict) or not generators):
-        raise TypeError("generators must be a non-empty dict {name: sampler}")
-    named = generators if generators is not None else {None: generator}
-    samplers = {}
-    for key, sampler in named.items():
-        check_sampler(sampler, "generator" if key is None else f"generator {key!r}")
-        description = describe(sampler, None if key is None else str(key))
-        samplers[description["name"]] = (sampler, description)
+    samplers = _named_samplers(generator, generators)
     classifier = default_classifier() if classifier is None else classifier
     protocol = Protocol(
         n_splits=n_splits, n_repeats=n_repeats, seed=seed, rope=rope, methods=methods,
@@ -110,6 +101,21 @@ def evaluate(
         [(name, r.data) for name, r in reports.items()], rope=rope,
         samples={name: r.samples for name, r in reports.items()},
     )  # fmt: skip
+
+
+def _named_samplers(generator, generators):
+    """``{name: (sampler, description)}`` from ``generator=`` or ``generators=``, checked."""
+    if (generator is None) == (generators is None):
+        raise ValueError("give one of generator= (a sampler) or generators= ({name: sampler})")
+    if generators is not None and (not isinstance(generators, dict) or not generators):
+        raise TypeError("generators must be a non-empty dict {name: sampler}")
+    named = generators if generators is not None else {None: generator}
+    samplers = {}
+    for key, sampler in named.items():
+        check_sampler(sampler, "generator" if key is None else f"generator {key!r}")
+        description = describe(sampler, None if key is None else str(key))
+        samplers[description["name"]] = (sampler, description)
+    return samplers
 
 
 def _tuning(threshold):

@@ -14,6 +14,8 @@ from synthbalance.pipelines.app import run
 from synthbalance.pipelines.datasets import seed_case
 from synthbalance.pipelines.methods import METHODS
 from synthbalance.pipelines.report import SCHEMA
+from synthbalance.pipelines.report.build import paired_deltas
+from synthbalance.pipelines.stats import verdict
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION
 
@@ -46,13 +48,14 @@ def test_default_run_writes_a_complete_report(make_config, tmp_path):
     assert len(on_disk["folds"]) == 2 * 5  # folds x methods
     assert {r["method"] for r in on_disk["folds"]} == set(METHODS)
     assert {c["metric"] for c in on_disk["comparisons"]} == set(report["summary"]["baseline"])
-    assert all(
-        0 <= c["p_better"] <= 1 and c["p_better"] + c["p_rope"] + c["p_worse"] == pytest.approx(1)
-        for c in on_disk["comparisons"]
-    )
-    assert {c["verdict"] for c in on_disk["comparisons"]} <= {
-        "improves", "equivalent", "hurts", "inconclusive",
-    }  # fmt: skip
+    rope = on_disk["protocol"]["rope"]
+    for c in on_disk["comparisons"]:
+        # each verdict follows from its interval, the interval from the paired fold deltas
+        assert c["verdict"] == verdict(c["ci_low"], c["ci_high"], rope)
+        deltas = paired_deltas(on_disk["folds"], c["method"], c["versus"], c["metric"])
+        assert c["delta_mean"] == pytest.approx(deltas.mean())
+        assert c["ci_low"] < c["delta_mean"] < c["ci_high"] or np.all(deltas == deltas[0])
+        assert c["p_better"] + c["p_rope"] + c["p_worse"] == pytest.approx(1)
     markdown = (tmp_path / "report.md").read_text()
     opening = markdown.splitlines()[2]
     assert opening.startswith("For F1, ") and "for ROC AUC, " in opening
@@ -254,4 +257,5 @@ def test_selection_history_reaches_the_report(make_config, tmp_path):
     assert all(len(r["selection"]["history"]) == 2 for r in records)  # 2 epochs, every epoch
     assert (tmp_path / "selection.png").stat().st_size > 0
     assert "## Checkpoint selection" in (tmp_path / "report.md").read_text()
-    assert report["quality"]["c2st_auc"]["mean"] >= 0
+    c2st = [r["quality"]["c2st_auc"] for r in records]
+    assert report["quality"]["c2st_auc"]["mean"] == pytest.approx(np.mean(c2st))

@@ -113,7 +113,6 @@ def test_quality_is_measured_on_rows_the_generator_never_saw(data):
         # copies of the rows the generator saw: all flagged, none leaked from the held-out rows
         assert record["quality"]["exact_copies"] == 1.0
         assert record["quality"]["leaked"] < 0.5
-        assert 0 <= record["quality"]["c2st_auc"] <= 1
 
 
 def test_no_augmentation_gives_identical_scores(data):

@@ -1,0 +1,190 @@
+"""The Python API: synthbalance.evaluate, compare, export, Report and Comparison."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra.utils import instantiate
+from imblearn import FunctionSampler
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+from omegaconf import OmegaConf
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+import synthbalance as sb
+from synthbalance.pipelines.app import run
+from synthbalance.pipelines.components import build
+from synthbalance.pipelines.datasets import seed_case
+
+SMALL = dict(n_splits=3, n_repeats=1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = seed_case(n_majority=600, n_minority=45, n_features=5, n_informative=3, n_redundant=1)
+    return ds.X, ds.y
+
+
+def logreg():
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+def without_timings(folds):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in folds]
+
+
+def test_public_names():
+    public = {"evaluate", "compare", "export", "Report", "Comparison", "CVAESampler",
+              "VAESampler", "CGANSampler", "CNNClassifier"}  # fmt: skip
+    assert set(sb.__all__) >= public
+    assert sb.__version__ and sb.__version__ != "0+unknown"
+
+
+def test_the_api_and_the_cli_write_the_same_report(make_config, tmp_path):
+    cfg = make_config("generator.sampling=posterior")
+    from_cli = run(cfg)
+    dataset = instantiate(cfg.dataset)
+    sampler, _ = build(cfg.generator)
+    classifier, _ = build(cfg.classifier)
+    evaluation = OmegaConf.to_container(cfg.evaluation)
+    report = sb.evaluate(
+        dataset.X, dataset.y, generator=sampler, classifier=classifier,
+        n_splits=evaluation["n_splits"], n_repeats=evaluation["n_repeats"], seed=cfg.seed,
+        rope=evaluation["rope"], methods=evaluation["methods"], threshold=evaluation["threshold"],
+        quality=evaluation["quality"], name="seed_case",
+    )  # fmt: skip
+    for key in ("dataset", "summary", "comparisons", "quality", "protocol"):
+        assert report.data[key] == from_cli[key], key
+    assert without_timings(report.data["folds"]) == without_timings(from_cli["folds"])
+
+
+def test_several_generators_share_the_folds_and_the_baseline(data):
+    X, y = data
+    comparison = sb.evaluate(
+        X, y, generators={"smote": SMOTE(), "ros": RandomOverSampler()}, classifier=logreg(),
+        **SMALL,
+    )  # fmt: skip
+    assert isinstance(comparison, sb.Comparison) and list(comparison.reports) == ["smote", "ros"]
+    smote, ros = comparison["smote"].data, comparison["ros"].data
+    plain = [r for r in smote["folds"] if r["method"] == "baseline"]
+    assert without_timings(plain) == without_timings(
+        [r for r in ros["folds"] if r["method"] == "baseline"]
+    )
+    assert smote["summary"]["augmented"] != ros["summary"]["augmented"]
+    # the same results as one generator at a time
+    alone = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
+    assert alone.data["summary"] == smote["summary"]
+    assert set(comparison.verdicts["run"]) == {"smote", "ros"}
+    best = comparison.best("f1")
+    means = comparison.scores.query("metric == 'f1'")
+    assert best["mean"] == pytest.approx(means["mean"].max())
+
+
+def test_report_frames_best_and_plot(data):
+    X, y = data
+    report = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)
+    verdicts = report.verdicts
+    assert list(verdicts.columns[:5]) == ["method", "versus", "metric", "class", "delta"]
+    assert len(verdicts) == len(report.data["comparisons"])
+    assert len(report.folds) == 3 * len(report.data["summary"])  # folds x methods
+    f1 = report.scores.query("metric == 'f1'").set_index("method")["mean"]
+    best = report.best("f1")
+    assert best.method == f1.idxmax() and best.mean == pytest.approx(f1.max())
+    assert best.runner_up == f1.drop(best.method).idxmax()
+    assert best.comparison["delta_mean"] == pytest.approx(f1.max() - f1[best.runner_up])
+    figure = report.plot()
+    assert len(figure.axes) == 2  # F1 and ROC AUC
+    assert report.headline in report._repr_html_()
+    with pytest.raises(ValueError, match="unknown metric 'auc'"):
+        report.best("auc")
+
+
+def test_save_writes_what_the_cli_writes_and_load_reads_it_back(data, tmp_path):
+    X, y = data
+    report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
+    path = report.save(tmp_path / "out")
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "report.md",
+                                                              "deltas.png"}  # fmt: skip
+    loaded = sb.Report.load(tmp_path / "out")
+    assert loaded.data == json.loads(path.read_text()) and loaded.headline == report.headline
+    other = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)
+    assert sb.compare(loaded, other).table["method"].tolist() == ["SMOTE", "RandomOverSampler"]
+
+
+def test_dataframes_keep_their_categorical_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"size": rng.normal(size=300), "colour": rng.choice(["r", "g", "b"], 300)})
+    y = np.r_[np.zeros(270, int), np.ones(30, int)]
+    X.loc[y == 1, "size"] += 2
+    report = sb.evaluate(X, y, generator=SMOTE(), **SMALL)
+    assert report.data["dataset"]["categorical"] == ["colour"]
+    assert report.data["generator"]["class"] == "imblearn.over_sampling.SMOTENC"
+    exported = sb.export(X, y, generator=SMOTE(), path=tmp_path / "balanced.csv")
+    frame = pd.read_csv(exported)
+    assert set(frame["colour"]) <= {"r", "g", "b"} and frame["is_synthetic"].sum() == 240
+    assert (tmp_path / "balanced.manifest.json").is_file()
+
+
+class _Spy(FunctionSampler):
+    """A sampler that records whether it was ever fitted."""
+
+    fitted = False
+
+    def fit_resample(self, X, y):
+        _Spy.fitted = True
+        return super().fit_resample(X, y)
+
+
+def _nan(X, y):
+    X = X.to_numpy().copy()
+    X[3, 1] = np.nan
+    return X, y
+
+
+BAD_INPUT = {
+    "NaN": (_nan, {}, ValueError, r"NaN or infinite values in feature columns \['x1'\]"),
+    "one class": (lambda X, y: (X, np.zeros_like(y)), {}, ValueError, "only one class"),
+    "3 minority rows": (
+        lambda X, y: (X.iloc[:603], y[:603]), {"n_splits": 5}, ValueError,
+        "3 minority samples .*fewer than n_splits=5",
+    ),
+    "not a sampler": (None, {"generator": LogisticRegression()}, TypeError,
+                      "generator must be an imbalanced-learn sampler"),
+    "no predict_proba": (None, {"classifier": LinearSVC()}, TypeError,
+                         "LinearSVC has no predict_proba"),
+    "unknown method": (None, {"methods": ["baseline", "magic"]}, ValueError,
+                       r"unknown methods \['magic'\]"),
+    "no baseline": (None, {"methods": ["augmented"]}, ValueError, "must include 'baseline'"),
+    "bad n_splits": (None, {"n_splits": "abc"}, ValueError, "'n_splits' parameter"),
+    "negative rope": (None, {"rope": -1}, ValueError, "'rope' parameter"),
+    "no generator seeds": (None, {"generator_seeds": 0}, ValueError, "'generator_seeds'"),
+    "two generator arguments": (None, {"generators": {"a": SMOTE()}}, ValueError, "give one of"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=list(BAD_INPUT))
+def test_bad_input_is_refused_before_any_fold_runs(data, case, tmp_path, monkeypatch):
+    change, arguments, error, message = BAD_INPUT[case]
+    X, y = change(*data) if change else data
+    arguments = {"generator": _Spy(), "n_splits": 2, "n_repeats": 1, **arguments}
+    monkeypatch.chdir(tmp_path)
+    _Spy.fitted = False
+    with pytest.raises(error, match=message):
+        sb.evaluate(X, y, **arguments)
+    assert not _Spy.fitted and not os.listdir(tmp_path)
+
+
+def test_compare_reads_run_directories(data, tmp_path):
+    X, y = data
+    for name, sampler in {"smote": SMOTE(), "ros": RandomOverSampler()}.items():
+        sb.evaluate(X, y, generator=sampler, classifier=logreg(), **SMALL).save(tmp_path / name)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "report.json").write_text('{"schema": "synthbalance/rep')
+    comparison = sb.compare(tmp_path)
+    assert len(comparison) == 2
+    assert len(comparison.problems) == 1 and "broken" in comparison.problems[0]
+    assert "not valid JSON" in comparison.problems[0]
