@@ -263,7 +263,7 @@ def test_sample_grid_draws_real_above_synthetic_large_enough_to_see(tmp_path):
 def test_mnist_ships_offline_and_picks_digits_like_digits():
     from synthbalance.pipelines.images import mnist
 
-    dataset = mnist(minority_digit=7, n_minority=50)
+    dataset = mnist(minority_digit=7, majority_digits=[0, 1, 2, 3, 4, 5, 6, 8, 9], n_minority=50)
     assert dataset.image_shape == (1, 28, 28) and dataset.X.shape == (4550, 784)
     assert dataset.class_counts == {"other": 4500, "digit_7": 50}
     assert dataset.X.to_numpy().min() == 0 and dataset.X.to_numpy().max() == 1
@@ -271,4 +271,4 @@ def test_mnist_ships_offline_and_picks_digits_like_digits():
     assert several.class_counts == {"other": 500, "digit_1": 30, "digit_2": 20}
     assert several.minority_classes == ["digit_1", "digit_2"] and several.base_class == "other"
     with pytest.raises(DataError, match="between 1 and 500 images of digit 7"):
-        mnist(minority_digit=7, n_minority=501)
+        mnist(minority_digit=7, majority_digits=[0], n_minority=501)
