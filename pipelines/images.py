@@ -84,9 +84,7 @@ def _one_digit_against_others(
             )
         chosen.append(rng.choice(candidates, n, replace=False))
     rows = np.sort(np.concatenate([*chosen, np.flatnonzero(np.isin(labels, majority))]))
-    y = np.array(
-        ["other" if d in majority else f"digit_{d}" for d in labels[rows]], dtype=object
-    )
+    y = np.array(["other" if d in majority else f"digit_{d}" for d in labels[rows]], dtype=object)
     minority = [f"digit_{d}" for d in minority_digits]
     return Dataset(
         name, _pixels(images[rows]), y, minority=minority[0] if len(minority) == 1 else minority,
