@@ -15,9 +15,11 @@ def test_every_package_folder_is_installed_under_synthbalance():
     folders = {name: ROOT / path for name, path in setuptools["package-dir"].items()}
     found = set()
     for name, folder in folders.items():
-        for init in folder.rglob("__init__.py"):
-            relative = init.parent.relative_to(folder).parts
-            found.add(".".join((name, *relative)))
+        for file in [*folder.rglob("*.py"), *folder.rglob("*.yaml")]:
+            if "__pycache__" not in file.parts:
+                found.add(".".join((name, *file.parent.relative_to(folder).parts)))
+        # folders holding only folders are packages too (conf/hydra)
+        found |= {".".join(p.split(".")[:-1]) for p in set(found) if p.count(".") > 2}
     assert found == set(setuptools["packages"])
     assert all(package.split(".")[0] == "synthbalance" for package in found)
 
