@@ -65,7 +65,7 @@ def evaluate(
         What a tuned threshold maximises (``"f1"``, ``"balanced_accuracy"``, ``"gmean"``,
         ``"mcc"``), or the whole tuning setup.
     quality : bool or QualityCheck
-        Measure the synthetic rows' quality against held-out real minority rows.
+        Measure the synthetic rows' quality against the test parts' real minority rows.
     minority, base : label or list of labels, optional
         The minority class (default: the least frequent; with more than two classes every
         class but ``base``, default the most frequent, is a minority class).

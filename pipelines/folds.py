@@ -17,6 +17,9 @@ from synthbalance.pipelines.estimators import balanced, with_seed
 from synthbalance.pipelines.methods import REGISTRY
 from synthbalance.pipelines.metrics import score, threshold_scorers
 
+# Fewest real (test part) and synthetic rows of a class that its quality metrics compare.
+MIN_QUALITY_ROWS = 3
+
 
 @dataclass
 class Result:
@@ -30,7 +33,7 @@ class Result:
     threshold: float | None = None
     quality: dict | None = None
     quality_seconds: float = 0.0
-    n_held_out: int = 0  # real rows the quality metrics compared with (rarest class)
+    n_held_out: int = 0  # unseen real rows the quality metrics compared with (rarest class)
     selection: dict | None = None
 
 
@@ -50,49 +53,43 @@ class Fold:
             n_splits=1, test_size=task.protocol.threshold.validation_size, random_state=seed
         )
         self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(train), 1)), y[train]))
-        self._hold_out_quality_rows()
+        self._prepare_quality()
 
-    def _hold_out_quality_rows(self):
-        """Choose the rows the generator is fitted on and the minority rows held out to
-        judge its samples; embed the real ones in the quality feature space, once."""
-        quality, y_train = self.task.protocol.quality, self.y_train
-        self.quality_rows = {}
-        rng = np.random.RandomState(self.seed)
-        for class_ in self.minority:
-            rows = np.flatnonzero(y_train == class_)
-            n_held_out = quality.n_held_out(len(rows))
-            if n_held_out:
-                self.quality_rows[class_] = np.sort(rng.choice(rows, n_held_out, replace=False))
-        held_out = np.concatenate([np.empty(0, dtype=int), *self.quality_rows.values()])
-        self.generator_rows = np.setdiff1d(np.arange(len(y_train)), held_out)
-        self.space_seconds = 0.0
-        if not self.quality_rows:
+    def _prepare_quality(self):
+        """Embed the real minority rows the quality metrics compare synthetic rows with: the
+        training part's (the generator's) and the test part's, which neither the generator
+        nor the classifier ever sees, in a feature space fitted on the training part."""
+        self.quality_classes, self.space_seconds = [], 0.0
+        if not self.task.protocol.quality.enabled:
             return
-        # fitted on the generator's rows: held-out and synthetic rows are both unseen
+        unseen = {c: np.flatnonzero(self.y_test == c) for c in self.minority}
+        self.quality_classes = [c for c, rows in unseen.items() if len(rows) >= MIN_QUALITY_ROWS]
+        if not self.quality_classes:
+            return
         start = time.perf_counter()
-        rows = self.generator_rows
-        self.space = self.task.feature_space(self.X_train[rows], y_train[rows], self.seed)
+        self.space = self.task.feature_space(self.X_train, self.y_train, self.seed)
         self.real = {
             class_: (
-                self.space.transform(self.X_train[rows[y_train[rows] == class_]]),
-                self.space.transform(self.X_train[held_out]),
+                self.space.transform(self.X_train[self.y_train == class_]),
+                self.space.transform(self.X_test[unseen[class_]]),
             )
-            for class_, held_out in self.quality_rows.items()
+            for class_ in self.quality_classes
         }
+        self.n_unseen = min(len(unseen[c]) for c in self.quality_classes)
         self.space_seconds = time.perf_counter() - start
 
     def judge(self, X_synthetic, y_synthetic, seed):
         """Quality metrics of the synthetic minority rows (averaged over the minority
         classes, with ``by_class`` when there are several), or None when not measured."""
         by_class = {}
-        for class_ in self.quality_rows:
+        for class_ in self.quality_classes:
             synthetic = X_synthetic[y_synthetic == class_]
-            if len(synthetic) < 3:
+            if len(synthetic) < MIN_QUALITY_ROWS:
                 continue
-            seen, held_out = self.real[class_]
+            seen, unseen = self.real[class_]
             by_class[class_] = minority_quality(
                 seen,
-                held_out,
+                unseen,
                 self.space.transform(synthetic),
                 nearest_k=self.task.protocol.quality.nearest_k,
                 random_state=seed,
@@ -208,18 +205,14 @@ def augmented_results(fold, methods, generator, seed):
     """``({method: Result}, (X_fit, y_fit, X_new, y_new))`` for the augmented ``methods``
     with one generator fit seeded ``seed``: the results, and the rows the generator was
     fitted on with those it made."""
-    rows = fold.generator_rows
-    X_fit, y_fit = fold.X_train[rows], fold.y_train[rows]
+    X_fit, y_fit = fold.X_train, fold.y_train  # the generator sees every training row
     X_new, y_new, gen_fit, gen_sample, selection = resample(generator, seed, X_fit, y_fit)
     start = time.perf_counter()
     quality = fold.judge(X_new, y_new, seed)
     # the feature space (a CNN for images) is fitted once per fold; counted with each fit
     quality_seconds = time.perf_counter() - start + fold.space_seconds
-    # Every real training row, those held out from the generator included, then the new ones.
-    augmented, seconds = fold.fit(
-        np.vstack([fold.X_train, X_new]), np.concatenate([fold.y_train, y_new])
-    )
-    n_held_out = min(len(r) for r in fold.quality_rows.values()) if quality else 0
+    augmented, seconds = fold.fit(np.vstack([X_fit, X_new]), np.concatenate([y_fit, y_new]))
+    n_held_out = fold.n_unseen if quality else 0
     results = {}
     for name in methods:
         spec = REGISTRY[name]

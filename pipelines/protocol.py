@@ -40,29 +40,22 @@ class ThresholdTuning:
 
 @dataclass(frozen=True)
 class QualityCheck:
-    """Generator quality on every fold: ``validation_fraction`` of the training part's
-    minority rows is held out from the generator (the classifier still trains on them) and
-    the synthetic minority is compared with it (see ``synthbalance.pipelines.quality``)."""
+    """Generator quality on every fold: the synthetic minority rows are compared with the
+    real minority rows of the fold's test part, which neither the generator nor the
+    classifier ever sees (``synthbalance.generators.metrics``, in the feature space of
+    ``synthbalance.pipelines.quality``). The metrics influence no decision: the generator
+    is fitted on every training row whether they are measured or not."""
 
     enabled: bool = True
-    validation_fraction: float = 0.2
     nearest_k: int = 5
 
     _constraints = {
         "enabled": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "nearest_k": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __post_init__(self):
         _validate(self, self._constraints)
-
-    def n_held_out(self, n_rows):
-        """How many of a class's ``n_rows`` training rows are held out to judge the
-        generator; 0 when the class is not judged (check disabled, fewer than 3 rows to
-        hold out or fewer than 2 left to fit)."""
-        n = int(round(self.validation_fraction * n_rows))
-        return n if self.enabled and n >= 3 and n_rows - n >= 2 else 0
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
 """Quality metrics of generators, computed on the class being generated.
 
-All compare synthetic minority rows with real minority rows the generator never saw (a
-validation part split off the training part's minority before the generator is fitted),
-in the feature space that ``feature_space`` fits on the generator's training rows:
+All compare synthetic minority rows with the real minority rows of the fold's test part,
+which neither the generator nor the classifier ever sees, in the feature space that
+``feature_space`` fits on the training part (the generator's rows):
 standardised features for tables; for images, the standardised penultimate-layer features
 of a small CNN (``synthbalance.classifiers.CNNClassifier``) trained on those rows to tell the
 classes apart. Distances between raw pixels say little about what an image shows; the usual fix,
 features of a network pretrained on ImageNet (as in FID or the PRDC paper), is not open
 to us: no pretrained weights can be downloaded here, and they would not fit 8 x 8 grey
 digits anyway. A CNN trained per fold costs a second or so on small image sets and sees
-neither the held-out rows nor any synthetic one, so all three sets are embedded alike.
+neither the test rows nor any synthetic one, so both sets are embedded alike.
 
 The metrics themselves are in ``synthbalance.generators.metrics``.
 """
@@ -80,7 +80,7 @@ def feature_space(
     possible codes, default to those in ``X_train``). Images: a
     ``CNNFeatures`` trained on ``X_train`` and its labels ``y_train`` (no pretrained weights
     can be downloaded; see the module docstring). Fit it on the rows the generator is
-    fitted on, so that held-out and synthetic rows are both unseen by it.
+    fitted on, so that test and synthetic rows are both unseen by it.
     """
     if image_shape is None:
         if not len(categorical):

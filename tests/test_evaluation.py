@@ -82,9 +82,7 @@ def test_generator_sees_only_the_training_part(data):
         seen_rows = {tuple(r) for r in X_seen}
         assert seen_rows <= {tuple(r) for r in X[train]}
         assert not seen_rows & {tuple(r) for r in X[test]}
-        # 20 % of the training minority is held out to judge the samples
-        held_out = int(round(0.2 * (y[train] == 1).sum()))
-        assert len(X_seen) == len(train) - held_out
+        assert len(X_seen) == len(train)  # every training row: the generator's best chance
     assert {r["n_test"] for r in records} == {len(X) // 3}
 
 
@@ -98,7 +96,7 @@ def test_the_report_keeps_the_first_fits_minority_samples(data):
     (train, _), *_ = RepeatedStratifiedKFold(n_splits=3, n_repeats=1, random_state=0).split(X, y)
     first = next(r for r in report.data["folds"] if r["method"] == "augmented")
     minority_train = {tuple(r) for r in X[train][y[train] == 1]}
-    assert {tuple(r) for r in real} < minority_train  # 20 % are held out from the generator
+    assert {tuple(r) for r in real} == minority_train  # the generator saw every one
     assert {tuple(r) for r in synthetic} <= {tuple(r) for r in real}  # copies of what it saw
     assert len(synthetic) == min(first["n_synthetic"], 500)
 
@@ -110,9 +108,24 @@ def test_quality_is_measured_on_rows_the_generator_never_saw(data):
         methods=("baseline", "augmented"),
     )  # fmt: skip
     for record in (r for r in records if r["method"] == "augmented"):
-        # copies of the rows the generator saw: all flagged, none leaked from the held-out rows
+        # copies of the rows the generator saw: all flagged, none leaked from the test rows
         assert record["quality"]["exact_copies"] == 1.0
         assert record["quality"]["leaked"] < 0.5
+        assert record["n_held_out"] == (y == 1).sum() // 2  # the test part's minority rows
+
+
+def test_measuring_quality_changes_no_fold_metric(data):
+    X, y = data
+    runs = [
+        fold_records(
+            X, y, 1, SMOTE(), classifier(), n_splits=3, n_repeats=1, seed=0,
+            methods=("baseline", "augmented", "augmented+threshold"), quality=enabled,
+        )  # fmt: skip
+        for enabled in (True, False)
+    ]
+    with_quality, without = ([r["metrics"] for r in records] for records in runs)
+    assert with_quality == without
+    assert any("quality" in r for r in runs[0]) and not any("quality" in r for r in runs[1])
 
 
 def test_no_augmentation_gives_identical_scores(data):

@@ -142,7 +142,7 @@ def test_cnn_features_tell_a_wrong_digit_from_unseen_real_ones(digit_images):
 def _quality_text(quality, held_out=(80, 80)):
     report = {
         "quality": {name: {"mean": value, "std": 0.0} for name, value in quality.items()},
-        "protocol": {"quality": {"validation_fraction": 0.2}},
+        "protocol": {"quality": {"enabled": True}},
         "folds": [{"method": "augmented", "quality": quality, "n_held_out": n} for n in held_out],
     }
     return "\n".join(quality_section(report))
@@ -151,14 +151,15 @@ def _quality_text(quality, held_out=(80, 80)):
 def test_few_held_out_rows_come_with_a_caveat():
     train, validation = _minority(300, 0), _minority(100, 1)
     quality = minority_quality(train, validation, _minority(500, 3), random_state=0)
-    assert "(at least 80 rows)" in _quality_text(quality) and "rough" not in _quality_text(quality)
+    text = _quality_text(quality)
+    assert "(at least 80 per fold)" in text and "rough" not in text
     few = _quality_text(quality, held_out=(5, 6))
-    assert "(at least 5 rows)" in few and "With 5 held-out rows in a fold" in few
+    assert "(at least 5 per fold)" in few and "With 5 unseen minority rows in a fold" in few
 
 
 def test_folds_record_the_rows_their_quality_metrics_rest_on():
-    # classes 1 and 2 each against 0; class 2 has 10 rows, too few to hold any out (2 of 8
-    # per training part), so class 1's count is the one recorded
+    # classes 1 and 2 each against 0; class 2 has 10 rows, 2 per test part, too few to judge
+    # by, so class 1's count (20 per test part) is the one recorded
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], [600, 100, 10])
     X = rng.standard_normal((len(y), 3)) + y[:, None]
@@ -167,7 +168,8 @@ def test_folds_record_the_rows_their_quality_metrics_rest_on():
         methods=("baseline", "augmented"),
     )  # fmt: skip
     augmented = [r for r in records if r["method"] == "augmented"]
-    assert [r["n_held_out"] for r in augmented] == [16] * 5  # 20 % of 80 training rows
+    assert [r["n_held_out"] for r in augmented] == [20] * 5  # class 1's rows of each test part
+    assert all("quality_by_class" not in r for r in augmented)  # class 2 was not judged
     assert all("n_held_out" not in r for r in records if r["method"] == "baseline")
 
 

@@ -150,15 +150,14 @@ def quality_section(report):
     quality = report.get("quality")
     if not quality:
         return []
-    fraction = report["protocol"].get("quality", {}).get("validation_fraction")
     n_held_out = held_out_rows(report)
     return [
         "## Generator quality (synthetic vs unseen real minority)",
-        f"In every fold {100 * fraction:.0f} % of the training minority (at least {n_held_out} "
-        "rows) was held out from the generator (the classifier still trained on it); the "
-        "synthetic minority is compared with those rows on standardised features (one-hot for "
-        "categorical columns; for images, features of a small CNN trained on the training "
-        "part).",
+        "In every fold the generator was fitted on the whole training part, and its synthetic "
+        f"minority is compared with the real minority rows of the test part (at least "
+        f"{n_held_out} per fold), which neither the generator nor the classifier saw, on "
+        "standardised features (one-hot for categorical columns; for images, features of a "
+        "small CNN trained on the training part). These numbers decide nothing.",
         *few_rows_note(n_held_out),
         markdown_table(
             ["metric", "mean \u00b1 sd over folds", "reads as"],

@@ -89,19 +89,19 @@ def headline(report):
     return " ".join(sentences)
 
 
-# Below this many held-out rows per fold, the C2ST AUC of two samples of one distribution
+# Below this many unseen (test part) minority rows per fold, the C2ST AUC of two samples of one distribution
 # spreads with a standard deviation of 0.12-0.25 around 0.5 (measured for 5-20 rows of 8-64
 # features, 30 draws each); at 40 rows it is about 0.07.
 FEW_HELD_OUT = 20
 # About 5 % of an honest generator's rows pass the leakage test by chance; four times that
-# cannot be leakage here, as no fold shows the held-out rows to the generator.
+# cannot be leakage here, as no fold shows its test rows to the generator.
 CROWDING_LEAKED = 0.2
 # Exact copies above this share point to duplicate rows in the data instead (see below).
 FEW_COPIES = 0.05
 
 
 def held_out_rows(report):
-    """The fewest real minority rows a fold's quality metrics compared with."""
+    """The fewest unseen real minority rows a fold's quality metrics compared with."""
     return min(r["n_held_out"] for r in report["folds"] if "quality" in r)
 
 
@@ -109,20 +109,19 @@ def few_rows_note(n_held_out):
     if n_held_out >= FEW_HELD_OUT:
         return []
     return [
-        f"With {n_held_out} held-out rows in a fold, each fold's metrics are rough: two "
+        f"With {n_held_out} unseen minority rows in a fold, each fold's metrics are rough: two "
         "samples of that size from one distribution give C2ST AUCs with a standard deviation "
         "of 0.12-0.25 around 0.5. The means over folds below are steadier (see their \u00b1 "
-        "sd), but only large gaps between generators mean something. More minority rows, or a "
-        "larger `evaluation.quality.validation_fraction` (fewer rows for the generator), make "
-        "them sharper."
+        "sd), but only large gaps between generators mean something. More minority rows, or "
+        "fewer folds (larger test parts), make them sharper."
     ]
 
 
 def crowding_note(quality):
     """A reading of ``leaked`` (and ``memorised``) when it is high. The folds never show
-    the held-out rows to the generator, so synthetic rows that sit closer to them than
-    training rows do either copy training rows that duplicate held-out ones (exact copies
-    say so) or crowd the dense part of the minority."""
+    their test rows to the generator, so synthetic rows that sit closer to them than
+    training rows do either copy training rows that duplicate test rows (exact copies say
+    so) or crowd the dense part of the minority."""
     leaked = quality.get("leaked", {}).get("mean")
     if leaked is None or leaked < CROWDING_LEAKED:
         return []
@@ -130,12 +129,12 @@ def crowding_note(quality):
         quality.get(name, {}).get("mean", float("nan"))
         for name in ("memorised", "exact_copies", "density")
     )
-    opening = f"Leaked is {leaked:.2f}, yet no fold shows its held-out rows to the generator: "
+    opening = f"Leaked is {leaked:.2f}, yet no fold shows its test rows to the generator: "
     if copies > FEW_COPIES:
         return [
             opening + f"{100 * copies:.0f} % of the synthetic rows copy a training row, and "
-            "where the data holds duplicate rows, a copy of one twin lands on its held-out "
-            "twin. Check the data for duplicates before reading this as leakage."
+            "where the data holds duplicate rows, a copy of one twin lands on its twin in the "
+            "test part. Check the data for duplicates before reading this as leakage."
         ]
     return [
         opening + f"the synthetic rows crowd where the real minority is densest (density "
