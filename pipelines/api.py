@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from synthbalance.pipelines.compare import Comparison, find_reports
 from synthbalance.pipelines.dataset import Dataset
 from synthbalance.pipelines.estimators import check_sampler, describe
-from synthbalance.pipelines.experiment import evaluate_dataset
+from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.export import export_dataset
 from synthbalance.pipelines.methods import METHODS
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
@@ -30,7 +30,8 @@ def default_classifier():
 def evaluate(
     X, y, *, generator=None, generators=None, classifier=None, methods=METHODS, n_splits=5,
     n_repeats=2, seed=0, rope=0.01, generator_seeds=1, threshold="f1", quality=True,
-    minority=None, base=None, categorical=None, image_shape=None, name="data", progress=False,
+    minority=None, base=None, categorical=None, image_shape=None, name="data", ensemble=None,
+    progress=False,
 ):  # fmt: skip
     """Does augmenting the minority class improve ``classifier`` on ``(X, y)``?
 
@@ -75,6 +76,10 @@ def evaluate(
         The rows are flattened images of this shape.
     name : str
         The dataset's name in the report.
+    ensemble : classifier, optional
+        The ``balanced_ensemble`` method's model; default imbalanced-learn's
+        ``BalancedRandomForestClassifier``. An ensemble with an unset ``estimator`` (such
+        as ``EasyEnsembleClassifier()``) wraps ``classifier``.
     progress : bool
         Show a progress bar over the folds.
 
@@ -92,9 +97,8 @@ def evaluate(
         X, y, name=name, minority=minority, base=base, categorical=categorical,
         image_shape=image_shape,
     )  # fmt: skip
-    reports = evaluate_dataset(
-        dataset, samplers, (classifier, describe(classifier)), protocol, progress=progress
-    )
+    setup = prepare(dataset, samplers, (classifier, describe(classifier)), protocol, ensemble)
+    reports = evaluate_dataset(dataset, setup, progress=progress)
     if generators is None:
         return next(iter(reports.values()))
     return Comparison(

@@ -45,16 +45,20 @@ def run(cfg) -> dict:
     protocol = protocol_from_config(cfg)
     dataset = instantiate(cfg.dataset)
     sampler, description = build(cfg.generator)
-    generators, classifier, protocol = prepare(
-        dataset, {description["name"]: (sampler, description)}, build(cfg.classifier), protocol
-    )
-    check_objective(cfg.get("objective"), protocol.methods)
+    ensemble = cfg.evaluation.get("ensemble")
+    setup = prepare(
+        dataset, {description["name"]: (sampler, description)}, build(cfg.classifier), protocol,
+        ensemble=None if ensemble is None else instantiate(ensemble, _convert_="all"),
+    )  # fmt: skip
+    check_objective(cfg.get("objective"), setup.protocol.methods)
     record_hash(directory, digest)  # the run directory says which config it is for
     (report,) = evaluate_dataset(
-        dataset, generators, classifier, protocol,
-        config=OmegaConf.to_container(cfg, resolve=True), config_sha256=digest,
-        progress=cfg.evaluation.progress, prepared=True,
-    ).values()  # fmt: skip
+        dataset,
+        setup,
+        config=OmegaConf.to_container(cfg, resolve=True),
+        config_sha256=digest,
+        progress=cfg.evaluation.progress,
+    ).values()
     path = report.save(directory)
     log.info(report.headline)
     log.info("report: %s", path)

@@ -39,6 +39,17 @@ def check_classifier(classifier):
     return classifier
 
 
+def default_ensemble():
+    """The ``balanced_ensemble`` method's default: imbalanced-learn's
+    BalancedRandomForestClassifier (Chen, Liaw & Breiman 2004), each tree grown on a bootstrap
+    sample balanced by under-sampling every class to the minority's size."""
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    return BalancedRandomForestClassifier(
+        n_estimators=100, sampling_strategy="all", replacement=True, bootstrap=False, n_jobs=1
+    )
+
+
 def fill_unset(estimator, name, value):
     """A clone of ``estimator`` whose ``name`` parameters (nested ones included, as in a
     Pipeline) that are None are set to ``value``; the others are left as they are."""
@@ -81,6 +92,37 @@ def one_hot_first(classifier, categorical, categories):
     training part still has its column). Numeric columns pass through unchanged."""
     steps = classifier.steps if isinstance(classifier, Pipeline) else [("classifier", classifier)]
     return Pipeline([("one_hot", one_hot_columns(categorical, categories)), *steps])
+
+
+class PriorShifted:
+    """A fitted classifier whose probabilities are moved from the class prior it was trained
+    on to the real one: p'(c | x) is proportional to p(c | x) * prior_real(c) / prior_trained(c)
+    (Saerens, Latinne & Decaestecker 2002); for two classes, the odds scaled by the ratio of
+    real to augmented class frequencies. Over-sampling inflates the minority probability;
+    this undoes the shift the synthetic rows caused, and predicts the most probable class.
+
+    Parameters
+    ----------
+    classifier : fitted classifier with ``predict_proba`` and ``classes_``
+    trained_on : array-like
+        The labels it was trained on (real and synthetic rows).
+    real : array-like
+        The real training labels.
+    """
+
+    def __init__(self, classifier, trained_on, real):
+        self.classifier = classifier
+        self.classes_ = classifier.classes_
+        trained = np.array([np.mean(np.asarray(trained_on) == c) for c in self.classes_])
+        actual = np.array([np.mean(np.asarray(real) == c) for c in self.classes_])
+        self.weights_ = np.divide(actual, trained, out=np.zeros_like(actual), where=trained > 0)
+
+    def predict_proba(self, X):
+        proba = self.classifier.predict_proba(X) * self.weights_
+        return proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-300)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
 def describe(estimator, name=None):

@@ -45,13 +45,18 @@ class Task:
     categorical: list
     categories: list | None = None
     image_shape: tuple | None = None
+    ensemble: object = None
 
     @classmethod
-    def from_dataset(cls, dataset, classifier, protocol):
+    def from_dataset(cls, dataset, classifier, protocol, ensemble=None):
+        """The task of evaluating ``classifier`` (and the balanced ``ensemble``, when the
+        protocol runs it) on ``dataset``."""
         categorical, categories = dataset.categorical_indices, dataset.categories()
         if categorical:
             categories = [np.asarray(c, dtype=np.float64) for c in categories]
             classifier = one_hot_first(classifier, categorical, categories)
+            if ensemble is not None:
+                ensemble = one_hot_first(ensemble, categorical, categories)
         methods = set(protocol.methods)
         if len(dataset.class_counts) > 2 and methods & set(THRESHOLD_METHODS):
             raise ValueError(
@@ -60,7 +65,7 @@ class Task:
             )
         return cls(
             dataset.encoded(), dataset.y, dataset.minority_classes, dataset.base_class,
-            classifier, protocol, categorical, categories, dataset.image_shape,
+            classifier, protocol, categorical, categories, dataset.image_shape, ensemble,
         )  # fmt: skip
 
     def feature_space(self, X_fit, y_fit, seed):
@@ -158,6 +163,11 @@ def record(results):
     }
     if first.threshold is not None:
         record["threshold"] = _mean([r.threshold for r in results])
+    if first.reliability is not None:  # pooled over generator seeds
+        record["reliability"] = {
+            key: np.sum([r.reliability[key] for r in results], axis=0).tolist()
+            for key in first.reliability
+        }
     if len(results) > 1:
         record["metrics_by_seed"] = [{name: r.metrics[name] for name in METRICS} for r in results]
     if first.selection is not None:

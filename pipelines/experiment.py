@@ -1,30 +1,48 @@
 """The one code path of an evaluation: a dataset, named generators, a classifier and a
 protocol in; one ``Report`` per generator out. The Python API (``synthbalance.evaluate``) and
-the CLI (``synthbalance``) both call ``evaluate_dataset``."""
+the CLI (``synthbalance``) both call ``prepare`` and then ``evaluate_dataset``."""
 
 import dataclasses
 import logging
 
 from synthbalance.pipelines.components import for_dataset
 from synthbalance.pipelines.dataset import check_dataset
-from synthbalance.pipelines.estimators import check_classifier, check_sampler, fill_unset
+from synthbalance.pipelines.estimators import (
+    check_classifier,
+    check_sampler,
+    default_ensemble,
+    describe,
+    fill_unset,
+)
 from synthbalance.pipelines.evaluation import Task, run_folds
-from synthbalance.pipelines.methods import applicable
+from synthbalance.pipelines.methods import REGISTRY, applicable
 from synthbalance.pipelines.report import Report, build_report
 from synthbalance.pipelines.report.figures import GRID
 
 log = logging.getLogger(__name__)
 
 
-def prepare(dataset, generators, classifier, protocol):
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """Everything a run evaluates, checked and set up for its dataset: ``generators``
+    ``{name: (sampler, description)}``, ``classifier`` ``(estimator, description)``, the
+    ``protocol`` and the balanced ``ensemble`` (None when the protocol does not run it);
+    each description the ``{"name", "class", "params"}`` block of report.json."""
+
+    generators: dict
+    classifier: tuple
+    protocol: object
+    ensemble: object = None
+
+
+def prepare(dataset, generators, classifier, protocol, ensemble=None):
     """Check everything a run is given, before any fold runs, and set it up for the data.
 
-    ``generators`` is ``{name: (sampler, description)}`` and ``classifier`` ``(estimator,
-    description)``, each description the ``{"name", "class", "params"}`` block of
-    report.json. Returns ``(generators, classifier, protocol)``: each sampler set up for
-    the dataset's features (``components.for_dataset``), the classifier given the image
-    shape when it takes one, and the protocol without the methods the data cannot have
-    (the threshold methods need two classes).
+    Each sampler is set up for the dataset's features (``components.for_dataset``), the
+    classifier (and the ensemble) given the image shape when they take one, the ensemble
+    (default ``estimators.default_ensemble()``) given the run's classifier when it wraps
+    one, and the protocol loses the methods the data cannot have (a threshold needs two
+    classes). Returns a ``Setup``.
     """
     check_dataset(dataset, protocol.n_splits)
     if not generators:
@@ -41,41 +59,46 @@ def prepare(dataset, generators, classifier, protocol):
     if list(methods) != list(protocol.methods):
         log.warning("%d classes: the threshold methods need two and are left out", n_classes)
         protocol = dataclasses.replace(protocol, methods=tuple(methods))
-    return prepared, (estimator, description), protocol
+    if any(REGISTRY[m].ensemble for m in protocol.methods):
+        ensemble = check_classifier(default_ensemble() if ensemble is None else ensemble)
+        ensemble = fill_unset(ensemble, "estimator", estimator)
+    else:
+        ensemble = None
+    return Setup(prepared, (estimator, description), protocol, ensemble)
 
 
-def evaluate_dataset(
-    dataset, generators, classifier, protocol, *, config=None, config_sha256=None,
-    progress=False, prepared=False,
-):  # fmt: skip
-    """Evaluate every generator on ``dataset``'s folds; ``{name: Report}`` in their order.
+def evaluate_dataset(dataset, setup, *, config=None, config_sha256=None, progress=False):
+    """Evaluate every generator of ``setup`` (``prepare``) on ``dataset``'s folds;
+    ``{name: Report}`` in their order.
 
-    Arguments as in ``prepare`` (skipped when ``prepared``, i.e. the caller already did).
     ``config`` is what report.json records as the run's config (default: the protocol,
     generator and classifier of each report), ``config_sha256`` the CLI's config hash.
     """
-    if not prepared:
-        generators, classifier, protocol = prepare(dataset, generators, classifier, protocol)
-    task = Task.from_dataset(dataset, classifier[0], protocol)
-    runs = run_folds(task, {name: s for name, (s, _) in generators.items()}, progress=progress)
+    protocol = setup.protocol
+    task = Task.from_dataset(dataset, setup.classifier[0], protocol, setup.ensemble)
+    samplers = {name: sampler for name, (sampler, _) in setup.generators.items()}
+    runs = run_folds(task, samplers, progress=progress)
+    described = protocol.describe()
+    if setup.ensemble is not None:
+        described["ensemble"] = describe(setup.ensemble)
     reports = {}
     for name, run in runs.items():
-        description = generators[name][1]
+        description = setup.generators[name][1]
         grid = GRID if dataset.kind == "image" and run.samples is not None else None
-        asked = config if config is not None else _api_config(description, classifier, protocol)
+        asked = config if config is not None else _api_config(description, setup, described)
         data = build_report(
-            dataset, description, classifier[1], protocol.describe(), run.records, asked,
+            dataset, description, setup.classifier[1], described, run.records, asked,
             config_sha256=config_sha256, sample_grid=grid,
         )  # fmt: skip
         reports[name] = Report(data, samples=run.samples)
     return reports
 
 
-def _api_config(generator, classifier, protocol):
+def _api_config(generator, setup, protocol):
     """What a Python API call asked for, as report.json's ``config``."""
     return {
-        "seed": protocol.seed,
+        "seed": protocol["seed"],
         "generator": generator,
-        "classifier": classifier[1],
-        "evaluation": protocol.describe(),
+        "classifier": setup.classifier[1],
+        "evaluation": protocol,
     }

@@ -13,9 +13,9 @@ import numpy as np
 from sklearn.model_selection import StratifiedShuffleSplit, TunedThresholdClassifierCV
 
 from synthbalance.generators.metrics import minority_quality
-from synthbalance.pipelines.estimators import balanced, with_seed
+from synthbalance.pipelines.estimators import PriorShifted, balanced, with_seed
 from synthbalance.pipelines.methods import REGISTRY
-from synthbalance.pipelines.metrics import score, threshold_scorers
+from synthbalance.pipelines.metrics import reliability_bins, score, threshold_scorers
 
 # Fewest real (test part) and synthetic rows of a class that its quality metrics compare.
 MIN_QUALITY_ROWS = 3
@@ -35,6 +35,13 @@ class Result:
     quality_seconds: float = 0.0
     n_held_out: int = 0  # unseen real rows the quality metrics compared with (rarest class)
     selection: dict | None = None
+    reliability: dict | None = None  # reliability-diagram bins (metrics.reliability_bins)
+
+    @classmethod
+    def scored(cls, fold, classifier, threshold=None, **fields):
+        """The result of ``classifier`` (cut at ``threshold``) on ``fold``'s test part."""
+        metrics, bins = fold.score(classifier, threshold)
+        return cls(metrics, threshold=threshold, reliability=bins, **fields)
 
 
 class Fold:
@@ -96,8 +103,11 @@ class Fold:
             )
         return macro(by_class)
 
-    def fit(self, X, y, balance=False):
-        classifier, fit_params = with_seed(self.task.classifier, self.seed), {}
+    def fit(self, X, y, balance=False, estimator=None):
+        """``(fitted, seconds)``: a seeded clone of the run's classifier (or of
+        ``estimator``) fitted on ``X, y``, with balanced class weights if ``balance``."""
+        estimator = self.task.classifier if estimator is None else estimator
+        classifier, fit_params = with_seed(estimator, self.seed), {}
         if balance:
             classifier, fit_params = balanced(classifier, y)
         start = time.perf_counter()
@@ -121,8 +131,9 @@ class Fold:
         return tuner.best_threshold_, time.perf_counter() - start
 
     def score(self, classifier, threshold=None):
-        """The metrics of every minority class against the base class, averaged, with
-        ``by_class`` when there are several minority classes."""
+        """``(metrics, bins)``: the metrics of every minority class against the base class,
+        averaged, with ``by_class`` when there are several minority classes; and the
+        reliability-diagram bins of the first minority class's probability."""
         classes = list(classifier.classes_)
         proba = classifier.predict_proba(self.X_test)
         if threshold is None:
@@ -131,17 +142,18 @@ class Fold:
             negative = next(c for c in classes if c != self.positive)
             positive_score = proba[:, classes.index(self.positive)]
             y_pred = np.where(positive_score >= threshold, self.positive, negative)
-        by_class = {}
+        by_class, bins = {}, None
         for class_ in self.minority:
             rows = (self.y_test == class_) | (self.y_test == self.base)
-            metrics = score(
-                self.y_test[rows] == class_,
-                y_pred[rows] == class_,
-                proba[rows, classes.index(class_)],
-                True,
-            )
+            is_class = self.y_test[rows] == class_
+            ranking = proba[rows, classes.index(class_)]
+            # the probability of class_ against the base class alone (= ranking for 2 classes)
+            pair = ranking + proba[rows, classes.index(self.base)]
+            probability = np.divide(ranking, pair, out=np.full_like(ranking, 0.5), where=pair > 0)
+            metrics = score(is_class, y_pred[rows] == class_, ranking, True, probability)
             by_class[class_] = {name: float(value) for name, value in metrics.items()}
-        return macro(by_class)
+            bins = bins or reliability_bins(is_class, probability)
+        return macro(by_class), bins
 
 
 def macro(by_class):
@@ -163,7 +175,9 @@ def plain_results(fold, methods):
 
     def classifier_of(name):
         if name not in fitted:
-            fitted[name] = fold.fit(fold.X_train, fold.y_train, balance=REGISTRY[name].balanced)
+            spec = REGISTRY[name]
+            estimator = fold.task.ensemble if spec.ensemble else None
+            fitted[name] = fold.fit(fold.X_train, fold.y_train, spec.balanced, estimator)
         return fitted[name]
 
     results = {}
@@ -175,12 +189,12 @@ def plain_results(fold, methods):
             classifier, seconds = classifier_of(spec.untuned)
             inner = fold.inner_fit
             threshold, tune_seconds = fold.tune(fold.X_train[inner], fold.y_train[inner])
-            results[name] = Result(
-                fold.score(classifier, threshold), seconds + tune_seconds, threshold=threshold
+            results[name] = Result.scored(
+                fold, classifier, threshold, classifier_fit=seconds + tune_seconds
             )
         else:
             classifier, seconds = classifier_of(name)
-            results[name] = Result(fold.score(classifier), seconds)
+            results[name] = Result.scored(fold, classifier, classifier_fit=seconds)
     return results
 
 
@@ -211,29 +225,39 @@ def augmented_results(fold, methods, generator, seed):
     quality = fold.judge(X_new, y_new, seed)
     # the feature space (a CNN for images) is fitted once per fold; counted with each fit
     quality_seconds = time.perf_counter() - start + fold.space_seconds
-    augmented, seconds = fold.fit(np.vstack([X_fit, X_new]), np.concatenate([y_fit, y_new]))
-    n_held_out = fold.n_unseen if quality else 0
+    y_augmented = np.concatenate([y_fit, y_new])
+    augmented, seconds = fold.fit(np.vstack([X_fit, X_new]), y_augmented)
+    shared = dict(generator_fit=gen_fit, generator_sample=gen_sample, n_synthetic=len(y_new))
     results = {}
     for name in methods:
         spec = REGISTRY[name]
         if not spec.augmented:
             continue
-        if not spec.tunes_threshold:
-            results[name] = Result(
-                fold.score(augmented), seconds, gen_fit, gen_sample, len(y_new),
-                quality=quality, quality_seconds=quality_seconds, n_held_out=n_held_out,
-                selection=selection,
+        if spec.tunes_threshold:
+            threshold, extra = _augmented_threshold(fold, generator, seed)
+            results[name] = Result.scored(
+                fold, augmented, threshold, classifier_fit=seconds + extra["tune"],
+                generator_fit=gen_fit + extra["fit"], generator_sample=gen_sample + extra["sample"],
+                n_synthetic=len(y_new),
             )  # fmt: skip
-            continue
-        # the generator for tuning sees the inner training rows only, never the validation rows
-        inner = fold.inner_fit
-        X_inner, y_inner = fold.X_train[inner], fold.y_train[inner]
-        X_more, y_more, inner_fit, inner_sample, _ = resample(generator, seed, X_inner, y_inner)
-        threshold, tune_seconds = fold.tune(
-            np.vstack([X_inner, X_more]), np.concatenate([y_inner, y_more])
-        )
-        results[name] = Result(
-            fold.score(augmented, threshold), seconds + tune_seconds, gen_fit + inner_fit,
-            gen_sample + inner_sample, len(y_new), threshold,
-        )  # fmt: skip
+        elif spec.recalibrated:
+            corrected = PriorShifted(augmented, trained_on=y_augmented, real=y_fit)
+            results[name] = Result.scored(fold, corrected, classifier_fit=seconds, **shared)
+        else:
+            results[name] = Result.scored(
+                fold, augmented, classifier_fit=seconds, quality=quality,
+                quality_seconds=quality_seconds, n_held_out=fold.n_unseen if quality else 0,
+                selection=selection, **shared,
+            )  # fmt: skip
     return results, (X_fit, y_fit, X_new, y_new)
+
+
+def _augmented_threshold(fold, generator, seed):
+    """The threshold of an augmented classifier, tuned with a generator refitted on the
+    inner training rows only (the validation rows never shape synthetic data), and the
+    seconds that took: ``(threshold, {"fit", "sample", "tune"})``."""
+    inner = fold.inner_fit
+    X_inner, y_inner = fold.X_train[inner], fold.y_train[inner]
+    X_more, y_more, fit, sample, _ = resample(generator, seed, X_inner, y_inner)
+    threshold, tune = fold.tune(np.vstack([X_inner, X_more]), np.concatenate([y_inner, y_more]))
+    return threshold, {"fit": fit, "sample": sample, "tune": tune}

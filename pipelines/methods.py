@@ -26,6 +26,12 @@ class Method:
         validation split of the training part (two classes only).
     balanced : bool
         Trains with balanced class (or sample) weights.
+    ensemble : bool
+        Trains the run's balanced ensemble (an under-sampling ensemble, e.g. imbalanced-
+        learn's BalancedRandomForestClassifier) instead of its classifier.
+    recalibrated : bool
+        Corrects the probabilities of the classifier of ``untuned`` from the augmented class
+        prior back to the real one (``estimators.PriorShifted``).
     untuned : str or None
         The method whose trained classifier this one reuses (threshold methods).
     partner : str or None
@@ -41,6 +47,8 @@ class Method:
     augmented: bool = False
     tunes_threshold: bool = False
     balanced: bool = False
+    ensemble: bool = False
+    recalibrated: bool = False
     untuned: str | None = None
     partner: str | None = None
     suffix: str = ""
@@ -56,6 +64,7 @@ REGISTRY = {
         Method("baseline", "the imbalanced baseline"),
         Method("class_weight", "balanced class weights", balanced=True),
         Method("threshold", "tuning the threshold", tunes_threshold=True, untuned="baseline"),
+        Method("balanced_ensemble", "a balanced ensemble", ensemble=True),
         Method("augmented", "{generator} augmentation", augmented=True, partner="baseline"),
         Method(
             "augmented+threshold",
@@ -65,6 +74,15 @@ REGISTRY = {
             untuned="augmented",
             partner="threshold",
             suffix="+threshold",
+        ),
+        Method(
+            "augmented+recalibrated",
+            "{generator} augmentation recalibrated to the real class prior",
+            augmented=True,
+            recalibrated=True,
+            untuned="augmented",
+            partner="baseline",
+            suffix="+recalibrated",
         ),
     )
 }
@@ -121,4 +139,4 @@ def partner_of_label(label):
         spec = REGISTRY[method]
         if spec.suffix and label.endswith(spec.suffix):
             return spec.partner
-    return REGISTRY["augmented"].partner
+    return REGISTRY[AUGMENTATION[0]].partner

@@ -107,8 +107,8 @@ def test_save_writes_what_the_cli_writes_and_load_reads_it_back(data, tmp_path):
     X, y = data
     report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
     path = report.save(tmp_path / "out")
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "report.md",
-                                                              "deltas.png"}  # fmt: skip
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert written == {"report.json", "report.md", "deltas.png", "calibration.png"}
     loaded = sb.Report.load(tmp_path / "out")
     assert loaded.data == json.loads(path.read_text()) and loaded.headline == report.headline
     other = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)

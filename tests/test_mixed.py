@@ -230,7 +230,8 @@ def test_multiclass_default_runs_end_to_end(make_config, tmp_path):
     assert set(blocks) == {MACRO, "1", "2", "3"}
     # every class gets the full block: each method against the baseline on every metric
     assert all(block == blocks[MACRO] for block in blocks.values())
-    assert len(blocks[MACRO]) == 2 * len(METRICS)  # class_weight and augmented
+    # class_weight, balanced_ensemble, augmented and augmented+recalibrated
+    assert len(blocks[MACRO]) == 4 * len(METRICS)
     assert set(report["summary_by_class"]) == {"1", "2", "3"}
     markdown = (tmp_path / "report.md").read_text()
     assert "## Scores by minority class (each against 0 alone)" in markdown

@@ -43,3 +43,11 @@ def test_identical_methods_are_equivalent():
     result = corrected_ttest(np.zeros(10), n_train=80, n_test=20, rope=0.01)
     assert result["verdict"] == "equivalent"
     assert result["p_value"] == 1.0
+
+
+def test_lower_is_better_metrics_improve_downwards():
+    assert verdict(-0.05, -0.02, 0.01, sign=-1) == "improves"
+    assert verdict(0.02, 0.05, 0.01, sign=-1) == "hurts"
+    assert verdict(-0.005, 0.005, 0.01, sign=-1) == "equivalent"
+    result = corrected_ttest([-0.05, -0.06, -0.04, -0.05], 100, 25, rope=0.01, sign=-1)
+    assert result["verdict"] == "improves" and result["delta_mean"] < 0

@@ -20,7 +20,7 @@ from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
 from synthbalance.pipelines.io import atomic_path, write_text
 from synthbalance.pipelines.methods import METHODS, run_label
-from synthbalance.pipelines.metrics import HEADLINE, METRICS
+from synthbalance.pipelines.metrics import HEADLINE, METRICS, sign
 from synthbalance.pipelines.report.build import by_method, compare_methods, fold_metrics
 from synthbalance.pipelines.report.core import Report
 
@@ -126,7 +126,7 @@ class Comparison:
         options = self._options()
         means = {name: np.mean([fold_metrics(r)[metric] for r in recs.values()])
                  for name, recs in options.items()}  # fmt: skip
-        ranked = sorted(means, key=lambda name: -means[name])
+        ranked = sorted(means, key=lambda name: -sign(metric) * means[name])
         best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         comparison = None
         if runner_up is not None and options[best].keys() == options[runner_up].keys():

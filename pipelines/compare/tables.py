@@ -6,7 +6,7 @@ import pandas as pd
 from synthbalance.pipelines.compare.names import _amount, run_names
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.methods import AUGMENTATION, run_label
-from synthbalance.pipelines.metrics import HEADLINE
+from synthbalance.pipelines.metrics import HEADLINE, sign
 from synthbalance.pipelines.report.schema import primary_class
 
 
@@ -36,7 +36,7 @@ def comparison_table(reports):
                     for field in ("delta_mean", "ci_low", "ci_high", "p_value", "verdict"):
                         row[f"{c['metric']}_{field}"] = c[field]
             for metric in HEADLINE:
-                best = max(summary, key=lambda m: summary[m][metric]["mean"])
+                best = max(summary, key=lambda m: sign(metric) * summary[m][metric]["mean"])
                 row[f"{metric}_best_method"] = best
             if class_ == primary:
                 for name, stat in (report.get("quality") or {}).items():

@@ -15,7 +15,7 @@ from synthbalance.pipelines.methods import (
     PLAIN,
     THRESHOLD_ONLY,
 )
-from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE
+from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE, sign
 from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
 from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
 
@@ -89,16 +89,21 @@ def compare_methods(folds, method, versus, metric, protocol, class_=None, label=
         "versus": versus,
         "metric": metric,
         "class": label if label is not None else class_,
-        **corrected_ttest(deltas, n_train, n_test, protocol["rope"]),
-        **bayesian_correlated_ttest(deltas, protocol["rope"], n_repeats=protocol["n_repeats"]),
+        **corrected_ttest(deltas, n_train, n_test, protocol["rope"], sign=sign(metric)),
+        **bayesian_correlated_ttest(
+            deltas, protocol["rope"], n_repeats=protocol["n_repeats"], sign=sign(metric)
+        ),
     }
 
 
 def best_methods(summary, candidates):
-    """For every metric, the candidate with the highest mean (earlier in METHODS on ties)."""
+    """For every metric, the candidate with the best mean (the highest, or the lowest where
+    lower is better; earlier in METHODS on ties)."""
     ordered = [m for m in METHODS if m in candidates and m in summary]
     return {
-        metric: max(ordered, key=lambda m: (summary[m][metric]["mean"], -ordered.index(m)))
+        metric: max(
+            ordered, key=lambda m: (sign(metric) * summary[m][metric]["mean"], -ordered.index(m))
+        )
         for metric in METRICS
     }
 
@@ -148,6 +153,35 @@ def summarise_quality(folds):
     }
 
 
+def summarise_reliability(folds):
+    """``{method: {"count", "predicted", "observed"}}``: every method's reliability-diagram
+    bins pooled over the folds (the first minority class against the base class): rows per
+    probability bin, their mean predicted probability and their observed rate (None where a
+    bin is empty). None when no record has bins."""
+    pooled = {}
+    for record in folds:
+        if "reliability" not in record:
+            continue
+        bins = pooled.setdefault(record["method"], {k: 0 for k in record["reliability"]})
+        for key, values in record["reliability"].items():
+            bins[key] = np.add(bins[key], values)
+    if not pooled:
+        return None
+    result = {}
+    for method, bins in pooled.items():
+        count = np.asarray(bins["count"], dtype=int)
+        result[method] = {
+            "count": count.tolist(),
+            **{key: _per_row(bins[key], count) for key in ("predicted", "observed")},
+        }
+    return result
+
+
+def _per_row(totals, count):
+    """Bin totals divided by the bins' row counts; None for an empty bin."""
+    return [float(t / n) if n else None for t, n in zip(totals, count, strict=True)]
+
+
 def build_report(
     dataset, generator, classifier, protocol, folds, config, *, config_sha256=None,
     sample_grid=None,
@@ -178,6 +212,8 @@ def build_report(
         "quality": summarise_quality(folds),
         "config": config,
     }
+    if (reliability := summarise_reliability(folds)) is not None:
+        report["calibration"] = reliability
     if config_sha256 is not None:
         report["config_sha256"] = config_sha256
     if sample_grid is not None:

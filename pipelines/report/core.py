@@ -11,7 +11,7 @@ import pandas as pd
 
 from synthbalance.pipelines.io import write_text
 from synthbalance.pipelines.methods import METHODS
-from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.metrics import METRICS, sign
 from synthbalance.pipelines.report import figures
 from synthbalance.pipelines.report.build import compare_methods
 from synthbalance.pipelines.report.markdown import render_markdown
@@ -122,14 +122,14 @@ class Report:
         return pd.DataFrame(rows)
 
     def best(self, metric="f1"):
-        """The method with the highest mean ``metric``, with its comparison against the
-        runner-up on the same folds (``Best``)."""
+        """The method with the best mean ``metric`` (the lowest for the calibration
+        metrics), with its comparison against the runner-up on the same folds (``Best``)."""
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; choose from {list(METRICS)}")
         summary = self.data["summary"]
         ranked = sorted(
             (m for m in METHODS if m in summary),
-            key=lambda m: (-summary[m][metric]["mean"], METHODS.index(m)),
+            key=lambda m: (-sign(metric) * summary[m][metric]["mean"], METHODS.index(m)),
         )
         best, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         comparison = None
@@ -173,6 +173,8 @@ class Report:
         figures.write(figures.forest_figure(self.data), directory / figures.FOREST)
         if found := figures.selections(self.data):
             figures.write(figures.selection_figure(found), directory / figures.SELECTION)
+        if self.data.get("calibration"):
+            figures.write(figures.reliability_figure(self.data), directory / figures.RELIABILITY)
         if self.data.get("sample_grid"):
             self._write_grid(directory / self.data["sample_grid"])
         write_text(directory / "report.md", render_markdown(self.data))

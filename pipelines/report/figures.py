@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 
 from synthbalance.pipelines.io import pyplot, save_figure
-from synthbalance.pipelines.methods import AUGMENTATION
+from synthbalance.pipelines.methods import AUGMENTATION, REGISTRY
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 from synthbalance.pipelines.report.build import paired_deltas
 from synthbalance.pipelines.report.schema import primary_class
@@ -16,6 +16,7 @@ from synthbalance.pipelines.report.text import method_label
 
 FOREST = "deltas.png"
 SELECTION = "selection.png"
+RELIABILITY = "calibration.png"
 GRID = "samples.png"
 GRID_IMAGES = 32  # real images, and as many synthetic ones
 VERDICT_COLOURS = {
@@ -105,6 +106,30 @@ def selection_figure(found):
     ax.set_title("Checkpoint selection on held-out rows; dots: the kept checkpoints")
     if len(found) <= 12:
         ax.legend(fontsize="xx-small", ncol=2)
+    return fig
+
+
+def reliability_figure(report):
+    """The reliability diagram: for every method, the observed minority rate against the mean
+    predicted probability per bin (pooled over folds), the diagonal a calibrated model."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.6))
+    ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle="--", label="calibrated")
+    for method, bins in report["calibration"].items():
+        if REGISTRY[method].tunes_threshold:  # a threshold changes no probability
+            continue
+        points = [(p, o) for p, o in zip(bins["predicted"], bins["observed"], strict=True)
+                  if p is not None]  # fmt: skip
+        if points:
+            predicted, observed = zip(*points, strict=True)
+            ax.plot(predicted, observed, marker="o", markersize=3, linewidth=1.2,
+                    label=method_label(report, method))  # fmt: skip
+    ax.set_xlabel("mean predicted minority probability", fontsize="small")
+    ax.set_ylabel("observed minority rate", fontsize="small")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title("Reliability of the minority probability (test parts, pooled)", fontsize="small")
+    ax.legend(fontsize="xx-small", loc="upper left")
     return fig
 
 

@@ -4,8 +4,8 @@ lists those of the headline metrics."""
 
 import numpy as np
 
-from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS
-from synthbalance.pipelines.report.figures import FOREST, SELECTION, selections
+from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS, METRICS
+from synthbalance.pipelines.report.figures import FOREST, RELIABILITY, SELECTION, selections
 from synthbalance.pipelines.report.schema import MACRO, primary_class
 from synthbalance.pipelines.report.text import (
     QUALITY_LABELS,
@@ -46,6 +46,7 @@ def render_markdown(report):
         *_scores_section(report),
         *_by_class_section(report),
         *_comparisons_section(report),
+        *_calibration_section(report),
         *quality_section(report),
         *_selection_section(report),
         *_sample_grid_section(report),
@@ -143,6 +144,24 @@ def _comparisons_section(report):
             if rest
             else ""
         ),
+    ]
+
+
+def _calibration_section(report):
+    if not report.get("calibration"):
+        return []
+    summary = report["summary"]
+    rows = [
+        [method_label(report, m), *(f"{summary[m][k]['mean']:.3f}" for k in CALIBRATION)]
+        for m in summary
+    ]
+    return [
+        "## Calibration of the minority probability",
+        "Over-sampling shifts the class prior the classifier learns, and with it every "
+        "probability (van den Goorbergh et al. 2022); recalibration moves the augmented "
+        "probabilities back to the real prior. Lower is better; the verdicts are in report.json.",
+        markdown_table(["method", *(LABELS[k] for k in CALIBRATION)], rows),
+        f"![reliability diagram]({RELIABILITY})",
     ]
 
 

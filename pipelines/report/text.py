@@ -89,9 +89,9 @@ def headline(report):
     return " ".join(sentences)
 
 
-# Below this many unseen (test part) minority rows per fold, the C2ST AUC of two samples of one distribution
-# spreads with a standard deviation of 0.12-0.25 around 0.5 (measured for 5-20 rows of 8-64
-# features, 30 draws each); at 40 rows it is about 0.07.
+# Below this many unseen (test part) minority rows per fold, the C2ST AUC of two samples of
+# one distribution spreads with a standard deviation of 0.12-0.25 around 0.5 (measured for
+# 5-20 rows of 8-64 features, 30 draws each); at 40 rows it is about 0.07.
 FEW_HELD_OUT = 20
 # About 5 % of an honest generator's rows pass the leakage test by chance; four times that
 # cannot be leakage here, as no fold shows its test rows to the generator.
