@@ -10,8 +10,11 @@ option: "none of the above" for rows unlike every known class.
 
 from synthbalance.classifiers._cnn import CNNClassifier, ConvNet
 from synthbalance.classifiers._reject import (
+    SCORES,
+    TRAINED_SCORES,
     RejectOptionClassifier,
     energy_score,
+    has_logits,
     mahalanobis_score,
     max_logit_score,
     msp_score,
@@ -21,7 +24,10 @@ __all__ = [
     "CNNClassifier",
     "ConvNet",
     "RejectOptionClassifier",
+    "SCORES",
+    "TRAINED_SCORES",
     "energy_score",
+    "has_logits",
     "mahalanobis_score",
     "max_logit_score",
     "msp_score",

@@ -30,7 +30,7 @@ from synthbalance.generators import CVAEOutliers, SMOTEOutliers
 
 SCORES = ("msp", "max_logit", "energy", "mahalanobis", "other_class", "detector")
 # The scores trained on outlier rows.
-TRAINED = ("other_class", "detector")
+TRAINED_SCORES = TRAINED = ("other_class", "detector")
 # The synthetic outlier sources named by a string.
 OUTLIER_SAMPLERS = {"smote": SMOTEOutliers, "cvae": CVAEOutliers}
 
@@ -132,6 +132,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         Rows scoring at least this are accepted.
     n_outliers_ : int
         Outlier rows trained on (0 for the scores that train none).
+    outlier_sampler_ : object or None
+        The fitted outlier sampler (trained scores whose outliers are drawn from one).
     """
 
     _parameter_constraints: dict = {
@@ -198,7 +200,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs at least two known classes.")
         if any(np.asarray(self.classes_ == self.unknown_label, dtype=bool).ravel()):
             raise ValueError(f"unknown_label={self.unknown_label!r} is one of the classes")
-        if self.score in ("max_logit", "energy") and not _has_logits(self.estimator):
+        if self.score in ("max_logit", "energy") and not has_logits(self.estimator):
             raise ValueError(
                 f"score={self.score!r} needs logits: {type(self.estimator).__name__} has "
                 "neither logits nor decision_function; use score='msp'"
@@ -206,6 +208,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         fit_rows, calibration_rows = calibration_split(y, self.validation_fraction, rng)
         X_fit, codes = X[fit_rows], encoder.transform(y[fit_rows])
+        self.outlier_sampler_ = None
         X_out = self._outliers(X_fit, codes, rng) if self.score in TRAINED else X_fit[:0]
         self.n_outliers_ = len(X_out)
         n_classes = len(self.classes_)
@@ -256,7 +259,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             sampler.set_params(random_state=rng.randint(2**31 - 1))
         n = self.n_outliers
         n = n if isinstance(n, Integral) else max(1, int(round(n * len(X_fit))))
-        return np.asarray(sampler.fit(X_fit, codes).sample(n), dtype=np.float64)
+        self.outlier_sampler_ = sampler.fit(X_fit, codes)
+        return np.asarray(sampler.sample(n), dtype=np.float64)
 
     def score_samples(self, X):
         """How much each row looks like the known classes: higher is more in-distribution.
@@ -306,13 +310,14 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
     def _logits(self, X):
         """Logits of the estimator, or (for ``"msp"`` on an estimator without logits) its log
         probabilities, which give the same softmax."""
-        if _has_logits(self.estimator_):
+        if has_logits(self.estimator_):
             return _logits(self.estimator_, X)
         with np.errstate(divide="ignore"):
             return np.log(self.estimator_.predict_proba(X))
 
 
-def _has_logits(estimator):
+def has_logits(estimator):
+    """Whether ``estimator`` gives logits: a ``logits`` method or ``decision_function``."""
     return hasattr(estimator, "logits") or hasattr(estimator, "decision_function")
 
 

@@ -16,6 +16,7 @@ from synthbalance.pipelines.methods import (
     THRESHOLD_ONLY,
 )
 from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE
+from synthbalance.pipelines.openset import LOWER_IS_BETTER, MSP, OPEN_SET_METRICS
 from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
 from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
 
@@ -150,7 +151,7 @@ def summarise_quality(folds):
 
 def build_report(
     dataset, generator, classifier, protocol, folds, config, *, config_sha256=None,
-    sample_grid=None,
+    sample_grid=None, open_set=None,
 ):  # fmt: skip
     """report.json's content.
 
@@ -158,7 +159,8 @@ def build_report(
     ``{"name", "class", "params"}`` blocks describing them, ``protocol`` report.json's
     protocol block, ``folds`` the records of ``evaluation.run_folds`` and ``config`` what
     the run was asked (the resolved Hydra config, or the API call's arguments);
-    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any.
+    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any;
+    ``open_set``: the records of ``openset.run_open_set`` (datasets with unknown classes).
     """
     if BASELINE not in {r["method"] for r in folds}:
         raise ValueError(f"the methods must include {BASELINE!r}: every verdict is against it")
@@ -182,7 +184,52 @@ def build_report(
         report["config_sha256"] = config_sha256
     if sample_grid is not None:
         report["sample_grid"] = sample_grid
+    if open_set is not None:
+        report["open_set"] = open_set_report(open_set, protocol, description["unknown"])
     return report
+
+
+def open_set_report(records, protocol, unknown):
+    """report.json's ``open_set``: the settings, the fold records, per method and metric the
+    mean, sd and 95 % CI over folds (corrected resampled t-test), and every method against
+    maximum softmax on AUROC and FPR@95 (a lower FPR is the improvement)."""
+    table = by_method(records)
+    n_train = np.mean([r["n_train"] for r in records])
+    n_test = np.mean([r["n_test"] for r in records])
+    summary = {}
+    for method, rows in table.items():
+        summary[method] = {}
+        for metric in OPEN_SET_METRICS:
+            values = np.array([r["metrics"][metric] for r in rows.values()])
+            ci = corrected_ttest(values, n_train, n_test, protocol["rope"])
+            summary[method][metric] = {
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                "ci_low": ci["ci_low"],
+                "ci_high": ci["ci_high"],
+            }
+    comparisons = []
+    for method in (m for m in table if m != MSP):
+        keys = sorted(table[MSP])
+        for metric in ("auroc", "fpr95"):
+            sign = -1 if metric in LOWER_IS_BETTER else 1
+            deltas = np.array(
+                [table[method][k]["metrics"][metric] - table[MSP][k]["metrics"][metric]
+                 for k in keys]
+            )  # fmt: skip
+            result = corrected_ttest(sign * deltas, n_train, n_test, protocol["rope"])
+            low, high = sorted((sign * result["ci_low"], sign * result["ci_high"]))
+            comparisons.append({
+                "method": method, "versus": MSP, "metric": metric,
+                **result, "delta_mean": float(deltas.mean()), "ci_low": low, "ci_high": high,
+            })  # fmt: skip
+    return {
+        "unknown": unknown,
+        **protocol.get("open_set", {}),
+        "folds": records,
+        "summary": summary,
+        "comparisons": comparisons,
+    }
 
 
 def find_comparison(report, method, versus, metric, class_=None):

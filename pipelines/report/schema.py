@@ -10,8 +10,9 @@ FIELDS = (
 # What a comparison across runs reads of each report.
 COMPARED_FIELDS = ("schema", "dataset", "generator", "classifier", "summary", "comparisons")
 # The fields some reports add: summary_by_class (several minority classes), quality (when
-# measured), config_sha256 (runs of the CLI), sample_grid (image runs).
-OPTIONAL_FIELDS = ("summary_by_class", "quality", "config_sha256", "sample_grid")
+# measured), config_sha256 (runs of the CLI), sample_grid (image runs), open_set (datasets
+# with unknown classes).
+OPTIONAL_FIELDS = ("summary_by_class", "quality", "config_sha256", "sample_grid", "open_set")
 # The comparisons' "class" of the macro average over several minority classes.
 MACRO = "macro"
 
