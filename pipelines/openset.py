@@ -36,6 +36,8 @@ OPEN_SET_METRICS = (
     "auroc", "fpr95", "aupr_in", "aupr_out", "accepted_known", "accuracy_accepted",
     "accuracy_known", "unknown_rejected",
 )  # fmt: skip
+# What ``metrics_by_unknown`` holds for each unknown class (several unknown classes).
+BY_UNKNOWN_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out", "unknown_rejected")
 LOWER_IS_BETTER = ("fpr95",)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -242,9 +244,23 @@ def open_set_fold(task, check, outliers, train, test, seed):
             "n_test": len(test), "n_test_unknown": int((~is_known).sum()),
             "n_outliers": wrapper.n_outliers_, "threshold": wrapper.threshold_,
             "metrics": open_set_metrics(wrapper, X_test, y_test, is_known),
+            **_by_unknown(wrapper, X_test, y_test, is_known, task.unknown),
             "seconds": seconds,
         })  # fmt: skip
     return records
+
+
+def _by_unknown(wrapper, X, y, is_known, unknown):
+    """With several unknown classes, ``{"metrics_by_unknown": {class: metrics}}``: the
+    known rows against that class's rows alone; else ``{}``."""
+    if len(unknown) < 2:
+        return {}
+    by_unknown = {}
+    for class_ in unknown:
+        rows = is_known | (y == class_)
+        metrics = open_set_metrics(wrapper, X[rows], y[rows], is_known[rows])
+        by_unknown[str(class_)] = {m: metrics[m] for m in BY_UNKNOWN_METRICS}
+    return {"metrics_by_unknown": by_unknown}
 
 
 def open_set_metrics(wrapper, X, y, is_known):

@@ -16,7 +16,12 @@ from synthbalance.pipelines.methods import (
     THRESHOLD_ONLY,
 )
 from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE
-from synthbalance.pipelines.openset import LOWER_IS_BETTER, MSP, OPEN_SET_METRICS
+from synthbalance.pipelines.openset import (
+    BY_UNKNOWN_METRICS,
+    LOWER_IS_BETTER,
+    MSP,
+    OPEN_SET_METRICS,
+)
 from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
 from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
 
@@ -191,23 +196,37 @@ def build_report(
 
 def open_set_report(records, protocol, unknown):
     """report.json's ``open_set``: the settings, the fold records, per method and metric the
-    mean, sd and 95 % CI over folds (corrected resampled t-test), and every method against
+    mean, sd and 95 % CI over folds (corrected resampled t-test), the same for each unknown
+    class alone (``summary_by_unknown``, several unknown classes), and every method against
     maximum softmax on AUROC and FPR@95 (a lower FPR is the improvement)."""
     table = by_method(records)
     n_train = np.mean([r["n_train"] for r in records])
     n_test = np.mean([r["n_test"] for r in records])
-    summary = {}
-    for method, rows in table.items():
-        summary[method] = {}
-        for metric in OPEN_SET_METRICS:
-            values = np.array([r["metrics"][metric] for r in rows.values()])
-            ci = corrected_ttest(values, n_train, n_test, protocol["rope"])
-            summary[method][metric] = {
-                "mean": float(values.mean()),
-                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                "ci_low": ci["ci_low"],
-                "ci_high": ci["ci_high"],
-            }
+
+    def summarise(metrics_of, metrics):
+        """``{method: {metric: {"mean", "std", "ci_low", "ci_high"}}}`` over folds."""
+        summary = {}
+        for method, rows in table.items():
+            summary[method] = {}
+            for metric in metrics:
+                values = np.array([metrics_of(r)[metric] for r in rows.values()])
+                ci = corrected_ttest(values, n_train, n_test, protocol["rope"])
+                summary[method][metric] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                    "ci_low": ci["ci_low"],
+                    "ci_high": ci["ci_high"],
+                }
+        return summary
+
+    summary = summarise(lambda r: r["metrics"], OPEN_SET_METRICS)
+    by_unknown = {
+        str(class_): summarise(
+            lambda r, c=str(class_): r["metrics_by_unknown"][c], BY_UNKNOWN_METRICS
+        )
+        for class_ in unknown
+        if "metrics_by_unknown" in records[0]
+    }
     comparisons = []
     for method in (m for m in table if m != MSP):
         keys = sorted(table[MSP])
@@ -228,6 +247,7 @@ def open_set_report(records, protocol, unknown):
         **protocol.get("open_set", {}),
         "folds": records,
         "summary": summary,
+        **({"summary_by_unknown": by_unknown} if by_unknown else {}),
         "comparisons": comparisons,
     }
 

@@ -242,7 +242,25 @@ def open_set_section(report):
         f"({', '.join(open_set['outliers'])}). Mean over folds [95 % CI, corrected resampled "
         "t-test]; AUROC and AUPR-in take known rows as positives, AUPR-out unknown rows.",
         markdown_table(["method", *OPEN_SET_COLUMNS.values()], rows),
+        *_by_unknown_table(open_set),
         "Against maximum softmax (msp), paired per fold; for FPR@95TPR a negative delta "
         f"improves. {VERDICT_RULES}",
         markdown_table(["method", "versus", "metric", "delta [95 % CI]", "verdict"], compared),
+    ]
+
+
+def _by_unknown_table(open_set):
+    """AUROC and FPR@95TPR of every method against each unknown class alone."""
+    by_unknown = open_set.get("summary_by_unknown")
+    if not by_unknown:
+        return []
+    methods = list(open_set["summary"])
+    rows = [
+        [class_, OPEN_SET_COLUMNS[m], *(_with_ci(summary[k][m]) for k in methods)]
+        for class_, summary in by_unknown.items()
+        for m in ("auroc", "fpr95")
+    ]
+    return [
+        "Each unknown class alone against the known rows:",
+        markdown_table(["unknown", "metric", *methods], rows),
     ]
