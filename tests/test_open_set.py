@@ -18,17 +18,18 @@ LIGHT = {"scores": ["msp", "max_logit", "mahalanobis", "other_class"], "outliers
 
 
 class KnownOnly(LogisticRegression):
-    """Logistic regression that refuses to train on an unknown class (4 or 5)."""
+    """Logistic regression that refuses to train on an unknown class ("e" or "f")."""
 
     def fit(self, X, y, sample_weight=None):
-        assert not np.isin(y, [4, 5]).any(), "an unknown class reached a training part"
+        assert not np.isin(y, ["e", "f"]).any(), "an unknown class reached a training part"
         return super().fit(X, y, sample_weight=sample_weight)
 
 
 @pytest.fixture(scope="module")
 def data():
     centers = [[0, 0], [5, 0], [0, 5], [5, 5], [2.5, 2.5], [12, 12]]
-    return make_blobs(n_samples=[200, 80, 80, 80, 60, 60], centers=centers, random_state=0)
+    X, y = make_blobs(n_samples=[200, 80, 80, 80, 60, 60], centers=centers, random_state=0)
+    return X, np.array(list("abcdef"), dtype=object)[y]  # e between the classes, f far
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def report(data):
     return sb.evaluate(
         X, y, generator=_smote(), classifier=KnownOnly(max_iter=500),
         methods=["baseline", "augmented"], n_splits=3, n_repeats=1, quality=False,
-        minority=[1, 2, 3], base=0, unknown=[4, 5], open_set=LIGHT,
+        minority=["b", "c", "d"], base="a", unknown=["e", "f"], open_set=LIGHT,
     )  # fmt: skip
 
 
@@ -50,17 +51,18 @@ def test_unknown_classes_stay_out_of_training_and_are_scored(report):
     methods = ["msp", "max_logit", "mahalanobis", "other_class+smote"]
     assert list(open_set["summary"]) == methods
     assert len(open_set["folds"]) == 3 * len(methods)
-    assert open_set["unknown"] == [4, 5] and report.data["dataset"]["unknown"] == [4, 5]
+    assert open_set["unknown"] == ["e", "f"] and report.data["dataset"]["unknown"] == ["e", "f"]
     for stats in open_set["summary"].values():
         assert set(stats) == set(OPEN_SET_METRICS)
         for stat in stats.values():
             assert 0 <= stat["mean"] <= 1 and stat["ci_low"] <= stat["mean"] <= stat["ci_high"]
     record = open_set["folds"][0]
     assert record["n_test_unknown"] == 40  # a third of the 120 unknown rows
-    assert set(record["metrics_by_unknown"]) == {"4", "5"}
-    # the far cluster (5) is easier to reject than the one between the classes (4)
-    by_unknown = open_set["summary_by_unknown"]["5"]["mahalanobis"]["auroc"]["mean"]
-    assert by_unknown > open_set["summary_by_unknown"]["4"]["mahalanobis"]["auroc"]["mean"]
+    assert set(record["metrics_by_unknown"]) == {"e", "f"}
+    # the far cluster is easier to reject than the one between the classes
+    by_unknown = open_set["summary_by_unknown"]
+    assert by_unknown["f"]["mahalanobis"]["auroc"]["mean"] > 0.99
+    assert by_unknown["f"]["mahalanobis"]["auroc"]["mean"] > by_unknown["e"]["msp"]["auroc"]["mean"]
     compared = {(c["method"], c["metric"]) for c in open_set["comparisons"]}
     assert compared == {(m, metric) for m in methods[1:] for metric in ("auroc", "fpr95")}
     assert all(c["versus"] == "msp" for c in open_set["comparisons"])
@@ -96,15 +98,16 @@ def test_fpr_comparison_reads_as_a_reduction():
 @pytest.mark.parametrize(
     "unknown, message",
     [
-        ([7], r"names classes \[7\] that do not exist"),
-        ([1, 2, 3, 4, 5, 0], "at least two classes must stay known"),
-        ([0, 1, 2, 3, 4], "at least two classes must stay known"),
-        ([0], "both unknown and a minority or the base class"),
+        (["z"], r"names classes \['z'\] that do not exist"),
+        (list("abcdef"), "at least two classes must stay known"),
+        (list("abcde"), "at least two classes must stay known"),
+        (["a"], "both unknown and a minority or the base class"),
+        (["b", "c"], "both unknown and a minority or the base class"),
     ],
 )
 def test_bad_unknown_classes_are_one_line_errors(data, unknown, message):
     X, y = data
-    dataset = sb.Dataset.from_data(X, y, minority=[1, 2], base=0)
+    dataset = sb.Dataset.from_data(X, y, minority=["b", "c"], base="a")
     with pytest.raises(sb.DataError, match=message) as error:
         with_unknown(dataset, unknown)
     assert "\n" not in str(error.value)
@@ -112,8 +115,9 @@ def test_bad_unknown_classes_are_one_line_errors(data, unknown, message):
 
 def test_unknown_minority_classes_leave_the_list(data):
     X, y = data
-    dataset = with_unknown(sb.Dataset.from_data(X, y, base=0), [4, 5])
-    assert dataset.minority == [3, 2, 1] and dataset.known_classes == [0, 1, 2, 3]
+    dataset = with_unknown(sb.Dataset.from_data(X, y, base="a"), ["e", "f"])
+    assert sorted(dataset.minority) == ["b", "c", "d"]
+    assert sorted(dataset.known_classes) == ["a", "b", "c", "d"]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +140,7 @@ def test_logit_scores_need_logits_before_any_fold(data):
     X, y = data
     with pytest.raises(ValueError, match="need logits: classifier KNeighborsClassifier"):
         sb.evaluate(X, y, generator=_smote(), classifier=KNeighborsClassifier(),
-                    methods=["baseline"], base=0, unknown=[5])  # fmt: skip
+                    methods=["baseline"], base="a", unknown=["f"])  # fmt: skip
 
 
 def test_outliers_from_a_users_file(data, tmp_path):
@@ -146,15 +150,15 @@ def test_outliers_from_a_users_file(data, tmp_path):
     np.savetxt(path, rows, delimiter=",", header="x0,x1", comments="")
     report = sb.evaluate(
         X, y, generator=_smote(), classifier=LogisticRegression(), methods=["baseline"],
-        n_splits=2, n_repeats=1, quality=False, base=0, unknown=[5],
+        n_splits=2, n_repeats=1, quality=False, base="a", unknown=["f"],
         open_set={"scores": ["msp", "detector"], "outliers": [str(path)]},
     )  # fmt: skip
     records = report.data["open_set"]["folds"]
     assert {r["method"] for r in records} == {"msp", "detector+outliers.csv"}
     assert all(r["n_outliers"] == 100 for r in records if r["method"] != "msp")
     with pytest.raises(sb.DataError, match="no such outlier file"):
-        sb.evaluate(X, y, generator=_smote(), classifier=LogisticRegression(), base=0,
-                    unknown=[5], open_set={"outliers": [str(tmp_path / "none.csv")]})  # fmt: skip
+        sb.evaluate(X, y, generator=_smote(), classifier=LogisticRegression(), base="a",
+                    unknown=["f"], open_set={"outliers": [str(tmp_path / "none.csv")]})  # fmt: skip
 
 
 def test_cli_run_writes_the_open_set_section(make_config, tmp_path):
