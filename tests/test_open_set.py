@@ -163,7 +163,7 @@ def test_outliers_from_a_users_file(data, tmp_path):
 
 def test_cli_run_writes_the_open_set_section(make_config, tmp_path):
     cfg = make_config(
-        "dataset=seed_multiclass", "generator=smote", "dataset.unknown=[3]",
+        "dataset=seed_multiclass", "generator=smote", "+dataset.unknown=[3]",
         "evaluation.methods=[baseline,augmented]", "evaluation.quality.enabled=false",
         "evaluation.open_set.scores=[msp,energy,mahalanobis,detector]",
         "evaluation.open_set.outliers=[smote]",
@@ -179,8 +179,8 @@ def test_cli_run_writes_the_open_set_section(make_config, tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("dataset.unknown=[9]", "names classes"),
-        ("dataset.unknown=[0,1,2,3]", "at least two classes must stay known"),
+        ("+dataset.unknown=[9]", "names classes"),
+        ("+dataset.unknown=[0,1,2,3]", "at least two classes must stay known"),
         ("evaluation.open_set.coverage=1.2", "'coverage' parameter"),
     ],
 )
