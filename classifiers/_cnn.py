@@ -218,6 +218,16 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         logits = self._forward(X, embed=False)
         return torch.softmax(torch.from_numpy(logits).double(), dim=1).numpy()
 
+    def logits(self, X):
+        """The network's output before the softmax, one column per class of ``classes_``
+        (what energy and max-logit scores of ``RejectOptionClassifier`` read).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self._forward(X, embed=False)
+
     def embed(self, X):
         """The penultimate-layer activations of each row (the globally pooled output of
         the last convolutional block, which the linear head reads): learned image features.

@@ -1,7 +1,8 @@
 """Sample generators for imbalanced data, each an imbalanced-learn over-sampler.
 
 The SMOTE family is imbalanced-learn's own (see ``conf/generator/``); this package adds
-the torch generators.
+the torch generators, and synthetic outliers (rows between the known classes) for training
+a rejecting classifier.
 """
 
 from synthbalance.generators._gan import (
@@ -13,11 +14,13 @@ from synthbalance.generators._gan import (
     MSGGANSampler,
     WGANGPSampler,
 )
+from synthbalance.generators._outliers import CVAEOutliers, SMOTEOutliers
 from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
 from synthbalance.generators._vae import VAE, ConvVAE, CVAESampler, VAESampler
 
 __all__ = [
     "CGANSampler",
+    "CVAEOutliers",
     "CVAESampler",
     "ConvDiscriminator",
     "ConvGenerator",
@@ -26,6 +29,7 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "MSGGANSampler",
+    "SMOTEOutliers",
     "TabularPreprocessor",
     "VAE",
     "VAESampler",

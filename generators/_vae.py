@@ -54,9 +54,13 @@ class VAE(nn.Module):
         self.decoder = nn.Sequential(_mlp(decoder_dims), nn.Linear(decoder_dims[-1], n_features))
 
     def _condition(self, tensor, c):
+        """``tensor`` with the condition appended: ``c`` holds class indices (one-hot) or,
+        as floats, one row of class weights per row (blended conditions)."""
         if not self.n_classes:
             return tensor
-        return torch.cat([tensor, F.one_hot(c, self.n_classes).to(tensor.dtype)], dim=1)
+        if not c.is_floating_point():
+            c = F.one_hot(c, self.n_classes)
+        return torch.cat([tensor, c.to(tensor.dtype)], dim=1)
 
     def encode(self, x, c=None):
         h = self.encoder(self._condition(x, c))

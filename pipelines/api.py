@@ -18,6 +18,7 @@ from synthbalance.pipelines.estimators import check_sampler, describe
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.export import export_dataset
 from synthbalance.pipelines.methods import METHODS
+from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
 from synthbalance.pipelines.report import Report
 
@@ -31,7 +32,7 @@ def evaluate(
     X, y, *, generator=None, generators=None, classifier=None, methods=METHODS, n_splits=5,
     n_repeats=2, seed=0, rope=0.01, generator_seeds=1, threshold="f1", quality=True,
     minority=None, base=None, categorical=None, image_shape=None, name="data", ensemble=None,
-    progress=False,
+    progress=False, unknown=None, open_set=None,
 ):  # fmt: skip
     """Does augmenting the minority class improve ``classifier`` on ``(X, y)``?
 
@@ -82,6 +83,11 @@ def evaluate(
         as ``EasyEnsembleClassifier()``) wraps ``classifier``.
     progress : bool
         Show a progress bar over the folds.
+    unknown : list of labels, optional
+        Classes kept out of every training part and scored as unknowns in the test parts:
+        the report gains an open-set section (``open_set``).
+    open_set : OpenSetCheck or dict, optional
+        The open-set methods and settings (default: ``OpenSetCheck()``).
 
     Returns
     -------
@@ -92,11 +98,13 @@ def evaluate(
     protocol = Protocol(
         n_splits=n_splits, n_repeats=n_repeats, seed=seed, rope=rope, methods=methods,
         generator_seeds=generator_seeds, threshold=_tuning(threshold), quality=_quality(quality),
+        open_set=open_set if isinstance(open_set, OpenSetCheck) else OpenSetCheck(**open_set or {}),
     )  # fmt: skip
     dataset = Dataset.from_data(
         X, y, name=name, minority=minority, base=base, categorical=categorical,
         image_shape=image_shape,
     )  # fmt: skip
+    dataset = with_unknown(dataset, unknown)
     setup = prepare(dataset, samplers, (classifier, describe(classifier)), protocol, ensemble)
     reports = evaluate_dataset(dataset, setup, progress=progress)
     if generators is None:

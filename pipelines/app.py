@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 
 from synthbalance.pipelines.components import build
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
+from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
 from synthbalance.pipelines.sweep import check_objective, completed_report, config_hash, record_hash
 
@@ -26,7 +27,16 @@ def protocol_from_config(cfg):
         generator_seeds=evaluation.generator_seeds,
         threshold=ThresholdTuning(**evaluation.threshold),
         quality=QualityCheck(**evaluation.quality),
+        open_set=OpenSetCheck(**evaluation.get("open_set", {})),
     )
+
+
+def load_dataset(node):
+    """The ``Dataset`` of a ``dataset`` config node; its ``unknown`` key (not the loader's)
+    names the classes kept out of every training part (``openset.with_unknown``)."""
+    node = OmegaConf.to_container(node, resolve=True)
+    unknown = node.pop("unknown", None)
+    return with_unknown(instantiate(node), unknown)
 
 
 def run(cfg) -> dict:
@@ -43,7 +53,7 @@ def run(cfg) -> dict:
             log.info("resume: %s is complete for this config; not run again", directory)
             return report
     protocol = protocol_from_config(cfg)
-    dataset = instantiate(cfg.dataset)
+    dataset = load_dataset(cfg.dataset)
     sampler, description = build(cfg.generator)
     ensemble = cfg.evaluation.get("ensemble")
     setup = prepare(

@@ -37,6 +37,8 @@ class Dataset:
     image_shape: tuple | None = None
     categorical: tuple = ()
     base: object = None
+    # classes kept out of every training part, scored as unknowns (``openset.with_unknown``)
+    unknown: tuple = ()
 
     @classmethod
     def from_data(
@@ -76,6 +78,11 @@ class Dataset:
     @property
     def class_counts(self):
         return dict(sorted(Counter(self.y.tolist()).items(), key=lambda item: -item[1]))
+
+    @property
+    def known_classes(self):
+        """The classes that training parts hold: all but the ``unknown`` ones."""
+        return [c for c in self.class_counts if c not in self.unknown]
 
     @property
     def minority_classes(self):
@@ -147,6 +154,7 @@ class Dataset:
             "base": _plain(self.base_class),
             **({"categorical": list(self.categorical)} if self.categorical else {}),
             **({"image_shape": list(self.image_shape)} if self.image_shape else {}),
+            **({"unknown": [_plain(c) for c in self.unknown]} if self.unknown else {}),
         }
 
 

@@ -46,6 +46,7 @@ class Task:
     categories: list | None = None
     image_shape: tuple | None = None
     ensemble: object = None
+    unknown: tuple = ()  # classes kept out of every training part (open set)
 
     @classmethod
     def from_dataset(cls, dataset, classifier, protocol, ensemble=None):
@@ -58,15 +59,20 @@ class Task:
             if ensemble is not None:
                 ensemble = one_hot_first(ensemble, categorical, categories)
         methods = set(protocol.methods)
-        if len(dataset.class_counts) > 2 and methods & set(THRESHOLD_METHODS):
+        if len(dataset.known_classes) > 2 and methods & set(THRESHOLD_METHODS):
             raise ValueError(
-                f"{len(dataset.class_counts)} classes: the threshold methods "
+                f"{len(dataset.known_classes)} classes: the threshold methods "
                 f"{sorted(methods & set(THRESHOLD_METHODS))} need two"
             )
         return cls(
             dataset.encoded(), dataset.y, dataset.minority_classes, dataset.base_class,
             classifier, protocol, categorical, categories, dataset.image_shape, ensemble,
+            tuple(dataset.unknown),
         )  # fmt: skip
+
+    def known(self, rows):
+        """The indices among ``rows`` of rows of known classes (all but ``unknown``)."""
+        return rows[~np.isin(self.y[rows], self.unknown)] if self.unknown else rows
 
     def feature_space(self, X_fit, y_fit, seed):
         """The quality metrics' feature space, fitted on a generator's training rows."""
@@ -109,6 +115,7 @@ def run_folds(task, generators, *, progress=False):
         tqdm(splits, total=protocol.n_folds, desc="folds", disable=not progress, leave=False)
     ):
         repeat, fold = divmod(i, protocol.n_splits)
+        train = task.known(train)  # unknown classes appear in the test parts only
         for name, (records, samples) in evaluate_fold(task, generators, train, test, seed).items():
             runs[name].records += [{"repeat": repeat, "fold": fold, **r} for r in records]
             if runs[name].samples is None:

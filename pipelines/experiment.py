@@ -16,6 +16,7 @@ from synthbalance.pipelines.estimators import (
 )
 from synthbalance.pipelines.evaluation import Task, run_folds
 from synthbalance.pipelines.methods import REGISTRY, applicable
+from synthbalance.pipelines.openset import check_open_set, run_open_set
 from synthbalance.pipelines.report import Report, build_report
 from synthbalance.pipelines.report.figures import GRID
 
@@ -53,8 +54,9 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     check_classifier(estimator)
     if dataset.image_shape is not None:  # image models learn the shape from the data
         estimator = fill_unset(estimator, "image_shape", tuple(dataset.image_shape))
+    check_open_set(dataset, estimator, protocol.open_set)
     prepared = {name: for_dataset(*pair, dataset) for name, pair in generators.items()}
-    n_classes = len(dataset.class_counts)
+    n_classes = len(dataset.known_classes)
     methods = applicable(protocol.methods, n_classes)
     if list(methods) != list(protocol.methods):
         log.warning("%d classes: the threshold methods need two and are left out", n_classes)
@@ -81,6 +83,10 @@ def evaluate_dataset(dataset, setup, *, config=None, config_sha256=None, progres
     described = protocol.describe()
     if setup.ensemble is not None:
         described["ensemble"] = describe(setup.ensemble)
+    open_set = None
+    if dataset.unknown:  # the same folds; the same records for every generator's report
+        outliers = check_open_set(dataset, setup.classifier[0], protocol.open_set)
+        open_set = run_open_set(task, protocol.open_set, outliers)
     reports = {}
     for name, run in runs.items():
         description = setup.generators[name][1]
@@ -88,7 +94,7 @@ def evaluate_dataset(dataset, setup, *, config=None, config_sha256=None, progres
         asked = config if config is not None else _api_config(description, setup, described)
         data = build_report(
             dataset, description, setup.classifier[1], described, run.records, asked,
-            config_sha256=config_sha256, sample_grid=grid,
+            config_sha256=config_sha256, sample_grid=grid, open_set=open_set,
         )  # fmt: skip
         reports[name] = Report(data, samples=run.samples)
     return reports

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from synthbalance.pipelines.methods import METHODS, check_methods
 from synthbalance.pipelines.metrics import THRESHOLD_METRICS
+from synthbalance.pipelines.openset import OpenSetCheck
 
 
 def _validate(instance, constraints):
@@ -62,8 +63,9 @@ class QualityCheck:
 class Protocol:
     """How a run evaluates: ``RepeatedStratifiedKFold(n_splits, n_repeats, seed)``, the
     ``methods`` run on every fold, ``generator_seeds`` generator fits per fold, the region
-    of practical equivalence ``rope`` of the verdicts, threshold tuning and the quality
-    check. Invalid values are refused when the protocol is made, before any fold runs."""
+    of practical equivalence ``rope`` of the verdicts, threshold tuning, the quality
+    check and the open-set evaluation (for datasets with unknown classes). Invalid values
+    are refused when the protocol is made, before any fold runs."""
 
     n_splits: int = 5
     n_repeats: int = 2
@@ -73,6 +75,7 @@ class Protocol:
     generator_seeds: int = 1
     threshold: ThresholdTuning = field(default_factory=ThresholdTuning)
     quality: QualityCheck = field(default_factory=QualityCheck)
+    open_set: OpenSetCheck = field(default_factory=OpenSetCheck)
 
     _constraints = {
         "n_splits": [Interval(Integral, 2, None, closed="left")],
@@ -83,6 +86,7 @@ class Protocol:
         "generator_seeds": [Interval(Integral, 1, None, closed="left")],
         "threshold": [ThresholdTuning],
         "quality": [QualityCheck],
+        "open_set": [OpenSetCheck],
     }
 
     def __post_init__(self):
@@ -114,6 +118,7 @@ class Protocol:
             "generator_seeds": self.generator_seeds,
             "threshold": asdict(self.threshold),
             "quality": asdict(self.quality),
+            "open_set": self.open_set.describe(),
         }
 
 

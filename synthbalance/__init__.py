@@ -15,11 +15,13 @@ and ``synthbalance.conf`` (the Hydra configs of the ``synthbalance`` commands).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from synthbalance.classifiers import CNNClassifier
+from synthbalance.classifiers import CNNClassifier, RejectOptionClassifier
 from synthbalance.generators import (
     CGANSampler,
+    CVAEOutliers,
     CVAESampler,
     MSGGANSampler,
+    SMOTEOutliers,
     TabularPreprocessor,
     VAESampler,
     WGANGPSampler,
@@ -39,6 +41,7 @@ except PackageNotFoundError:  # a source tree that is not installed
 __all__ = [
     "CGANSampler",
     "CNNClassifier",
+    "CVAEOutliers",
     "CVAESampler",
     "Comparison",
     "DataError",
@@ -47,7 +50,9 @@ __all__ = [
     "MSGGANSampler",
     "Protocol",
     "QualityCheck",
+    "RejectOptionClassifier",
     "Report",
+    "SMOTEOutliers",
     "TabularPreprocessor",
     "ThresholdTuning",
     "VAESampler",

@@ -16,6 +16,12 @@ from synthbalance.pipelines.methods import (
     THRESHOLD_ONLY,
 )
 from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE, sign
+from synthbalance.pipelines.openset import (
+    BY_UNKNOWN_METRICS,
+    LOWER_IS_BETTER,
+    MSP,
+    OPEN_SET_METRICS,
+)
 from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
 from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
 
@@ -184,7 +190,7 @@ def _per_row(totals, count):
 
 def build_report(
     dataset, generator, classifier, protocol, folds, config, *, config_sha256=None,
-    sample_grid=None,
+    sample_grid=None, open_set=None,
 ):  # fmt: skip
     """report.json's content.
 
@@ -192,7 +198,8 @@ def build_report(
     ``{"name", "class", "params"}`` blocks describing them, ``protocol`` report.json's
     protocol block, ``folds`` the records of ``evaluation.run_folds`` and ``config`` what
     the run was asked (the resolved Hydra config, or the API call's arguments);
-    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any.
+    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any;
+    ``open_set``: the records of ``openset.run_open_set`` (datasets with unknown classes).
     """
     if BASELINE not in {r["method"] for r in folds}:
         raise ValueError(f"the methods must include {BASELINE!r}: every verdict is against it")
@@ -218,7 +225,65 @@ def build_report(
         report["config_sha256"] = config_sha256
     if sample_grid is not None:
         report["sample_grid"] = sample_grid
+    if open_set is not None:
+        report["open_set"] = open_set_report(open_set, protocol, description["unknown"])
     return report
+
+
+def open_set_report(records, protocol, unknown):
+    """report.json's ``open_set``: the settings, the fold records, per method and metric the
+    mean, sd and 95 % CI over folds (corrected resampled t-test), the same for each unknown
+    class alone (``summary_by_unknown``, several unknown classes), and every method against
+    maximum softmax on AUROC and FPR@95 (a lower FPR is the improvement)."""
+    table = by_method(records)
+    n_train = np.mean([r["n_train"] for r in records])
+    n_test = np.mean([r["n_test"] for r in records])
+
+    def summarise(metrics_of, metrics):
+        """``{method: {metric: {"mean", "std", "ci_low", "ci_high"}}}`` over folds."""
+        summary = {}
+        for method, rows in table.items():
+            summary[method] = {}
+            for metric in metrics:
+                values = np.array([metrics_of(r)[metric] for r in rows.values()])
+                ci = corrected_ttest(values, n_train, n_test, protocol["rope"])
+                summary[method][metric] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                    "ci_low": ci["ci_low"],
+                    "ci_high": ci["ci_high"],
+                }
+        return summary
+
+    summary = summarise(lambda r: r["metrics"], OPEN_SET_METRICS)
+    by_unknown = {
+        str(class_): summarise(
+            lambda r, c=str(class_): r["metrics_by_unknown"][c], BY_UNKNOWN_METRICS
+        )
+        for class_ in unknown
+        if "metrics_by_unknown" in records[0]
+    }
+    comparisons = []
+    for method in (m for m in table if m != MSP):
+        keys = sorted(table[MSP])
+        for metric in ("auroc", "fpr95"):
+            deltas = np.array(
+                [table[method][k]["metrics"][metric] - table[MSP][k]["metrics"][metric]
+                 for k in keys]
+            )  # fmt: skip
+            direction = -1 if metric in LOWER_IS_BETTER else 1
+            comparisons.append({
+                "method": method, "versus": MSP, "metric": metric,
+                **corrected_ttest(deltas, n_train, n_test, protocol["rope"], sign=direction),
+            })  # fmt: skip
+    return {
+        "unknown": unknown,
+        **protocol.get("open_set", {}),
+        "folds": records,
+        "summary": summary,
+        **({"summary_by_unknown": by_unknown} if by_unknown else {}),
+        "comparisons": comparisons,
+    }
 
 
 def find_comparison(report, method, versus, metric, class_=None):

@@ -50,6 +50,7 @@ def render_markdown(report):
         *quality_section(report),
         *_selection_section(report),
         *_sample_grid_section(report),
+        *open_set_section(report),
         f"![Per-fold paired deltas]({FOREST})",
     ]
     return "\n\n".join(parts) + "\n"
@@ -214,4 +215,71 @@ def _selection_section(report):
         f"generated class: epochs {min(chosen)}\u2013{max(chosen)} (median "
         f"{int(np.median(chosen))}) over {len(found)} fits. "
         f"![selection history]({SELECTION})",
+    ]
+
+
+OPEN_SET_COLUMNS = {
+    "auroc": "AUROC",
+    "fpr95": "FPR@95TPR",
+    "aupr_in": "AUPR-in",
+    "aupr_out": "AUPR-out",
+    "accepted_known": "known accepted",
+    "accuracy_accepted": "accuracy on accepted",
+    "accuracy_known": "accuracy on all known",
+}
+
+
+def _with_ci(stat):
+    return f"{stat['mean']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
+
+
+def open_set_section(report):
+    """The open set: how well each score separates the unknown classes' test rows from the
+    known ones, what its threshold accepts, and each method against maximum softmax."""
+    open_set = report.get("open_set")
+    if not open_set:
+        return []
+    summary = open_set["summary"]
+    rows = [
+        [method, *(_with_ci(summary[method][m]) for m in OPEN_SET_COLUMNS)] for method in summary
+    ]
+    compared = [
+        [
+            c["method"], c["versus"], OPEN_SET_COLUMNS[c["metric"]],
+            f"{signed(c['delta_mean'])} [{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
+            f"**{c['verdict']}**",
+        ]
+        for c in open_set["comparisons"]
+    ]  # fmt: skip
+    unknown = ", ".join(map(repr, open_set["unknown"]))
+    return [
+        "## Open set",
+        f"Classes {unknown} were kept out of every training part and scored as unknowns in the "
+        "test parts. Each method wraps the classifier in a reject option (RejectOptionClassifier) "
+        f"whose threshold accepts {100 * open_set['coverage']:.0f} % of known rows held out "
+        "from its training part; trained options learn from outlier rows "
+        f"({', '.join(open_set['outliers'])}). Mean over folds [95 % CI, corrected resampled "
+        "t-test]; AUROC and AUPR-in take known rows as positives, AUPR-out unknown rows.",
+        markdown_table(["method", *OPEN_SET_COLUMNS.values()], rows),
+        *_by_unknown_table(open_set),
+        "Against maximum softmax (msp), paired per fold; for FPR@95TPR a negative delta "
+        f"improves. {VERDICT_RULES}",
+        markdown_table(["method", "versus", "metric", "delta [95 % CI]", "verdict"], compared),
+    ]
+
+
+def _by_unknown_table(open_set):
+    """AUROC and FPR@95TPR of every method against each unknown class alone."""
+    by_unknown = open_set.get("summary_by_unknown")
+    if not by_unknown:
+        return []
+    methods = list(open_set["summary"])
+    rows = [
+        [class_, OPEN_SET_COLUMNS[m], *(_with_ci(summary[k][m]) for k in methods)]
+        for class_, summary in by_unknown.items()
+        for m in ("auroc", "fpr95")
+    ]
+    return [
+        "Each unknown class alone against the known rows:",
+        markdown_table(["unknown", "metric", *methods], rows),
     ]

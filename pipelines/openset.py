@@ -1,0 +1,283 @@
+"""Open-set evaluation: can the classifier say "none of the above"?
+
+Classes named in ``dataset.unknown`` never enter a training part; they appear only in the
+test parts, as unknowns. On every fold (the same folds and seeds as the augmentation
+methods), each open-set method wraps the run's classifier in a ``RejectOptionClassifier``
+trained on the known training rows and is scored on the test part: how well its score
+separates known from unknown rows (AUROC, FPR at 95 % TPR, AUPR with known or unknown rows
+as positives) and what its threshold does (the share of known rows accepted, the accuracy
+on them, the share of unknown rows rejected). ``pipelines.report.build`` summarises the
+records and compares every method with maximum softmax.
+"""
+
+import dataclasses
+import time
+from dataclasses import dataclass, fields
+from numbers import Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+
+from synthbalance.classifiers import SCORES, RejectOptionClassifier, has_logits
+from synthbalance.classifiers import TRAINED_SCORES as TRAINED
+from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.estimators import final_step, with_seed
+
+# The method every other is compared with.
+MSP = "msp"
+# Outlier sources that the generators make; anything else is a file or a folder.
+SYNTHETIC = ("smote", "cvae")
+# The per-fold metrics, in report order.
+OPEN_SET_METRICS = (
+    "auroc", "fpr95", "aupr_in", "aupr_out", "accepted_known", "accuracy_accepted",
+    "accuracy_known", "unknown_rejected",
+)  # fmt: skip
+# What ``metrics_by_unknown`` holds for each unknown class (several unknown classes).
+BY_UNKNOWN_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out", "unknown_rejected")
+LOWER_IS_BETTER = ("fpr95",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class OpenSetCheck:
+    """How the open set is evaluated when the dataset names unknown classes: the
+    ``scores`` of ``RejectOptionClassifier`` (``msp`` required: the reference), the
+    ``outliers`` the trained scores learn from (``"smote"``, ``"cvae"`` or the path of a
+    file or folder of outlier rows: one method per trained score and source), the share of
+    known rows to accept (``coverage``), the share of the training rows held out to choose
+    the threshold and the softmax/energy ``temperature``."""
+
+    scores: tuple = SCORES
+    outliers: tuple = SYNTHETIC
+    coverage: float = 0.95
+    validation_fraction: float = 0.2
+    temperature: float = 1.0
+
+    _constraints = {
+        "scores": ["array-like"],
+        "outliers": ["array-like"],
+        "coverage": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __post_init__(self):
+        params = {f.name: getattr(self, f.name) for f in fields(self)}
+        validate_parameter_constraints(self._constraints, params, type(self).__name__)
+        scores = tuple(str(s) for s in self.scores)
+        unknown = [s for s in scores if s not in SCORES]
+        if unknown or MSP not in scores:
+            raise ValueError(
+                f"open_set.scores={list(scores)}: must include {MSP!r} (the reference) and "
+                f"name only {', '.join(SCORES)}"
+            )
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "outliers", tuple(str(o) for o in self.outliers))
+
+    def methods(self):
+        """``{method: (score, outlier source or None)}``: one method per untrained score,
+        and per trained score and outlier source (``"other_class+smote"``)."""
+        methods = {}
+        for score in self.scores:
+            sources = self.outliers if score in TRAINED else [None]
+            for source in sources:
+                name = score if source is None else f"{score}+{source_name(source)}"
+                methods[name] = (score, source)
+        return methods
+
+    def describe(self):
+        return {
+            "scores": list(self.scores),
+            "outliers": list(self.outliers),
+            "coverage": self.coverage,
+            "validation_fraction": self.validation_fraction,
+            "temperature": self.temperature,
+        }
+
+
+def source_name(source):
+    """How method names call an outlier source: its name, or a path's file name."""
+    return source if source in SYNTHETIC else Path(source).name
+
+
+def with_unknown(dataset, unknown):
+    """``dataset`` with the classes ``unknown`` (labels or their strings) set aside as
+    unknown; minority classes that are unknown are dropped from a list of them. A class
+    that does not exist, fewer than two known classes left, or an unknown minority or base
+    class is a DataError."""
+    if not unknown:
+        return dataset
+    where = f"dataset {dataset.name!r}"
+    labels = {str(label): label for label in dataset.class_counts}
+    unknown = [unknown] if isinstance(unknown, str | int) else list(unknown)
+    missing = [u for u in unknown if str(u) not in labels]
+    if missing:
+        raise DataError(
+            f"{where}: dataset.unknown names classes {missing} that do not exist; its classes "
+            f"are {sorted(labels)}"
+        )
+    unknown = tuple(dict.fromkeys(labels[str(u)] for u in unknown))
+    if len(labels) - len(unknown) < 2:
+        raise DataError(
+            f"{where}: dataset.unknown={list(unknown)} leaves {len(labels) - len(unknown)} "
+            "known class; at least two classes must stay known"
+        )
+    minority = dataset.minority
+    if isinstance(minority, list | tuple):
+        minority = [m for m in minority if m not in unknown] or minority
+    for class_ in [*np.atleast_1d(np.asarray(minority, dtype=object)), dataset.base_class]:
+        if class_ in unknown:
+            raise DataError(
+                f"{where}: class {class_!r} is both unknown and a minority or the base class; "
+                "choose other minority classes"
+            )
+    if isinstance(minority, list) and len(minority) == 1:
+        minority = minority[0]
+    return dataclasses.replace(dataset, unknown=unknown, minority=minority)
+
+
+def check_open_set(dataset, classifier, check):
+    """Refuse, before any fold runs, what the open-set methods cannot do with ``classifier``
+    (logits for max_logit and energy), and outlier files that cannot be read; returns
+    ``{source: rows}`` of the outliers given as files or folders."""
+    if not dataset.unknown:
+        return {}
+    final = final_step(classifier)
+    needs_logits = [s for s in check.scores if s in ("max_logit", "energy")]
+    if needs_logits and not has_logits(final):
+        raise ValueError(
+            f"open_set.scores {needs_logits} need logits: classifier {type(final).__name__} "
+            "has neither logits nor decision_function; leave them out of open_set.scores"
+        )
+    if any(s in TRAINED for s in check.scores):
+        return {o: load_outliers(o, dataset) for o in check.outliers if o not in SYNTHETIC}
+    return {}
+
+
+def load_outliers(path, dataset):
+    """Outlier rows from a CSV/Parquet file with the dataset's feature columns, a ``.npy``
+    array, or (image datasets) a folder of images resized to the dataset's image shape."""
+    path = Path(path)
+    if path.is_dir():
+        return _outlier_images(path, dataset)
+    if not path.is_file():
+        raise DataError(f"{path}: no such outlier file or folder (open_set.outliers)")
+    if path.suffix.lower() == ".npy":
+        rows = np.load(path, allow_pickle=False).reshape(-1, dataset.X.shape[1])
+        return rows.astype(np.float64)
+    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+    if path.suffix.lower() not in readers:
+        raise DataError(f"{path}: outliers must be .csv, .parquet, .npy or a folder of images")
+    if dataset.categorical:
+        raise DataError(f"{path}: outlier files for data with categorical columns: not supported")
+    frame = readers[path.suffix.lower()](path)
+    missing = [c for c in dataset.X.columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: the outliers lack the feature columns {missing[:5]}")
+    return frame[list(dataset.X.columns)].to_numpy(dtype=np.float64)
+
+
+def _outlier_images(folder, dataset):
+    if dataset.image_shape is None:
+        raise DataError(f"{folder}: a folder of outlier images needs an image dataset")
+    from PIL import Image
+
+    channels, height, width = dataset.image_shape
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: no images in the outlier folder")
+    mode = "L" if channels == 1 else "RGB"
+    rows = []
+    for file in files:
+        image = Image.open(file).convert(mode).resize((width, height))
+        pixels = np.asarray(image, dtype=np.float64) / 255.0
+        rows.append(pixels.reshape(height, width, -1).transpose(2, 0, 1).reshape(-1))
+    return np.stack(rows)
+
+
+def run_open_set(task, check, outliers):
+    """The open-set records of every fold: the folds and seeds of ``run_folds``, the
+    unknown classes' rows left out of every training part. ``outliers`` are the rows of
+    the file sources (``check_open_set``)."""
+    protocol, records = task.protocol, []
+    splits = zip(protocol.fold_seeds(), protocol.folds(task.y), strict=True)
+    for i, (seed, (train, test)) in enumerate(splits):
+        repeat, fold = divmod(i, protocol.n_splits)
+        for record in open_set_fold(task, check, outliers, task.known(train), test, seed):
+            records.append({"repeat": repeat, "fold": fold, **record})
+    return records
+
+
+def open_set_fold(task, check, outliers, train, test, seed):
+    """One record per open-set method on one fold. The classifier trained for ``msp`` is
+    shared (frozen) by the other untrained scores and the detectors, and a synthetic
+    source's fitted sampler by the trained scores using it: the same rows as refitting."""
+    X_train, y_train, X_test, y_test = task.X[train], task.y[train], task.X[test], task.y[test]
+    is_known = ~np.isin(y_test, task.unknown)
+    classifier = with_seed(task.classifier, seed)
+    common = dict(
+        coverage=check.coverage, temperature=check.temperature,
+        validation_fraction=check.validation_fraction, random_state=seed,
+    )  # fmt: skip
+    base, samplers, records = None, {}, []
+    for method, (score, source) in check.methods().items():
+        params = dict(common, score=score)
+        if source is not None:
+            found = outliers.get(source, samplers.get(source))
+            params["outliers"] = source if found is None else found
+        estimator = classifier if score == "other_class" or base is None else base
+        if score == "detector":
+            params["detector"] = classifier
+        start = time.perf_counter()
+        wrapper = RejectOptionClassifier(estimator, **params).fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        if base is None:
+            base = FrozenEstimator(wrapper.estimator_)
+        if source in SYNTHETIC and source not in samplers:
+            samplers[source] = FrozenEstimator(wrapper.outlier_sampler_)
+        records.append({
+            "method": method, "score": score, "outliers": source, "n_train": len(train),
+            "n_test": len(test), "n_test_unknown": int((~is_known).sum()),
+            "n_outliers": wrapper.n_outliers_, "threshold": wrapper.threshold_,
+            "metrics": open_set_metrics(wrapper, X_test, y_test, is_known),
+            **_by_unknown(wrapper, X_test, y_test, is_known, task.unknown),
+            "seconds": seconds,
+        })  # fmt: skip
+    return records
+
+
+def _by_unknown(wrapper, X, y, is_known, unknown):
+    """With several unknown classes, ``{"metrics_by_unknown": {class: metrics}}``: the
+    known rows against that class's rows alone; else ``{}``."""
+    if len(unknown) < 2:
+        return {}
+    by_unknown = {}
+    for class_ in unknown:
+        rows = is_known | (y == class_)
+        metrics = open_set_metrics(wrapper, X[rows], y[rows], is_known[rows])
+        by_unknown[str(class_)] = {m: metrics[m] for m in BY_UNKNOWN_METRICS}
+    return {"metrics_by_unknown": by_unknown}
+
+
+def open_set_metrics(wrapper, X, y, is_known):
+    """The per-fold open-set metrics of a fitted ``RejectOptionClassifier`` on test rows
+    ``X`` (labels ``y``; ``is_known`` marks the rows of known classes)."""
+    score = wrapper.score_samples(X)
+    fpr, tpr, _ = roc_curve(is_known, score)
+    accepted = score >= wrapper.threshold_
+    correct = wrapper.classes_[wrapper.predict_proba(X).argmax(axis=1)] == y
+    kept = is_known & accepted
+    return {
+        "auroc": float(roc_auc_score(is_known, score)),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+        "aupr_in": float(average_precision_score(is_known, score)),
+        "aupr_out": float(average_precision_score(~is_known, -score)),
+        "accepted_known": float(accepted[is_known].mean()),
+        "accuracy_accepted": float(correct[kept].mean()) if kept.any() else 0.0,
+        "accuracy_known": float(correct[is_known].mean()),
+        "unknown_rejected": float(1 - accepted[~is_known].mean()),
+    }

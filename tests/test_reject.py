@@ -1,0 +1,216 @@
+"""RejectOptionClassifier and the synthetic outlier samplers."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.svm import LinearSVC
+
+import synthbalance as sb
+from synthbalance.classifiers import (
+    SCORES,
+    energy_score,
+    mahalanobis_score,
+    max_logit_score,
+    msp_score,
+)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Three known classes, rows of an unknown cluster far away, and of one between the
+    classes (on the boundary of classes 1 and 2)."""
+    centers = [[0, 0], [4, 0], [0, 4], [30, 30], [2, 2]]
+    X, y = make_blobs(
+        n_samples=[200, 200, 200, 60, 60], centers=centers, random_state=0,
+        cluster_std=[1, 1, 1, 1, 0.2],
+    )  # fmt: skip
+    return X[y < 3], y[y < 3], X[y == 3], X[y == 4]
+
+
+# What each score is known to catch with a linear model: a softmax grows more confident far
+# from the data (Hein et al. 2019), so the logit scores and the options trained on rows
+# between the classes catch rows between them; the Mahalanobis distance catches far rows.
+CAUGHT = {"mahalanobis": 2, "msp": 3, "max_logit": 3, "energy": 3, "other_class": 3,
+          "detector": 3}  # fmt: skip
+
+
+def wrapper(score, **params):
+    params = {"random_state": 0, **params}
+    if score == "detector":  # the outliers surround the middle: a linear detector cannot tell
+        params.setdefault("detector", KNeighborsClassifier(15))
+    return sb.RejectOptionClassifier(LogisticRegression(max_iter=1000), score=score, **params)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_every_score_rejects_far_rows_and_accepts_the_coverage(blobs, score):
+    X, y = blobs[:2]
+    clf = wrapper(score).fit(X, y)
+    known, unknown = clf.score_samples(X), clf.score_samples(blobs[CAUGHT[score]])
+    assert known.shape == (len(X),) and np.isfinite(known).all()
+    labels = np.r_[np.ones(len(known)), np.zeros(len(unknown))]
+    assert roc_auc_score(labels, np.r_[known, unknown]) > 0.8
+    accepted = clf.decision_function(X) >= 0
+    assert 0.85 <= accepted.mean() <= 1.0
+    predicted = clf.predict(X)
+    assert set(predicted[~accepted]) <= {-1}
+    assert set(predicted[accepted]) <= set(clf.classes_)
+    assert clf.predict_proba(X).shape == (len(X), 3)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_same_seed_same_threshold_and_scores(blobs):
+    X, y, X_far, _ = blobs
+    first, second = wrapper("other_class").fit(X, y), wrapper("other_class").fit(X, y)
+    assert first.threshold_ == second.threshold_
+    np.testing.assert_array_equal(first.score_samples(X_far), second.score_samples(X_far))
+    other = wrapper("other_class", random_state=1).fit(X, y)
+    assert other.threshold_ != first.threshold_
+
+
+def test_the_threshold_accepts_the_coverage_of_held_out_known_rows(blobs):
+    X, y = blobs[:2]
+    for coverage in (0.5, 0.8):
+        clf = wrapper("mahalanobis", coverage=coverage).fit(X, y)
+        assert abs((clf.decision_function(X) >= 0).mean() - coverage) < 0.08
+
+
+def test_string_classes_and_a_string_unknown_label(blobs):
+    X, y, X_far, _ = blobs
+    labels = np.array(["a", "b", "c"], dtype=object)[y]
+    clf = wrapper("mahalanobis").fit(X, labels)
+    assert clf.predict(X_far).dtype == object and set(clf.predict(X_far)) == {-1}
+    clf = wrapper("msp", unknown_label="none").fit(X, labels)
+    assert set(clf.predict(X)) <= {"a", "b", "c", "none"}
+    with pytest.raises(ValueError, match="unknown_label='a' is one of the classes"):
+        wrapper("msp", unknown_label="a").fit(X, labels)
+
+
+def test_outliers_given_as_rows(blobs):
+    X, y, X_far, _ = blobs
+    clf = wrapper("detector", outliers=X_far[:30]).fit(X, y)
+    assert clf.n_outliers_ == 30 and clf.outlier_sampler_ is None
+    assert clf.score_samples(X_far[30:]).max() < clf.threshold_
+    with pytest.raises(ValueError, match="outliers have 3 features"):
+        wrapper("detector", outliers=np.zeros((5, 3))).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(coverage=1.0), "'coverage' parameter"),
+        (dict(coverage=0), "'coverage' parameter"),
+        (dict(score="odin"), "'score' parameter"),
+        (dict(outliers="gan"), "'outliers' parameter"),
+    ],
+)
+def test_bad_parameters_are_one_line_errors(blobs, params, message):
+    X, y = blobs[:2]
+    with pytest.raises(ValueError, match=message) as error:
+        wrapper(params.pop("score", "msp"), **params).fit(X, y)
+    assert "\n" not in str(error.value)
+
+
+def test_an_estimator_without_predict_proba_or_logits_is_refused(blobs):
+    X, y = blobs[:2]
+    with pytest.raises(ValueError, match="'estimator' parameter.*predict_proba") as error:
+        sb.RejectOptionClassifier(LinearSVC()).fit(X, y)
+    assert "\n" not in str(error.value)
+    with pytest.raises(ValueError, match="score='energy' needs logits"):
+        sb.RejectOptionClassifier(KNeighborsClassifier(), score="energy").fit(X, y)
+
+
+def test_cnn_logits_give_its_probabilities(one_torch_thread):
+    rng = np.random.RandomState(0)
+    X, y = rng.uniform(size=(60, 16)), np.repeat([0, 1, 2], 20)
+    cnn = sb.CNNClassifier(channels=(4,), epochs=1, device="cpu", random_state=0).fit(X, y)
+    logits = cnn.logits(X)
+    assert logits.shape == (60, 3)
+    np.testing.assert_allclose(torch.softmax(torch.tensor(logits), 1).numpy(),
+                               cnn.predict_proba(X), atol=1e-6)  # fmt: skip
+    clf = sb.RejectOptionClassifier(cnn, score="mahalanobis", random_state=0).fit(X, y)
+    assert clf.means_.shape == (3, 4)  # the penultimate features, not the 16 pixels
+
+
+def test_smote_outliers_lie_between_different_classes():
+    X = np.r_[np.zeros((20, 1)), np.full((20, 1), 10.0)]
+    y = np.repeat([0, 1], 20)
+    sampler = sb.SMOTEOutliers(blend=(0.3, 0.7), random_state=0).fit(X, y)
+    rows = sampler.sample(50)
+    assert rows.shape == (50, 1) and (rows >= 3).all() and (rows <= 7).all()
+    np.testing.assert_array_equal(rows, sampler.sample(50))
+    assert not np.array_equal(rows, sampler.sample(50, random_state=1))
+    with pytest.raises(ValueError, match="blend"):
+        sb.SMOTEOutliers(blend=(0.5, 1.0)).fit(X, y)
+
+
+def test_cvae_outliers_decode_blended_conditions(one_torch_thread):
+    rng = np.random.RandomState(0)
+    X, y = rng.uniform(size=(60, 16)), np.repeat([0, 1, 2], 20)
+    cvae = sb.CVAESampler(image_shape=(1, 4, 4), epochs=2, hidden_dims=(8,), device="cpu")
+    sampler = sb.CVAEOutliers(sampler=cvae, random_state=0).fit(X, y)
+    rows = sampler.sample(25)
+    assert rows.shape == (25, 16) and np.isfinite(rows).all()
+    assert rows.min() >= 0 and rows.max() <= 1  # images stay in the pixel range
+    np.testing.assert_array_equal(rows, sampler.sample(25))
+
+
+def test_scores_match_pytorch_ood():
+    """pytorch-ood's detectors on the same logits and features (an optional reference: the
+    ``ood`` extra). Its outlier scores are ours negated; its Mahalanobis covariance is the
+    sum of the centred outer products, not their mean, so its distances are ours / n."""
+    detector = pytest.importorskip("pytorch_ood.detector")
+    rng = np.random.RandomState(0)
+    logits = rng.normal(scale=3.0, size=(200, 5))
+    tensor = torch.tensor(logits, dtype=torch.float64)
+    for t in (1.0, 2.5):
+        theirs = detector.MaxSoftmax(None, t=t).predict_logits(tensor)
+        np.testing.assert_allclose(msp_score(logits, t), -theirs.numpy(), atol=1e-5)
+        theirs = detector.EnergyBased(None, t=t).predict_logits(tensor)
+        np.testing.assert_allclose(energy_score(logits, t), -theirs.numpy(), atol=1e-5)
+    theirs = detector.MaxLogit(None).predict_logits(tensor)
+    np.testing.assert_allclose(max_logit_score(logits), -theirs.numpy(), atol=1e-5)
+
+    # pytorch-ood fits its centres and covariance in torch's default dtype: double here
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        _mahalanobis_matches(detector, rng)
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _mahalanobis_matches(detector, rng):
+    from sklearn.covariance import EmpiricalCovariance
+
+    features, labels = rng.normal(size=(300, 6)), np.repeat(np.arange(3), 100)
+    features += labels[:, None]
+    reference = detector.Mahalanobis(None)
+    X, y = features, labels  # a classifier without embed: the input features are used
+    clf = sb.RejectOptionClassifier(
+        LogisticRegression(), score="mahalanobis", covariance_estimator=EmpiricalCovariance(),
+        validation_fraction=1 / 3, random_state=0,
+    )  # fmt: skip
+    clf.fit(X, y)
+    rows = np.flatnonzero(~_calibration_rows(clf, y))  # the rows the wrapper fitted on
+    reference.fit_features(torch.tensor(X[rows]), torch.tensor(y[rows]))
+    np.testing.assert_allclose(clf.means_, reference.mu.numpy(), atol=1e-5)
+    ours = clf.score_samples(X)
+    theirs = reference.predict_features(torch.tensor(X)).numpy()
+    np.testing.assert_allclose(ours, -theirs * len(rows), rtol=1e-5)
+    # and on pytorch-ood's own centres and precision, our formula gives its scores exactly
+    same = mahalanobis_score(X, reference.mu.numpy(), reference.precision.numpy())
+    np.testing.assert_allclose(same, -theirs, atol=1e-5)
+
+
+def _calibration_rows(clf, y):
+    """Mask of the rows ``clf`` held out to calibrate (its split is the public one)."""
+    from synthbalance.classifiers import calibration_split
+
+    _, calibration = calibration_split(y, clf.validation_fraction, np.random.RandomState(0))
+    mask = np.zeros(len(y), dtype=bool)
+    mask[calibration] = True
+    return mask
