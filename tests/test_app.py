@@ -109,7 +109,9 @@ def test_every_generator_runs(make_config, generator):
 def test_keel_and_breast_cancer_run(make_config, tmp_path):
     for dataset in (["dataset=keel", "dataset.name=ecoli1"], ["dataset=breast_cancer"]):
         report = run(
-            make_config(*dataset, "generator=smote", f"output_dir={tmp_path / dataset[0]}")
+            make_config(
+                *dataset, "generator=smote", f"output_dir={tmp_path / dataset[-1].split('=')[1]}"
+            )
         )
         assert report["dataset"]["minority"] in {"positive", "malignant"}
 
