@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -287,17 +288,20 @@ def _stop(pids, timeout=60):
 def ray_cluster(tmp_path):
     """A real one-node Ray cluster on the loopback address, started as a user does
     (``ray start --head``) and stopped by the ids of its own processes (never ``ray stop``,
-    which stops every Ray process of the machine); yields its address."""
+    which stops every Ray process of the machine). Yields the environment that connects a
+    driver to it: its address, and its own authentication token (Ray's token mode, set for
+    both sides, so that no ~/.ray/auth_token of another cluster gets in the way)."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="needs synthbalance[ray]")
     if not (BIN / "ray").exists() or not Path("/proc/self/environ").exists():
         pytest.skip("needs the ray command and Linux /proc")
     port, mark = _free_port(), uuid.uuid4().hex
     marker = f"SYNTHBALANCE_TEST_RAY={mark}"
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths
     head = subprocess.Popen(
         [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
          "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}", "--block"],
-        cwd=tmp_path, env={**os.environ, "SYNTHBALANCE_TEST_RAY": mark},
+        cwd=tmp_path, env={**os.environ, **auth, "SYNTHBALANCE_TEST_RAY": mark},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -306,7 +310,7 @@ def ray_cluster(tmp_path):
             assert head.poll() is None, head.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "the Ray head did not start"
             time.sleep(0.5)
-        yield f"127.0.0.1:{port}"
+        yield {**auth, "RAY_ADDRESS": f"127.0.0.1:{port}"}
     finally:
         _stop([head.pid, *_marked_processes(marker)])
         head.wait(timeout=60)
@@ -322,7 +326,7 @@ def test_ray_cluster_launcher_runs_the_sweep_on_a_running_cluster(tmp_path, ray_
         [str(BIN / "synthbalance"), "-m", "generator=none,ros", *FAST,
          "hydra/launcher=ray_cluster", "hydra.launcher.ray.remote.num_cpus=1",
          "hydra.sweep.dir=sweep"],
-        cwd=tmp_path, env={**os.environ, "RAY_ADDRESS": ray_cluster}, capture_output=True,
+        cwd=tmp_path, env={**os.environ, **ray_cluster}, capture_output=True,
         text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
