@@ -82,7 +82,7 @@ def evaluate(
         ``BalancedRandomForestClassifier``. An ensemble with an unset ``estimator`` (such
         as ``EasyEnsembleClassifier()``) wraps ``classifier``.
     progress : bool
-        Show a progress bar over the folds.
+        Show a progress bar over the folds (on a terminal or in a notebook).
     unknown : list of labels, optional
         Classes kept out of every training part and scored as unknowns in the test parts:
         the report gains an open-set section (``open_set``).

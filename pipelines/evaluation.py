@@ -101,7 +101,7 @@ def run_folds(task, generators, *, progress=False):
         Name -> imbalanced-learn sampler; each is cloned and seeded per fold (and per
         generator seed), fitted on training rows only.
     progress : bool
-        Show a progress bar over the folds.
+        Show a progress bar over the folds (on a terminal or in a notebook).
 
     Returns
     -------
@@ -111,16 +111,28 @@ def run_folds(task, generators, *, progress=False):
     protocol = task.protocol
     runs = {name: GeneratorRun([]) for name in generators}
     splits = zip(protocol.fold_seeds(), protocol.folds(task.y), strict=True)
-    for i, (seed, (train, test)) in enumerate(
-        tqdm(splits, total=protocol.n_folds, desc="folds", disable=not progress, leave=False)
-    ):
-        repeat, fold = divmod(i, protocol.n_splits)
-        train = task.known(train)  # unknown classes appear in the test parts only
-        for name, (records, samples) in evaluate_fold(task, generators, train, test, seed).items():
-            runs[name].records += [{"repeat": repeat, "fold": fold, **r} for r in records]
-            if runs[name].samples is None:
-                runs[name].samples = samples
+    # on a terminal only; closed (its line cleared) however the loop ends
+    bar = tqdm(splits, total=protocol.n_folds, desc="folds", disable=None if progress else True,
+               leave=False)  # fmt: skip
+    with bar:
+        for i, (seed, (train, test)) in enumerate(bar):
+            train = task.known(train)  # unknown classes appear in the test parts only
+            try:
+                outcome = evaluate_fold(task, generators, train, test, seed)
+            except KeyboardInterrupt as interrupt:
+                raise Interrupted(
+                    f"interrupted after fold {i} of {protocol.n_folds}"
+                ) from interrupt
+            repeat, fold = divmod(i, protocol.n_splits)
+            for name, (records, samples) in outcome.items():
+                runs[name].records += [{"repeat": repeat, "fold": fold, **r} for r in records]
+                if runs[name].samples is None:
+                    runs[name].samples = samples
     return runs
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the folds; the message says how many had finished."""
 
 
 def evaluate_fold(task, generators, train, test, seed):

@@ -9,13 +9,15 @@ from synthbalance.pipelines.components import for_dataset
 from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.estimators import (
     check_classifier,
+    check_neighbors,
     check_sampler,
     default_ensemble,
     describe,
     fill_unset,
 )
 from synthbalance.pipelines.evaluation import Task, run_folds
-from synthbalance.pipelines.methods import REGISTRY, applicable
+from synthbalance.pipelines.folds import generator_fit_labels
+from synthbalance.pipelines.methods import AUGMENTED, REGISTRY, applicable
 from synthbalance.pipelines.openset import check_open_set, run_open_set
 from synthbalance.pipelines.report import Report, build_report
 from synthbalance.pipelines.report.figures import GRID
@@ -61,6 +63,10 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     if list(methods) != list(protocol.methods):
         log.warning("%d classes: the threshold methods need two and are left out", n_classes)
         protocol = dataclasses.replace(protocol, methods=tuple(methods))
+    if set(protocol.methods) & set(AUGMENTED):
+        fits = list(generator_fit_labels(dataset.y, protocol, dataset.unknown))
+        for name, (sampler, _) in prepared.items():
+            check_neighbors(sampler, fits, f"generator {name!r}")
     if any(REGISTRY[m].ensemble for m in protocol.methods):
         ensemble = check_classifier(default_ensemble() if ensemble is None else ensemble)
         ensemble = fill_unset(ensemble, "estimator", estimator)

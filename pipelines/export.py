@@ -3,9 +3,6 @@
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -14,11 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hydra.utils import instantiate
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 from synthbalance.pipelines.components import build, for_dataset
+from synthbalance.pipelines.config import naming_config_keys, sections
 from synthbalance.pipelines.dataset import DataError, check_dataset
-from synthbalance.pipelines.estimators import with_seed
-from synthbalance.pipelines.io import atomic_path, write_text
+from synthbalance.pipelines.estimators import check_neighbors, check_sampler, with_seed
+from synthbalance.pipelines.io import atomic_directory, atomic_path, write_text
+from synthbalance.pipelines.protocol import SEED
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,10 @@ def export(cfg) -> Path:
     path = cfg.export.get("path")
     if not path:  # also "???": .get returns None for a missing value
         raise DataError("export.path is required, e.g. export.path=balanced.parquet")
-    dataset = instantiate(cfg.dataset)
-    generator, description = build(cfg.generator)
-    return export_dataset(dataset, generator, description, Path(path), cfg.seed)
+    with naming_config_keys(sections(cfg, groups=("dataset", "generator"))):
+        dataset = instantiate(cfg.dataset)
+        generator, description = build(cfg.generator)
+        return export_dataset(dataset, generator, description, Path(path), cfg.seed)
 
 
 def export_dataset(dataset, generator, description, path, seed) -> Path:
@@ -140,10 +141,13 @@ def export_dataset(dataset, generator, description, path, seed) -> Path:
     becomes an ImageFolder tree with the synthetic images named ``synthetic_*.png``.
     ``description`` is the generator's ``{"name", "class", "params"}`` block.
     """
+    validate_parameter_constraints({"seed": SEED}, {"seed": seed}, caller_name="export_dataset")
     path = Path(path)
     _check_destination(path, dataset)
     check_dataset(dataset, n_splits=2)
+    check_sampler(generator)
     generator, generator_info = for_dataset(generator, description, dataset)
+    check_neighbors(generator, [dataset.y], f"generator {generator_info['name']!r}", "the dataset")
     X_res, y_res = with_seed(generator, seed).fit_resample(dataset.encoded(), dataset.y)
     n_real = len(dataset.y)
     written = _write(path, dataset, X_res, np.asarray(y_res), n_real)
@@ -172,12 +176,8 @@ def _write(path, dataset, X_res, y_res, n_real):
     """Write the balanced rows to ``path`` (a file, or an ImageFolder directory) atomically;
     returns the manifest's fields naming what was written."""
     if path.suffix == "":
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_directory(path) as tmp:
             files = _write_image_folder(tmp, X_res, y_res, n_real, dataset.image_shape)
-            os.replace(tmp, path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return {"data_dir": path.name, "sha256": _sha256_tree(path), "synthetic_files": files}
     frame = dataset.decoded(X_res)  # the original columns, dtypes and categories
     frame[dataset.target] = y_res

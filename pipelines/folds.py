@@ -56,10 +56,7 @@ class Fold:
         self.X_train, self.y_train, self.X_test, self.y_test = X[train], y[train], X[test], y[test]
         self.task, self.seed, self.n_train, self.n_test = task, seed, len(train), len(test)
         self.minority, self.base, self.positive = task.minority, task.base, task.minority[0]
-        inner = StratifiedShuffleSplit(
-            n_splits=1, test_size=task.protocol.threshold.validation_size, random_state=seed
-        )
-        self.inner_fit, self.inner_val = next(inner.split(np.zeros((len(train), 1)), y[train]))
+        self.inner_fit, self.inner_val = inner_split(self.y_train, task.protocol, seed)
         self._prepare_quality()
 
     def _prepare_quality(self):
@@ -154,6 +151,29 @@ class Fold:
             by_class[class_] = {name: float(value) for name, value in metrics.items()}
             bins = bins or reliability_bins(is_class, probability)
         return macro(by_class), bins
+
+
+def inner_split(y_train, protocol, seed):
+    """``(fit, validation)`` positions in a training part: the stratified split that tunes
+    decision thresholds (``protocol.threshold.validation_size`` of it for validation)."""
+    inner = StratifiedShuffleSplit(
+        n_splits=1, test_size=protocol.threshold.validation_size, random_state=seed
+    )
+    return next(inner.split(np.zeros((len(y_train), 1)), y_train))
+
+
+def generator_fit_labels(y, protocol, unknown=()):
+    """The labels of every set of rows a generator is fitted on, fold by fold, without
+    fitting anything: the training part (without the ``unknown`` classes, which never enter
+    one) and, when an augmented method tunes a threshold, its inner training rows. What the
+    checks before the first fold need (``estimators.check_neighbors``)."""
+    y = np.asarray(y)
+    tunes = any(REGISTRY[m].augmented and REGISTRY[m].tunes_threshold for m in protocol.methods)
+    for seed, (train, _) in zip(protocol.fold_seeds(), protocol.folds(y), strict=True):
+        y_train = y[train][~np.isin(y[train], list(unknown))] if len(unknown) else y[train]
+        yield y_train
+        if tunes:
+            yield y_train[inner_split(y_train, protocol, seed)[0]]
 
 
 def macro(by_class):

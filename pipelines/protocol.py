@@ -12,6 +12,11 @@ from synthbalance.pipelines.methods import METHODS, check_methods
 from synthbalance.pipelines.metrics import THRESHOLD_METRICS
 from synthbalance.pipelines.openset import OpenSetCheck
 
+# The one seed of a run (folds, generators, classifiers derive from it), and the region of
+# practical equivalence of every verdict.
+SEED = [Interval(Integral, 0, 2**32 - 1, closed="both")]
+ROPE = [Interval(Real, 0, None, closed="left")]
+
 
 def _validate(instance, constraints):
     """Check ``instance``'s fields against ``constraints`` (scikit-learn's declared rules):
@@ -80,8 +85,8 @@ class Protocol:
     _constraints = {
         "n_splits": [Interval(Integral, 2, None, closed="left")],
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "seed": [Interval(Integral, 0, 2**32 - 1, closed="both")],
-        "rope": [Interval(Real, 0, None, closed="left")],
+        "seed": SEED,
+        "rope": ROPE,
         "methods": ["array-like", str],
         "generator_seeds": [Interval(Integral, 1, None, closed="left")],
         "threshold": [ThresholdTuning],

@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 
+from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf, open_dict
 
 from synthbalance.pipelines.io import write_text
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 
 HASH_FILE = "config.sha256"
 # Keys that say where or how a run executes, not what it computes.
-VOLATILE_KEYS = ("hydra", "output_dir", "resume", "threads", "objective", "evaluation.progress")
+VOLATILE_KEYS = (
+    "hydra", "output_dir", "resume", "overwrite", "threads", "objective", "evaluation.progress",
+)  # fmt: skip
 
 
 def config_hash(cfg) -> str:
@@ -36,7 +39,7 @@ def config_hash(cfg) -> str:
             parent, _, leaf = key.rpartition(".")
             node = OmegaConf.select(cfg, parent) if parent else cfg
             if node is not None and leaf in node:
-                node.pop(leaf)
+                del node[leaf]  # not pop: it resolves the value (${hydra:...} before a job)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     text = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -55,9 +58,55 @@ def completed_report(directory, digest):
     except (OSError, ValueError):  # missing, truncated, or not a complete report
         return None
     if report.get("config_sha256") != digest:
-        log.info("resume: %s was computed for another config; running again", path)
         return None
     return report
+
+
+def recorded_hash(directory):
+    """The config hash a run directory records: its ``config.sha256``, else the
+    ``config_sha256`` of its report.json; None when neither says."""
+    directory = Path(directory)
+    try:
+        return (directory / HASH_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    try:
+        report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report.get("config_sha256") if isinstance(report, dict) else None
+
+
+def check_run_directory(directory, digest, overwrite=False, announce=True):
+    """Refuse a run directory holding the report.json of another config (another run's
+    directory given as ``hydra.run.dir``) unless ``overwrite``. A re-run of the same config
+    replaces its report; with ``announce`` the log says which report is replaced."""
+    if not (Path(directory) / "report.json").exists():
+        return
+    same = recorded_hash(directory) == digest
+    if not (same or overwrite):
+        raise ValueError(
+            f"{directory} holds the report.json of another config; give the run another "
+            "directory (hydra.run.dir), or overwrite=true to replace it"
+        )
+    if announce:
+        whose = "this config" if same else "another config (overwrite=true)"
+        log.info("%s holds a report of %s; it is replaced", directory, whose)
+
+
+class RunDirectoryCheck(Callback):
+    """Hydra callback: ``check_run_directory`` for a single run, before Hydra writes its
+    .hydra/ files and log into the directory (a sweep's jobs are checked by ``app.run``)."""
+
+    def on_run_start(self, config, **kwargs):
+        from synthbalance.pipelines.cli import one_line_errors
+
+        directory = OmegaConf.select(config, "hydra.run.dir")
+        overwrite = config.get("overwrite", False) is True
+        # Hydra turns an exception of a callback into a warning and goes on: exit here
+        with one_line_errors(config.hydra.job.name):
+            if directory is not None:
+                check_run_directory(directory, config_hash(config), overwrite, announce=False)
 
 
 def check_objective(metric, methods):

@@ -13,30 +13,53 @@ The folders of the repository install as ``synthbalance.generators`` (the sample
 and ``synthbalance.conf`` (the Hydra configs of the ``synthbalance`` commands).
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from synthbalance.classifiers import CNNClassifier, RejectOptionClassifier
-from synthbalance.generators import (
-    CGANSampler,
-    CVAEOutliers,
-    CVAESampler,
-    MSGGANSampler,
-    SMOTEOutliers,
-    TabularPreprocessor,
-    VAESampler,
-    WGANGPSampler,
-)
-from synthbalance.pipelines.api import compare, evaluate, export
-from synthbalance.pipelines.compare import Comparison
-from synthbalance.pipelines.dataset import DataError, Dataset
-from synthbalance.pipelines.methods import METHODS
-from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
-from synthbalance.pipelines.report import Report
+# Each public name and the module that defines it. They are imported on first use (PEP 562),
+# so that the console scripts start without loading torch: a Ctrl-C while it loads ends in
+# their one-line message too (synthbalance.pipelines.cli).
+_EXPORTS = {
+    "CGANSampler": "synthbalance.generators",
+    "CNNClassifier": "synthbalance.classifiers",
+    "CVAEOutliers": "synthbalance.generators",
+    "CVAESampler": "synthbalance.generators",
+    "Comparison": "synthbalance.pipelines.compare",
+    "DataError": "synthbalance.pipelines.dataset",
+    "Dataset": "synthbalance.pipelines.dataset",
+    "METHODS": "synthbalance.pipelines.methods",
+    "MSGGANSampler": "synthbalance.generators",
+    "Protocol": "synthbalance.pipelines.protocol",
+    "RejectOptionClassifier": "synthbalance.classifiers",
+    "QualityCheck": "synthbalance.pipelines.protocol",
+    "Report": "synthbalance.pipelines.report",
+    "SMOTEOutliers": "synthbalance.generators",
+    "TabularPreprocessor": "synthbalance.generators",
+    "ThresholdTuning": "synthbalance.pipelines.protocol",
+    "VAESampler": "synthbalance.generators",
+    "WGANGPSampler": "synthbalance.generators",
+    "compare": "synthbalance.pipelines.api",
+    "evaluate": "synthbalance.pipelines.api",
+    "export": "synthbalance.pipelines.api",
+}
 
 try:
     __version__ = version("synthbalance")
 except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0+unknown"
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'synthbalance' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # imported once
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "CGANSampler",

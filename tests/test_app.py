@@ -106,9 +106,13 @@ def test_every_generator_runs(make_config, generator):
     assert all(r["n_synthetic"] > 0 for r in report["folds"] if r["method"] == "augmented")
 
 
-def test_keel_and_breast_cancer_run(make_config):
+def test_keel_and_breast_cancer_run(make_config, tmp_path):
     for dataset in (["dataset=keel", "dataset.name=ecoli1"], ["dataset=breast_cancer"]):
-        report = run(make_config(*dataset, "generator=smote"))
+        report = run(
+            make_config(
+                *dataset, "generator=smote", f"output_dir={tmp_path / dataset[-1].split('=')[1]}"
+            )
+        )
         assert report["dataset"]["minority"] in {"positive", "malignant"}
 
 
@@ -193,7 +197,7 @@ BAD_INPUTS = {
         "only one class",
     ),
     "NaN": (["dataset=file", "dataset.path={nan}", "dataset.target=y"], "NaN"),
-    "bad parameter": (["generator.epochs=0"], "'epochs' parameter"),
+    "bad parameter": (["generator.epochs=0"], "generator.epochs must be an int in the range"),
     "unknown categorical column": (
         ["dataset=file", "dataset.path={ok}", "dataset.target=y", "dataset.categorical=[zz]"],
         "declared categorical columns ['zz'] are not in the data",

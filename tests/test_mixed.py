@@ -282,7 +282,7 @@ def test_bad_dataset_values_are_data_errors():
 
     assert seed_multiclass(n_base=200, n_minority=50, n_features=4, n_informative=2,
                            n_redundant=0).class_counts == {0: 200, 1: 50}  # fmt: skip
-    with pytest.raises(DataError, match="imbalance_ratio must be positive"):
+    with pytest.raises(ValueError, match="'imbalance_ratio' parameter of breast_cancer"):
         breast_cancer(imbalance_ratio=0)
     empty = Dataset("e", pd.DataFrame({"a": []}), np.array([]), minority=1)
     with pytest.raises(DataError, match="no rows"):

@@ -181,7 +181,7 @@ def test_cli_run_writes_the_open_set_section(make_config, tmp_path):
     [
         ("+dataset.unknown=[9]", "names classes"),
         ("+dataset.unknown=[0,1,2,3]", "at least two classes must stay known"),
-        ("evaluation.open_set.coverage=1.2", "'coverage' parameter"),
+        ("evaluation.open_set.coverage=1.2", "evaluation.open_set.coverage must be a float"),
     ],
 )
 def test_cli_bad_input_writes_nothing(make_config, tmp_path, override, message):

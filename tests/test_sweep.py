@@ -1,13 +1,19 @@
 """Sweeps: config hashes, resume after a kill, launchers, thread limits, the tuning objective."""
 
+import contextlib
 import json
 import os
 import pathlib
 import re
+import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -246,6 +252,88 @@ def test_ray_launcher_runs_the_sweep_on_a_local_ray_instance(tmp_path, launcher)
     assert result.returncode == 0, result.stderr
     done = reports(tmp_path / "sweep")
     assert len(done) == 2 and all(is_complete(path) for path in done)
+    assert _threads_in_log(tmp_path / "sweep" / "0")[0] == 1
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _marked_processes(marker):
+    """The ids of the processes whose environment holds ``marker``: those a command started
+    with it, and everything they started, even the processes Ray re-parents to init."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+def _stop(pids, timeout=60):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def ray_cluster(tmp_path):
+    """A real one-node Ray cluster on the loopback address, started as a user does
+    (``ray start --head``) and stopped by the ids of its own processes (never ``ray stop``,
+    which stops every Ray process of the machine). Yields the environment that connects a
+    driver to it: its address, and its own authentication token (Ray's token mode, set for
+    both sides, so that no ~/.ray/auth_token of another cluster gets in the way)."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="needs synthbalance[ray]")
+    if not (BIN / "ray").exists() or not Path("/proc/self/environ").exists():
+        pytest.skip("needs the ray command and Linux /proc")
+    port, mark = _free_port(), uuid.uuid4().hex
+    marker = f"SYNTHBALANCE_TEST_RAY={mark}"
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths
+    head = subprocess.Popen(
+        [str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+         "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}", "--block"],
+        cwd=tmp_path, env={**os.environ, **auth, "SYNTHBALANCE_TEST_RAY": mark},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not list(temp.glob("session_*/sockets/raylet*")):
+            assert head.poll() is None, head.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the Ray head did not start"
+            time.sleep(0.5)
+        yield {**auth, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+    finally:
+        _stop([head.pid, *_marked_processes(marker)])
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_ray_cluster_launcher_runs_the_sweep_on_a_running_cluster(tmp_path, ray_cluster):
+    """``hydra/launcher=ray_cluster`` as documented (``address: auto``, here pointed at the
+    test's own cluster by RAY_ADDRESS) joins a running cluster: hydra-ray-launcher's default
+    object store size made Ray refuse to connect until the config named the key."""
+    result = subprocess.run(
+        [str(BIN / "synthbalance"), "-m", "generator=none,ros", *FAST,
+         "hydra/launcher=ray_cluster", "hydra.launcher.ray.remote.num_cpus=1",
+         "hydra.sweep.dir=sweep"],
+        cwd=tmp_path, env={**os.environ, **ray_cluster}, capture_output=True,
+        text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Connecting to existing Ray cluster" in result.stderr
+    done = reports(tmp_path / "sweep")
+    assert len(done) == 2 and all(is_complete(path) for path in done)
+    assert sorted(json.loads(p.read_text())["generator"]["name"] for p in done) == ["none", "ros"]
     assert _threads_in_log(tmp_path / "sweep" / "0")[0] == 1
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 from synthbalance.pipelines.compare.across import friedman, generator_tests, quality_correlations
 from synthbalance.pipelines.compare.figures import (
@@ -21,8 +22,13 @@ from synthbalance.pipelines.compare.tables import comparison_table, run_names, s
 from synthbalance.pipelines.io import atomic_path, write_text
 from synthbalance.pipelines.methods import METHODS, run_label
 from synthbalance.pipelines.metrics import HEADLINE, METRICS, sign
+from synthbalance.pipelines.protocol import ROPE
 from synthbalance.pipelines.report.build import by_method, compare_methods, fold_metrics
 from synthbalance.pipelines.report.core import Report
+
+
+def _check_rope(rope):
+    validate_parameter_constraints({"rope": ROPE}, {"rope": rope}, "Comparison")
 
 
 class Comparison:
@@ -40,6 +46,7 @@ class Comparison:
     """
 
     def __init__(self, reports, rope=0.01, problems=(), samples=None):
+        _check_rope(rope)
         if not reports:
             raise ValueError("nothing to compare: no reports")
         self.runs = list(reports)
@@ -54,6 +61,7 @@ class Comparison:
     @classmethod
     def from_directories(cls, directories, rope=0.01):
         """Every usable report.json under ``directories`` (run or sweep directories)."""
+        _check_rope(rope)
         reports, problems = find_reports(directories)
         return cls(reports, rope=rope, problems=problems)
 

@@ -1,0 +1,66 @@
+"""The config keys behind a bad value: errors of the objects built from a composed config,
+reworded to name the key the user typed (``evaluation.n_splits``, not ``Protocol``'s
+``n_splits``)."""
+
+import contextlib
+import re
+
+from hydra.errors import InstantiationException
+from sklearn.utils._param_validation import InvalidParameterError
+
+# scikit-learn's message for a value that breaks a declared constraint
+# (sklearn.utils._param_validation.validate_parameter_constraints).
+_INVALID = re.compile(
+    r"The '(?P<name>\w+)' parameter of (?P<caller>[\w.]+) must be (?P<rule>.+)\. "
+    r"Got (?P<value>.+) instead\.",
+    re.DOTALL,
+)
+
+# What builds the evaluation block of the config (``app.protocol_from_config``).
+EVALUATION_SECTIONS = {
+    "Protocol": "evaluation",
+    "ThresholdTuning": "evaluation.threshold",
+    "QualityCheck": "evaluation.quality",
+    "OpenSetCheck": "evaluation.open_set",
+}
+# Parameters that come from a top-level key, not from their caller's section.
+TOP_LEVEL = {("Protocol", "seed"): "seed", ("export_dataset", "seed"): "seed"}
+
+
+class ConfigError(ValueError):
+    """A config value its key does not allow; the message names the key."""
+
+
+def sections(cfg, groups=("dataset", "generator", "classifier")):
+    """``{caller: config section}`` for the objects a run builds from ``cfg``: the class or
+    function each ``_target_`` of ``groups`` names, and the evaluation's dataclasses."""
+    found = dict(EVALUATION_SECTIONS)
+    for group in groups:
+        target = cfg.get(group, {}).get("_target_")
+        if target:
+            found[target.rsplit(".", 1)[-1]] = group
+    return found
+
+
+@contextlib.contextmanager
+def naming_config_keys(callers):
+    """Reword scikit-learn's ``InvalidParameterError`` raised in the block ("The 'n_splits'
+    parameter of Protocol must be an int in the range [2, inf). Got 'abc' instead.") into a
+    ``ConfigError`` naming the config key: "evaluation.n_splits must be an int in the range
+    [2, inf); got 'abc'". ``callers`` maps a class or function name to its config section;
+    errors of others are left as they are."""
+    try:
+        yield
+    except (InvalidParameterError, InstantiationException) as error:
+        cause = error
+        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        found = _INVALID.fullmatch(str(cause)) if isinstance(cause, InvalidParameterError) else None
+        if found is None:
+            raise
+        name, caller = found["name"], found["caller"]
+        key = TOP_LEVEL.get((caller, name))
+        if key is None and caller not in callers:
+            raise
+        key = key or f"{callers[caller]}.{name}"
+        raise ConfigError(f"{key} must be {found['rule']}; got {found['value']}") from error
