@@ -24,6 +24,7 @@ from synthbalance.pipelines.app import run
 from synthbalance.pipelines.components import build
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.datasets import heads
+from synthbalance.pipelines.estimators import PriorShifted, head_scores
 from synthbalance.pipelines.images import digits
 from synthbalance.pipelines.report.schema import MACRO
 
@@ -403,6 +404,22 @@ def test_evaluation_scores_each_class_on_its_own_head(blobs):
         assert record["metrics"]["roc_auc"] == 1.0
 
 
+def test_prior_shift_moves_each_heads_odds(blobs):
+    """augmented+recalibrated: each head's odds against the base class are scaled by the
+    ratio of priors, the same as the pairwise probability of the shifted class probabilities."""
+    X, y = blobs
+    model = MultiHeadClassifier(**TINY).fit(X, y)
+    augmented = np.concatenate([y, [1] * 100, [3] * 50])  # what the model was trained on
+    shifted = PriorShifted(model, trained_on=augmented, real=y)
+    heads, proba = shifted.head_proba(X), shifted.predict_proba(X)
+    assert list(shifted.heads_) == [1, 2, 3] and head_scores(shifted, X).keys() == {1, 2, 3}
+    np.testing.assert_allclose(heads, proba[:, 1:] / (proba[:, 1:] + proba[:, :1]), rtol=1e-6)
+    assert (heads[:, 0] < model.head_proba(X)[:, 0] + 1e-12).all()  # class 1 was inflated
+    unchanged = PriorShifted(model, trained_on=y, real=y)
+    np.testing.assert_allclose(unchanged.head_proba(X), model.head_proba(X), rtol=1e-9)
+    assert not hasattr(PriorShifted(LogisticRegression().fit(X, y), y, y), "head_proba")
+
+
 def test_api_refuses_a_base_class_other_than_the_datasets(blobs):
     X, y = blobs
     with pytest.raises(ValueError, match="base_class=3 is not the dataset's base class 0"):
@@ -423,7 +440,9 @@ def test_multihead_run_with_cvae_reports_per_class_verdicts(make_config, tmp_pat
         if c["versus"] == "baseline" and c["metric"] == "f1":
             verdicts.setdefault(c["class"], {})[c["method"]] = c["verdict"]
     assert set(verdicts) == {MACRO, "1", "2", "3"}
-    assert all(set(v) == {"class_weight", "augmented"} for v in verdicts.values())
+    # every class gets each method's verdict against the baseline, as the macro average does
+    assert {"class_weight", "augmented", "augmented+recalibrated"} <= set(verdicts[MACRO])
+    assert all(v.keys() == verdicts[MACRO].keys() for v in verdicts.values())
     assert set(report["summary_by_class"]) == {"1", "2", "3"}
     markdown = (tmp_path / "report.md").read_text()
     assert "## Scores by minority class (each against 0 alone)" in markdown
