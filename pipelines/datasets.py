@@ -198,6 +198,15 @@ def from_file(path, target, positive=None, name=None, categorical=None, base=Non
     )  # fmt: skip
 
 
+@validate_params(
+    {
+        "files": [str, os.PathLike, "array-like"],
+        "label": [str],
+        "names": ["array-like", None],
+        "categorical": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def heads(files, label="label", names=None, base="base", categorical=None, name="heads"):
     """Several CSV or Parquet files, each labelled true/false for one class.
 

@@ -506,6 +506,8 @@ def test_heads_dataset_refuses_bad_files(head_files, tmp_path):
             heads([head_files[0], tmp_path / name])
     with pytest.raises(DataError, match=r"dataset.names=\['x'\] must name each of the 2 files"):
         heads(head_files, names=["x"])
+    with pytest.raises(ValueError, match="The 'files' parameter of heads must be .*Got 3"):
+        heads(3)  # declared constraints, checked before any file is read
 
 
 def test_heads_dataset_runs_with_the_multihead_classifier(make_config, head_files):
