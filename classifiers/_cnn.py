@@ -29,16 +29,18 @@ _SEED_MAX = 2**31 - 1
 PREDICT_CHUNK = 4096
 
 
-class ConvNet(nn.Module):
-    """Conv(3x3) + ReLU + 2x2 max-pool blocks, global average pooling, a linear head.
+class ConvTrunk(nn.Module):
+    """Conv(3x3) + ReLU + 2x2 max-pool blocks and global average pooling: ``ConvNet``
+    without its head, the image trunk of ``MultiHeadClassifier``.
 
     Takes flattened rows and views them as ``image_shape`` = (C, H, W). A block pools only
     the sides that are still at least 2 pixels long, so any number of blocks works from
     1 x 1 x n rows and 8 x 8 digits up to large images; the global average pooling makes
-    the head independent of the image size.
+    the output (``n_outputs`` = ``channels[-1]`` features per row) independent of the image
+    size.
     """
 
-    def __init__(self, image_shape, channels, n_classes):
+    def __init__(self, image_shape, channels):
         super().__init__()
         self.image_shape = tuple(image_shape)
         n_in, height, width = self.image_shape
@@ -51,11 +53,22 @@ class ConvNet(nn.Module):
             height, width, n_in = height // pool[0], width // pool[1], n_out
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(n_in, n_classes)
+        self.n_outputs = n_in
+
+    def forward(self, x):
+        return self.features(x.view(-1, *self.image_shape))
+
+
+class ConvNet(ConvTrunk):
+    """``ConvTrunk``'s blocks and a linear head: one logit per class."""
+
+    def __init__(self, image_shape, channels, n_classes):
+        super().__init__(image_shape, channels)
+        self.head = nn.Linear(self.n_outputs, n_classes)
 
     def embed(self, x):
         """The penultimate-layer activations: the pooled output of the last block."""
-        return self.features(x.view(-1, *self.image_shape))
+        return super().forward(x)
 
     def forward(self, x):
         return self.head(self.embed(x))

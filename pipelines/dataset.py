@@ -34,6 +34,8 @@ class Dataset:
     them: each is compared against ``base`` (default: the most frequent other class).
     Images are rows too, flattened from ``image_shape`` = (channels, height, width), so
     that every imbalanced-learn sampler and scikit-learn estimator takes them as they are.
+    ``label_matrix``, when the data came as one file per class (``datasets.heads``), has a
+    column per minority class: 1, 0, or NaN where the row's file says nothing of it.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Dataset:
     base: object = None
     # classes kept out of every training part, scored as unknowns (``openset.with_unknown``)
     unknown: tuple = ()
+    label_matrix: pd.DataFrame | None = None
 
     @classmethod
     def from_data(

@@ -1,6 +1,7 @@
 """Tabular dataset loaders: each is the ``_target_`` of a ``conf/dataset/*.yaml``, returning a
 ``Dataset``."""
 
+import dataclasses
 import os
 from numbers import Integral, Real
 from pathlib import Path
@@ -158,6 +159,15 @@ def keel(name, categorical=None):
     return Dataset(name, X, y, minority="positive", categorical=categorical)
 
 
+def _read_table(path):
+    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+    if path.suffix.lower() not in readers:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    return readers[path.suffix.lower()](path)
+
+
 @validate_params(
     {"path": [str, os.PathLike], "categorical": ["array-like", None]},
     prefer_skip_nested_validation=True,
@@ -171,17 +181,12 @@ def from_file(path, target, positive=None, name=None, categorical=None, base=Non
     Columns that are not numbers, and those named in ``categorical``, are categorical.
     """
     path = Path(path)
-    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
     if path.is_dir():
         raise DataError(
             f"{path}: a directory; dataset.path names a .csv or .parquet file (for a folder of "
             "images, one sub-folder per class: dataset=image_folder dataset.root=...)"
         )
-    if path.suffix.lower() not in readers:
-        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    frame = readers[path.suffix.lower()](path)
+    frame = _read_table(path)
     if target not in frame.columns:
         raise DataError(
             f"{path}: no target column {target!r}; columns are {', '.join(map(str, frame.columns))}"
@@ -191,3 +196,62 @@ def from_file(path, target, positive=None, name=None, categorical=None, base=Non
         frame, y, name=name or path.stem, minority=positive, base=base,
         categorical=categorical, target=target, where=path, what="positive",
     )  # fmt: skip
+
+
+@validate_params(
+    {
+        "files": [str, os.PathLike, "array-like"],
+        "label": [str],
+        "names": ["array-like", None],
+        "categorical": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def heads(files, label="label", names=None, base="base", categorical=None, name="heads"):
+    """Several CSV or Parquet files, each labelled true/false for one class.
+
+    File k holds rows of its class (``label`` true) and of the base class (false); its
+    class is ``names[k]`` (default: the file's name). The rows of all files, in file order,
+    form one dataset: ``y`` is each row's class (its file's, or ``base``), so folds,
+    generators and the evaluation work as for any multi-class data, and ``label_matrix``
+    has a column per class, 1 or 0 on the rows of its file and NaN where a file says
+    nothing (``MultiHeadClassifier().fit(X, label_matrix)``).
+    """
+    paths = [Path(files)] if isinstance(files, str | Path) else [Path(f) for f in files]
+    classes = [p.stem for p in paths] if names is None else [str(n) for n in names]
+    if not paths or len(classes) != len(paths) or len(set(classes)) != len(classes):
+        raise DataError(f"dataset.names={classes} must name each of the {len(paths)} files once")
+    if str(base) in classes:
+        raise DataError(f"the base class {base!r} is also the class of a file")
+    frames, truths = [], []
+    for path in paths:
+        frame = _read_table(path)
+        if label not in frame.columns:
+            columns = ", ".join(map(str, frame.columns))
+            raise DataError(f"{path}: no label column {label!r}; columns are {columns}")
+        truths.append(_truth(frame.pop(label), path, label))
+        if set(frame.columns) != set(frames[0].columns if frames else frame.columns):
+            raise DataError(f"{path}: its feature columns differ from those of {paths[0]}")
+        frames.append(frame[frames[0].columns] if frames else frame)
+    y = np.concatenate([np.where(t, c, base) for t, c in zip(truths, classes, strict=True)])
+    matrix = pd.DataFrame(np.nan, index=range(len(y)), columns=classes)
+    start = 0
+    for truth, class_ in zip(truths, classes, strict=True):
+        matrix.iloc[start : start + len(truth), classes.index(class_)] = truth.astype(float)
+        start += len(truth)
+    dataset = Dataset.from_data(
+        pd.concat(frames, ignore_index=True), y.astype(object), name=name, base=base,
+        minority=classes if len(classes) > 1 else classes[0], categorical=categorical,
+        target=label, where=f"dataset {name!r}",
+    )  # fmt: skip
+    return dataclasses.replace(dataset, label_matrix=matrix)
+
+
+def _truth(column, path, label):
+    """A true/false column (bool, 1/0, or the words true/false, yes/no) as booleans."""
+    words = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+    values = column.map(lambda v: words.get(str(v).strip().lower().removesuffix(".0")))
+    if values.isna().any():
+        bad = sorted({str(v) for v in column[values.isna()]})[:5]
+        raise DataError(f"{path}: label column {label!r} must be true or false; found {bad}")
+    return values.to_numpy(dtype=bool)

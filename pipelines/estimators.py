@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import has_fit_parameter
 
 from synthbalance.pipelines.dataset import one_hot_columns
@@ -101,6 +102,41 @@ def default_ensemble():
     )
 
 
+def head_scores(classifier, X):
+    """``{class: scores}`` from a classifier that decides every minority class against the
+    base class with a head of its own, else None.
+
+    Such a classifier declares it with ``heads_`` (the class of each head) and
+    ``head_proba(X)`` (one column per head: the probability that a row is of the head's
+    class rather than the base class), as ``MultiHeadClassifier`` does; the evaluation
+    then scores class k on head k alone. In a Pipeline, the earlier steps transform ``X``.
+    """
+    final = final_step(classifier)
+    if not hasattr(final, "head_proba"):
+        return None
+    if final is not classifier:
+        X = classifier[:-1].transform(X)
+    return dict(zip(list(final.heads_), final.head_proba(X).T, strict=True))
+
+
+def with_base_class(estimator, base):
+    """A clone of ``estimator`` whose unset ``base_class`` parameters (a multi-head model's)
+    are the dataset's base class ``base``; one set to another class is a ValueError."""
+    estimator = fill_unset(estimator, "base_class", base)
+    given = {
+        key: value
+        for key, value in estimator.get_params().items()
+        if (key == "base_class" or key.endswith("__base_class")) and str(value) != str(base)
+    }
+    if given:
+        key, value = next(iter(given.items()))
+        raise ValueError(
+            f"the classifier's {key}={value!r} is not the dataset's base class {base!r}: "
+            "every minority class is scored against the dataset's base class"
+        )
+    return estimator
+
+
 def fill_unset(estimator, name, value):
     """A clone of ``estimator`` whose ``name`` parameters (nested ones included, as in a
     Pipeline) that are None are set to ``value``; the others are left as they are."""
@@ -174,6 +210,29 @@ class PriorShifted:
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    @property
+    def heads_(self):
+        return final_step(self.classifier).heads_
+
+    @available_if(lambda self: _base_of_heads(self) is not None)
+    def head_proba(self, X):
+        """A classifier with heads (``head_scores``): each head's odds against the base
+        class scaled by the same ratio of priors, w_k / w_base."""
+        index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        base = self.weights_[index[_base_of_heads(self)]]
+        proba = np.column_stack(list(head_scores(self.classifier, X).values()))
+        ratio = np.array([self.weights_[index[h]] for h in self.heads_]) / base
+        return proba * ratio / (proba * ratio + 1 - proba)
+
+
+def _base_of_heads(shifted):
+    """The base class of a wrapped classifier with heads: its one class without a head."""
+    final = final_step(shifted.classifier)
+    if not hasattr(final, "head_proba"):
+        return None
+    rest = [c for c in shifted.classes_.tolist() if c not in set(list(final.heads_))]
+    return rest[0] if len(rest) == 1 else None
 
 
 def describe(estimator, name=None):

@@ -14,6 +14,7 @@ from synthbalance.pipelines.estimators import (
     default_ensemble,
     describe,
     fill_unset,
+    with_base_class,
 )
 from synthbalance.pipelines.evaluation import Task, run_folds
 from synthbalance.pipelines.folds import generator_fit_labels
@@ -56,6 +57,7 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     check_classifier(estimator)
     if dataset.image_shape is not None:  # image models learn the shape from the data
         estimator = fill_unset(estimator, "image_shape", tuple(dataset.image_shape))
+    estimator = with_base_class(estimator, dataset.base_class)  # multi-head models
     check_open_set(dataset, estimator, protocol.open_set)
     prepared = {name: for_dataset(*pair, dataset) for name, pair in generators.items()}
     n_classes = len(dataset.known_classes)

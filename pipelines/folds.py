@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedShuffleSplit, TunedThresholdClassifierCV
 
 from synthbalance.generators.metrics import minority_quality
-from synthbalance.pipelines.estimators import PriorShifted, balanced, with_seed
+from synthbalance.pipelines.estimators import PriorShifted, balanced, head_scores, with_seed
 from synthbalance.pipelines.methods import REGISTRY
 from synthbalance.pipelines.metrics import reliability_bins, score, threshold_scorers
 
@@ -131,6 +131,29 @@ class Fold:
         """``(metrics, bins)``: the metrics of every minority class against the base class,
         averaged, with ``by_class`` when there are several minority classes; and the
         reliability-diagram bins of the first minority class's probability."""
+        by_class, bins = {}, None
+        for class_, (ranking, probability, predicted) in self.decisions(
+            classifier, threshold
+        ).items():
+            rows = (self.y_test == class_) | (self.y_test == self.base)
+            is_class = self.y_test[rows] == class_
+            metrics = score(is_class, predicted[rows], ranking[rows], True, probability[rows])
+            by_class[class_] = {name: float(value) for name, value in metrics.items()}
+            bins = bins or reliability_bins(is_class, probability[rows])
+        return macro(by_class), bins
+
+    def decisions(self, classifier, threshold=None):
+        """``{minority class: (its score, its probability against the base class alone,
+        the rows decided to be it)}`` on the test part.
+
+        A classifier with a head per class (``estimators.head_scores``) decides each class
+        by its head's probability (at 0.5, or ``threshold``); any other by ``predict`` (or
+        its score for the positive class cut at ``threshold``).
+        """
+        heads = head_scores(classifier, self.X_test)
+        if heads is not None:  # a head's probability is already against the base class alone
+            cut = 0.5 if threshold is None else threshold
+            return {c: (heads[c], heads[c], heads[c] >= cut) for c in self.minority}
         classes = list(classifier.classes_)
         proba = classifier.predict_proba(self.X_test)
         if threshold is None:
@@ -139,18 +162,14 @@ class Fold:
             negative = next(c for c in classes if c != self.positive)
             positive_score = proba[:, classes.index(self.positive)]
             y_pred = np.where(positive_score >= threshold, self.positive, negative)
-        by_class, bins = {}, None
+        decided = {}
         for class_ in self.minority:
-            rows = (self.y_test == class_) | (self.y_test == self.base)
-            is_class = self.y_test[rows] == class_
-            ranking = proba[rows, classes.index(class_)]
+            ranking = proba[:, classes.index(class_)]
             # the probability of class_ against the base class alone (= ranking for 2 classes)
-            pair = ranking + proba[rows, classes.index(self.base)]
+            pair = ranking + proba[:, classes.index(self.base)]
             probability = np.divide(ranking, pair, out=np.full_like(ranking, 0.5), where=pair > 0)
-            metrics = score(is_class, y_pred[rows] == class_, ranking, True, probability)
-            by_class[class_] = {name: float(value) for name, value in metrics.items()}
-            bins = bins or reliability_bins(is_class, probability)
-        return macro(by_class), bins
+            decided[class_] = (ranking, probability, y_pred == class_)
+        return decided
 
 
 def inner_split(y_train, protocol, seed):

@@ -12,6 +12,7 @@ CONF = files("synthbalance.conf")
 GROUPS = ("dataset", "generator", "classifier", "evaluation", "experiment", "hparams_search")
 # Values a config leaves to the user (???) that composing alone does not need.
 REQUIRED = {"dataset=file": ["dataset.path=x.csv", "dataset.target=y"],
+            "dataset=heads": ["dataset.files=[a.csv,b.csv]"],
             "dataset=image_folder": ["dataset.root=images"]}  # fmt: skip
 # Launcher configs whose plugin is an optional extra.
 PLUGINS = {"ray_cluster": "hydra_plugins.hydra_ray_launcher"}
