@@ -90,9 +90,10 @@ class Report:
     @property
     def verdicts(self):
         """One row per comparison: method, versus, metric, class, the mean delta with its
-        95 % CI, the corrected t-test's p, the verdict and the Bayesian probabilities."""
+        95 % CI, the corrected t-test's p, the verdict, the minimum detectable effect (80 %
+        power) and the Bayesian probabilities."""
         columns = ["method", "versus", "metric", "class", "delta_mean", "ci_low", "ci_high",
-                   "p_value", "verdict", "p_better", "p_rope", "p_worse"]  # fmt: skip
+                   "p_value", "verdict", "mde", "p_better", "p_rope", "p_worse"]  # fmt: skip
         frame = pd.DataFrame(self.data["comparisons"]).reindex(columns=columns)
         return frame.rename(columns={"delta_mean": "delta", "p_value": "p"})
 
