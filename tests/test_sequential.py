@@ -236,3 +236,17 @@ def test_the_adaptive_preset_spends_at_most_the_fits_of_five_default_runs():
     protocol = protocol_from_config(OmegaConf.create({"seed": 0, "evaluation": preset}))
     assert protocol.adaptive and protocol.looks[0] * protocol.n_splits >= 10
     assert protocol.n_folds <= 5 * default.n_splits * default.n_repeats
+
+
+def test_several_generators_run_until_every_one_is_decided():
+    X, y = gaussians(300, 30, shift=1.0, seed=3)
+    comparison = sb.evaluate(
+        X, y, generators={"nothing": FunctionSampler(), "smote": SMOTE()}, n_splits=2,
+        n_repeats="auto", max_repeats=6, methods=("baseline", "augmented"), **FAST,
+    )  # fmt: skip
+    protocols = [data["protocol"] for _, data in comparison.runs]
+    assert protocols[0] == protocols[1]  # one run of shared folds, one stopping rule
+    looks = protocols[0]["adaptive"]["looks"]
+    assert all(label.startswith("smote: ") for label in looks[-1]["undecided"])
+    best = comparison.best("f1")
+    assert best["comparison"] is None or best["comparison"]["mde"] > 0
