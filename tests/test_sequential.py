@@ -163,6 +163,9 @@ def test_the_report_says_how_many_folds_ran_why_it_stopped_and_what_it_could_not
     assert c["mde_max_repeats"] is None  # it ran max_repeats already
     assert 0 < c["mde_floor"] < c["mde"]
     assert "mde" in report.verdicts.columns
+    page = report._repr_html_()  # the notebook view says the same
+    assert "stopped after 3 looks, max_repeats reached" in page
+    assert f"a difference below \u00b1{c['mde']:.3f} would look like this" in page
     saved = json.loads(report.save(tmp_path).read_text())
     assert sb.Report.load(tmp_path).to_markdown() == text and saved["protocol"]["n_repeats"] == 7
 
@@ -176,6 +179,7 @@ def test_a_fixed_run_projects_its_mde_to_max_repeats():
         assert c["mde"] > more["mde"] > c["mde_floor"]
     assert "adaptive" not in report.data["protocol"]
     assert "2 \u00d7 10 folds would shrink it to" in report.to_markdown()
+    assert "2 \u00d7 10 folds would shrink it to" in report._repr_html_()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ from synthbalance.pipelines.report.text import (
     QUALITY_LABELS,
     VERDICT_RULES,
     crowding_note,
-    detectable_note,
     few_rows_note,
     headline,
     held_out_rows,
@@ -20,6 +19,7 @@ from synthbalance.pipelines.report.text import (
     protocol_text,
     sequential_note,
     signed,
+    undetected,
 )
 
 
@@ -176,13 +176,7 @@ def _calibration_section(report):
 
 def _undetected(report, shown):
     """What each inconclusive comparison shown could not see, as a list."""
-    n_splits = report["protocol"]["n_splits"]
-    lines = [
-        f"- {method_label(report, c['method'])} against {method_label(report, c['versus'])}, "
-        f"{LABELS[c['metric']]}: inconclusive: {detectable_note(c, n_splits)}."
-        for c in shown
-        if c["verdict"] == "inconclusive" and "mde" in c
-    ]
+    lines = [f"- {line}" for line in undetected(report, shown)]
     return ["\n".join(lines)] if lines else []
 
 

@@ -55,6 +55,18 @@ def detectable_note(c, n_splits):
     return text
 
 
+def undetected(report, comparisons):
+    """One sentence for each inconclusive comparison of ``comparisons``: what it could not
+    see, and what more folds would (the report.md list and the notebook view)."""
+    n_splits = report["protocol"]["n_splits"]
+    return [
+        f"{method_label(report, c['method'])} against {method_label(report, c['versus'])}, "
+        f"{LABELS[c['metric']]}: inconclusive: {detectable_note(c, n_splits)}."
+        for c in comparisons
+        if c["verdict"] == "inconclusive" and "mde" in c
+    ]
+
+
 def protocol_text(protocol):
     """The folds a run used and, for an adaptive run, when it stopped, in words."""
     folds = f"{protocol['n_splits']}-fold stratified CV repeated {protocol['n_repeats']} times"
