@@ -26,6 +26,10 @@ generator fits, 5 times the default's 10. Sets run in ``--jobs`` processes; ever
 a function of the set's seed alone.
 
     python benchmarks/bench_verdict.py [--quick] [--jobs 2] [--spending obrien_fleming]
+        [--null-sets 30] [--power-sets 20] [--draws 20]
+
+``--null-sets 0`` or ``--power-sets 0`` runs one benchmark alone (two processes then run
+the two side by side).
 """
 
 import argparse
@@ -298,8 +302,10 @@ def main():
             flush=True,
         )
         results.append(r)
-    report_null([r for r in results if r["kind"] == "null"])
-    report_power([r for r in results if r["kind"] == "perfect"])
+    if null := [r for r in results if r["kind"] == "null"]:
+        report_null(null)
+    if perfect := [r for r in results if r["kind"] == "perfect"]:
+        report_power(perfect)
     wrong = wrong_sign(results)
     print(
         "\nJudged 'hurts' for a real gain or 'improves' for a real loss (F1 and ROC AUC, both "
