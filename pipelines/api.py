@@ -32,7 +32,7 @@ def evaluate(
     X, y, *, generator=None, generators=None, classifier=None, methods=METHODS, n_splits=5,
     n_repeats=2, seed=0, rope=0.01, generator_seeds=1, threshold="f1", quality=True,
     minority=None, base=None, categorical=None, image_shape=None, name="data", ensemble=None,
-    progress=False, unknown=None, open_set=None,
+    progress=False, unknown=None, open_set=None, max_repeats=10, spending="obrien_fleming",
 ):  # fmt: skip
     """Does augmenting the minority class improve ``classifier`` on ``(X, y)``?
 
@@ -59,6 +59,10 @@ def evaluate(
         Which methods run on every fold (``synthbalance.pipelines.methods``); must include
         ``"baseline"``.
     n_splits, n_repeats, seed : the folds; every fold and generator seed derives from ``seed``.
+        ``n_repeats="auto"`` adds one repeat at a time until every headline verdict is
+        decided (improves, hurts or equivalent), at most ``max_repeats``; its intervals
+        widen to keep the false-alarm rate at 5 % over the looks, as ``spending``
+        (``"obrien_fleming"`` or ``"pocock"``) allots it (``pipelines.sequential``).
     rope : float
         Region of practical equivalence of the verdicts.
     generator_seeds : int
@@ -99,6 +103,7 @@ def evaluate(
         n_splits=n_splits, n_repeats=n_repeats, seed=seed, rope=rope, methods=methods,
         generator_seeds=generator_seeds, threshold=_tuning(threshold), quality=_quality(quality),
         open_set=open_set if isinstance(open_set, OpenSetCheck) else OpenSetCheck(**open_set or {}),
+        max_repeats=max_repeats, spending=spending,
     )  # fmt: skip
     dataset = Dataset.from_data(
         X, y, name=name, minority=minority, base=base, categorical=categorical,

@@ -35,6 +35,8 @@ def protocol_from_config(cfg):
         threshold=ThresholdTuning(**evaluation.threshold),
         quality=QualityCheck(**evaluation.quality),
         open_set=OpenSetCheck(**evaluation.get("open_set", {})),
+        max_repeats=evaluation.max_repeats,
+        spending=evaluation.spending,
     )
 
 

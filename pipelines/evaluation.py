@@ -91,8 +91,9 @@ class GeneratorRun:
     samples: tuple | None = None
 
 
-def run_folds(task, generators, *, progress=False):
-    """Run every method of ``task.protocol`` on every fold, for every generator.
+def run_folds(task, generators, *, repeats=None, progress=False):
+    """Run every method of ``task.protocol`` on every fold of ``repeats``, for every
+    generator.
 
     Parameters
     ----------
@@ -100,6 +101,8 @@ def run_folds(task, generators, *, progress=False):
     generators : dict
         Name -> imbalanced-learn sampler; each is cloned and seeded per fold (and per
         generator seed), fitted on training rows only.
+    repeats : range, optional
+        The repeats of the split to run (an adaptive run's round); default: all of them.
     progress : bool
         Show a progress bar over the folds (on a terminal or in a notebook).
 
@@ -109,13 +112,15 @@ def run_folds(task, generators, *, progress=False):
         Name -> ``GeneratorRun``, in the order of ``generators``.
     """
     protocol = task.protocol
+    repeats = range(protocol.looks[-1]) if repeats is None else repeats
     runs = {name: GeneratorRun([]) for name in generators}
-    splits = zip(protocol.fold_seeds(), protocol.folds(task.y), strict=True)
+    splits = zip(protocol.fold_seeds(repeats), protocol.folds(task.y, repeats), strict=True)
+    first = protocol.n_splits * repeats.start  # the folds earlier rounds ran
     # on a terminal only; closed (its line cleared) however the loop ends
-    bar = tqdm(splits, total=protocol.n_folds, desc="folds", disable=None if progress else True,
-               leave=False)  # fmt: skip
+    bar = tqdm(splits, total=protocol.n_splits * len(repeats), desc="folds",
+               disable=None if progress else True, leave=False)  # fmt: skip
     with bar:
-        for i, (seed, (train, test)) in enumerate(bar):
+        for i, (seed, (train, test)) in enumerate(bar, start=first):
             train = task.known(train)  # unknown classes appear in the test parts only
             try:
                 outcome = evaluate_fold(task, generators, train, test, seed)

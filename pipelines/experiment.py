@@ -5,6 +5,7 @@ the CLI (``synthbalance``) both call ``prepare`` and then ``evaluate_dataset``."
 import dataclasses
 import logging
 
+from synthbalance.pipelines.adaptive import run_adaptive
 from synthbalance.pipelines.components import for_dataset
 from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.estimators import (
@@ -87,19 +88,24 @@ def evaluate_dataset(dataset, setup, *, config=None, config_sha256=None, progres
     protocol = setup.protocol
     task = Task.from_dataset(dataset, setup.classifier[0], protocol, setup.ensemble)
     samplers = {name: sampler for name, (sampler, _) in setup.generators.items()}
-    runs = run_folds(task, samplers, progress=progress)
-    described = protocol.describe()
+    if protocol.adaptive:
+        runs, described = run_adaptive(task, samplers, progress=progress)
+    else:
+        runs, described = run_folds(task, samplers, progress=progress), protocol.describe()
+    asked_protocol = protocol.describe()  # an adaptive run's n_repeats: "auto"
     if setup.ensemble is not None:
-        described["ensemble"] = describe(setup.ensemble)
+        described["ensemble"] = asked_protocol["ensemble"] = describe(setup.ensemble)
     open_set = None
-    if dataset.unknown:  # the same folds; the same records for every generator's report
+    if dataset.unknown:  # the folds that ran; the same records for every generator's report
         outliers = check_open_set(dataset, setup.classifier[0], protocol.open_set)
+        ran = dataclasses.replace(protocol, n_repeats=described["n_repeats"])
+        task = dataclasses.replace(task, protocol=ran)
         open_set = run_open_set(task, protocol.open_set, outliers)
     reports = {}
     for name, run in runs.items():
         description = setup.generators[name][1]
         grid = GRID if dataset.kind == "image" and run.samples is not None else None
-        asked = config if config is not None else _api_config(description, setup, described)
+        asked = config if config is not None else _api_config(description, setup, asked_protocol)
         data = build_report(
             dataset, description, setup.classifier[1], described, run.records, asked,
             config_sha256=config_sha256, sample_grid=grid, open_set=open_set,

@@ -2,6 +2,7 @@
 object passed once, and the seeds every fold and generator fit derive from it."""
 
 from dataclasses import asdict, dataclass, field, fields
+from itertools import islice
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,6 +12,10 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from synthbalance.pipelines.methods import METHODS, check_methods
 from synthbalance.pipelines.metrics import THRESHOLD_METRICS
 from synthbalance.pipelines.openset import OpenSetCheck
+from synthbalance.pipelines.sequential import SPENDING, boundaries, looks
+
+# ``n_repeats=AUTO``: add repeats until the headline verdicts are decided (``adaptive``).
+AUTO = "auto"
 
 # The one seed of a run (folds, generators, classifiers derive from it), and the region of
 # practical equivalence of every verdict.
@@ -70,10 +75,18 @@ class Protocol:
     ``methods`` run on every fold, ``generator_seeds`` generator fits per fold, the region
     of practical equivalence ``rope`` of the verdicts, threshold tuning, the quality
     check and the open-set evaluation (for datasets with unknown classes). Invalid values
-    are refused when the protocol is made, before any fold runs."""
+    are refused when the protocol is made, before any fold runs.
+
+    With ``n_repeats="auto"`` the run adds one repeat at a time (``looks``) until every
+    headline verdict is decided or ``max_repeats`` repeats ran; its intervals are repeated
+    confidence intervals with ``spending``'s critical values
+    (``synthbalance.pipelines.sequential``). Repeat r of the split and the seeds of its
+    folds are the same whatever the number of repeats that follow, so every round extends
+    the run deterministically.
+    """
 
     n_splits: int = 5
-    n_repeats: int = 2
+    n_repeats: int | str = 2
     seed: int = 0
     rope: float = 0.01
     methods: tuple = METHODS
@@ -81,10 +94,12 @@ class Protocol:
     threshold: ThresholdTuning = field(default_factory=ThresholdTuning)
     quality: QualityCheck = field(default_factory=QualityCheck)
     open_set: OpenSetCheck = field(default_factory=OpenSetCheck)
+    max_repeats: int = 10
+    spending: str = "obrien_fleming"
 
     _constraints = {
         "n_splits": [Interval(Integral, 2, None, closed="left")],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "n_repeats": [Interval(Integral, 1, None, closed="left"), StrOptions({AUTO})],
         "seed": SEED,
         "rope": ROPE,
         "methods": ["array-like", str],
@@ -92,6 +107,8 @@ class Protocol:
         "threshold": [ThresholdTuning],
         "quality": [QualityCheck],
         "open_set": [OpenSetCheck],
+        "max_repeats": [Interval(Integral, 1, None, closed="left")],
+        "spending": [StrOptions(set(SPENDING))],
     }
 
     def __post_init__(self):
@@ -99,24 +116,48 @@ class Protocol:
         object.__setattr__(self, "methods", tuple(check_methods(self.methods)))
 
     @property
+    def adaptive(self):
+        return self.n_repeats == AUTO
+
+    @property
+    def looks(self):
+        """The repeats after which the verdicts are read: ``n_repeats``, or every round
+        of an adaptive run."""
+        return looks(self.n_splits, self.max_repeats) if self.adaptive else (self.n_repeats,)
+
+    @property
     def n_folds(self):
-        return self.n_splits * self.n_repeats
+        """The folds of every repeat the run may need."""
+        return self.n_splits * self.looks[-1]
 
-    def folds(self, y):
-        """The ``(train, test)`` index pairs of every fold, in order."""
+    def folds(self, y, repeats=None):
+        """The ``(train, test)`` index pairs of the folds of ``repeats`` (a range of repeat
+        numbers; default: every repeat), in order."""
+        repeats = range(self.looks[-1]) if repeats is None else repeats
         cv = RepeatedStratifiedKFold(
-            n_splits=self.n_splits, n_repeats=self.n_repeats, random_state=self.seed
+            n_splits=self.n_splits, n_repeats=repeats.stop, random_state=self.seed
         )
-        return list(cv.split(np.zeros((len(y), 1)), y))
+        splits = cv.split(np.zeros((len(y), 1)), y)
+        return list(islice(splits, self.n_splits * repeats.start, None))
 
-    def fold_seeds(self):
-        return fold_seeds(self.seed, self.n_folds)
+    def fold_seeds(self, repeats=None):
+        """The seeds of the folds of ``repeats`` (default: every repeat)."""
+        repeats = range(self.looks[-1]) if repeats is None else repeats
+        seeds = fold_seeds(self.seed, self.n_splits * repeats.stop)
+        return seeds[self.n_splits * repeats.start :]
 
-    def describe(self, methods=None):
-        """The ``protocol`` block of report.json; ``methods``: those that actually ran."""
-        return {
+    def critical(self, n_repeats):
+        """An adaptive run's critical value at its look after ``n_repeats`` repeats: the
+        corrected standard errors its intervals reach on each side."""
+        return boundaries(self.n_splits, self.max_repeats, spending=self.spending)[n_repeats]
+
+    def describe(self, methods=None, n_repeats=None):
+        """The ``protocol`` block of report.json; ``methods``: those that actually ran;
+        ``n_repeats``: the repeats an adaptive run ran (the ``adaptive`` block then holds
+        the critical value of that look)."""
+        block = {
             "n_splits": self.n_splits,
-            "n_repeats": self.n_repeats,
+            "n_repeats": self.n_repeats if n_repeats is None else n_repeats,
             "seed": self.seed,
             "rope": self.rope,
             "methods": list(self.methods if methods is None else methods),
@@ -124,7 +165,13 @@ class Protocol:
             "threshold": asdict(self.threshold),
             "quality": asdict(self.quality),
             "open_set": self.open_set.describe(),
+            "max_repeats": self.max_repeats,
         }
+        if self.adaptive:
+            block["adaptive"] = {"spending": self.spending, "looks_at": list(self.looks)}
+            if n_repeats is not None:
+                block["adaptive"]["critical"] = self.critical(n_repeats)
+        return block
 
 
 def fold_seeds(seed, n_folds):

@@ -140,7 +140,13 @@ class Comparison:
         if runner_up is not None and options[best].keys() == options[runner_up].keys():
             folds = [{**r, "method": "a"} for r in options[best].values()]
             folds += [{**r, "method": "b"} for r in options[runner_up].values()]
-            protocol = self.runs[0][1]["protocol"]
+            # a run with these repeats: an adaptive one's critical value is its last look's
+            repeats = len({repeat for repeat, _ in options[best]})
+            protocol = next(
+                (data["protocol"] for _, data in self.runs
+                 if data["protocol"]["n_repeats"] == repeats),
+                self.runs[0][1]["protocol"],
+            )  # fmt: skip
             comparison = compare_methods(folds, "a", "b", metric, protocol)
             comparison.update(method=best, versus=runner_up)
         return {"option": best, "mean": float(means[best]), "runner_up": runner_up,

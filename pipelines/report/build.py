@@ -15,15 +15,20 @@ from synthbalance.pipelines.methods import (
     PLAIN,
     THRESHOLD_ONLY,
 )
-from synthbalance.pipelines.metrics import METRICS, THRESHOLD_FREE, sign
+from synthbalance.pipelines.metrics import HEADLINE, METRICS, THRESHOLD_FREE, sign
 from synthbalance.pipelines.openset import (
     BY_UNKNOWN_METRICS,
     LOWER_IS_BETTER,
     MSP,
     OPEN_SET_METRICS,
 )
+from synthbalance.pipelines.protocol import Protocol
 from synthbalance.pipelines.report.schema import MACRO, SCHEMA, primary_class
-from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest
+from synthbalance.pipelines.stats import (
+    bayesian_correlated_ttest,
+    corrected_ttest,
+    projected_effect,
+)
 
 
 def by_method(folds):
@@ -83,23 +88,48 @@ def paired_deltas(folds, method, versus, metric, class_=None):
 
 def compare_methods(folds, method, versus, metric, protocol, class_=None, label=None):
     """``method`` against ``versus`` on one metric, on the same folds: the corrected t-test
-    verdict and the Bayesian correlated t-test's probabilities. ``protocol`` is report.json's
-    block (``rope``, ``n_repeats``); ``class_`` picks a minority class's own scores;
+    verdict with the smallest effect the run could detect, and the Bayesian correlated
+    t-test's probabilities. ``protocol`` is report.json's block (``rope``, ``n_repeats``,
+    an adaptive run's critical value); ``class_`` picks a minority class's own scores;
     ``label`` is the comparison's ``class`` field."""
     reference = by_method(folds)[versus].values()
     n_train = np.mean([r["n_train"] for r in reference])
     n_test = np.mean([r["n_test"] for r in reference])
+    shape = len({r["fold"] for r in reference}), len({r["repeat"] for r in reference})
     deltas = paired_deltas(folds, method, versus, metric, class_)
+    critical = protocol.get("adaptive", {}).get("critical")
     return {
         "method": method,
         "versus": versus,
         "metric": metric,
         "class": label if label is not None else class_,
-        **corrected_ttest(deltas, n_train, n_test, protocol["rope"], sign=sign(metric)),
+        **corrected_ttest(
+            deltas, n_train, n_test, protocol["rope"], sign=sign(metric), critical=critical
+        ),
+        **_projections(
+            deltas, shape, protocol.get("max_repeats", Protocol.max_repeats), n_train, n_test
+        ),
         **bayesian_correlated_ttest(
             deltas, protocol["rope"], n_repeats=protocol["n_repeats"], sign=sign(metric)
         ),
     }
+
+
+def _projections(deltas, shape, most, n_train, n_test):
+    """What more folds would detect at the same per-fold spread, for deltas of ``shape``
+    (n_splits, repeats): ``mde_max_repeats``, the minimum detectable effect of a fixed run
+    of ``most`` repeats (None when the run had as many), and ``mde_floor``, the limit no
+    number of repeats of this split passes."""
+    sd = float(np.std(deltas, ddof=1)) if len(deltas) > 1 else float("inf")
+    k, ran = shape
+    more = None
+    if ran < most:
+        more = {
+            "n_splits": k,
+            "n_repeats": most,
+            "mde": projected_effect(sd, k, most, n_train, n_test),
+        }
+    return {"mde_max_repeats": more, "mde_floor": projected_effect(sd, k, None, n_train, n_test)}
 
 
 def best_methods(summary, candidates):
@@ -112,6 +142,37 @@ def best_methods(summary, candidates):
         )
         for metric in METRICS
     }
+
+
+def best_pair(summary, metric):
+    """``(best augmented method, best method without augmentation)`` for ``metric``: the
+    comparison a report's headline opens with; None without augmented methods."""
+    augmented = [m for m in AUGMENTED if m in summary]
+    if not augmented:
+        return None
+    plain = [m for m in summary if m in PLAIN]
+    return best_methods(summary, augmented)[metric], best_methods(summary, plain)[metric]
+
+
+def headline_comparisons(folds, protocol):
+    """The comparisons the headline speaks about, for the headline class (the minority,
+    or the macro average): augmentation against the baseline and the best augmented
+    method against the best without augmentation, on each headline metric. An adaptive
+    run adds repeats until none of them is inconclusive."""
+    summary = summarise(folds)
+    found = {}
+    for metric in HEADLINE:
+        pairs = [AUGMENTATION] if AUGMENTATION[0] in summary else []
+        pairs += [best] if (best := best_pair(summary, metric)) else []
+        for method, versus in pairs:
+            compared = method != versus and not (
+                metric in THRESHOLD_FREE and (method, versus) in THRESHOLD_ONLY
+            )
+            if compared and (method, versus, metric) not in found:
+                found[method, versus, metric] = compare_methods(
+                    folds, method, versus, metric, protocol
+                )
+    return list(found.values())
 
 
 def comparisons(folds, summary, protocol, label=None, class_=None):

@@ -11,12 +11,12 @@ import pandas as pd
 
 from synthbalance.pipelines.io import write_text
 from synthbalance.pipelines.methods import METHODS
-from synthbalance.pipelines.metrics import METRICS, sign
+from synthbalance.pipelines.metrics import HEADLINE, METRICS, sign
 from synthbalance.pipelines.report import figures
 from synthbalance.pipelines.report.build import compare_methods
 from synthbalance.pipelines.report.markdown import render_markdown
 from synthbalance.pipelines.report.schema import check_report, primary_class
-from synthbalance.pipelines.report.text import headline, method_label
+from synthbalance.pipelines.report.text import headline, method_label, protocol_text, undetected
 
 REPORT_FILE = "report.json"
 
@@ -90,9 +90,10 @@ class Report:
     @property
     def verdicts(self):
         """One row per comparison: method, versus, metric, class, the mean delta with its
-        95 % CI, the corrected t-test's p, the verdict and the Bayesian probabilities."""
+        95 % CI, the corrected t-test's p, the verdict, the minimum detectable effect (80 %
+        power) and the Bayesian probabilities."""
         columns = ["method", "versus", "metric", "class", "delta_mean", "ci_low", "ci_high",
-                   "p_value", "verdict", "p_better", "p_rope", "p_worse"]  # fmt: skip
+                   "p_value", "verdict", "mde", "p_better", "p_rope", "p_worse"]  # fmt: skip
         frame = pd.DataFrame(self.data["comparisons"]).reindex(columns=columns)
         return frame.rename(columns={"delta_mean": "delta", "p_value": "p"})
 
@@ -152,14 +153,23 @@ class Report:
         table = scores[scores["class"] == primary_class(self.data)].pivot(
             index="metric", columns="method", values="mean"
         )
-        verdicts = self.verdicts[self.verdicts["metric"].isin(["f1", "roc_auc"])]
+        verdicts = self.verdicts[self.verdicts["metric"].isin(HEADLINE)]
+        class_ = primary_class(self.data)
+        shown = [
+            c
+            for c in self.data["comparisons"]
+            if c["metric"] in HEADLINE and c.get("class", class_) == class_
+        ]
+        notes = "".join(f"<li>{html.escape(line)}</li>" for line in undetected(self.data, shown))
         return (
             f"<h3>synthbalance: {html.escape(self.name)} on "
             f"{html.escape(self.data['dataset']['name'])}</h3>"
             f"<p>{html.escape(self.headline)}</p>"
+            f"<p>Protocol: {html.escape(protocol_text(self.data['protocol']))}.</p>"
             f"<h4>Mean scores</h4>{table.to_html(float_format='%.3f')}"
             f"<h4>Comparisons (F1, ROC AUC)</h4>"
             f"{verdicts.to_html(index=False, float_format='%.3f')}"
+            + (f"<ul>{notes}</ul>" if notes else "")
         )
 
     def __repr__(self):

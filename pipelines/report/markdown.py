@@ -14,8 +14,12 @@ from synthbalance.pipelines.report.text import (
     few_rows_note,
     headline,
     held_out_rows,
+    interval,
     method_label,
+    protocol_text,
+    sequential_note,
     signed,
+    undetected,
 )
 
 
@@ -73,9 +77,9 @@ def _setting(report):
         f"Dataset **{ds['name']}** ({ds['kind']}, {ds['n_samples']} samples, "
         f"{ds['n_features']} features; {classes}; {minority}).{categorical} "
         f"Classifier **{report['classifier']['name']}**, generator "
-        f"**{report['generator']['name']}**. Protocol: {protocol['n_splits']}-fold stratified "
-        f"CV repeated {protocol['n_repeats']} times (seed {protocol['seed']}); generator "
+        f"**{report['generator']['name']}**. Protocol: {protocol_text(protocol)}; generator "
         "fitted on each training part only."
+        + (f" {note}" if (note := sequential_note(protocol)) else "")
     )
 
 
@@ -126,25 +130,29 @@ def _comparisons_section(report):
             method_label(report, c["method"]),
             method_label(report, c["versus"]),
             LABELS[c["metric"]],
-            f"{signed(c['delta_mean'])} [{signed(c['ci_low'])}, {signed(c['ci_high'])}]",
+            interval(c),
             f"**{c['verdict']}**",
+            f"\u00b1{c['mde']:.3f}" if "mde" in c else "",
             " / ".join(_percent(c[k]) for k in ("p_better", "p_rope", "p_worse")),
         ]
         for c in shown
     ]
     rest = len(report["comparisons"]) - len(shown)
+    header = ["method", "versus", "metric", "delta [95 % CI]", "verdict", "MDE", "P"]
     return [
         "## Comparisons",
         f"Paired per-fold deltas; 95 % CI from the corrected resampled t-test (Nadeau & Bengio "
-        f"2003), rope \u00b1{report['protocol']['rope']}; P(better / rope / worse) from the "
-        "Bayesian correlated t-test. Threshold tuning cannot change ROC AUC, so pairs that "
-        f"differ only by the threshold are not compared there. {VERDICT_RULES}",
-        markdown_table(["method", "versus", "metric", "delta [95 % CI]", "verdict", "P"], rows)
+        f"2003), rope \u00b1{report['protocol']['rope']}; MDE: the smallest true difference the "
+        "run detects with 80 % power; P(better / rope / worse) from the Bayesian correlated "
+        "t-test. Threshold tuning cannot change ROC AUC, so pairs that differ only by the "
+        f"threshold are not compared there. {VERDICT_RULES}",
+        markdown_table(header, rows)
         + (
             f"\n\n{rest} more comparisons (other metrics, classes) are in report.json."
             if rest
             else ""
         ),
+        *_undetected(report, shown),
     ]
 
 
@@ -164,6 +172,12 @@ def _calibration_section(report):
         markdown_table(["method", *(LABELS[k] for k in CALIBRATION)], rows),
         f"![reliability diagram]({RELIABILITY})",
     ]
+
+
+def _undetected(report, shown):
+    """What each inconclusive comparison shown could not see, as a list."""
+    lines = [f"- {line}" for line in undetected(report, shown)]
+    return ["\n".join(lines)] if lines else []
 
 
 def quality_section(report):
