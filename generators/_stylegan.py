@@ -39,7 +39,10 @@ class ModulatedConv2d(nn.Module):
     """A convolution whose weights are scaled per sample by the style ``s = affine(w)`` of
     its input channels and, with ``demodulate``, rescaled so that each output channel has
     unit expected norm: w'_oik = s_i w_oik, w''_oik = w'_oik / sqrt(sum_ik w'_oik^2 + eps)
-    (Karras et al. 2020, eq. 1-3). One grouped convolution computes the whole batch."""
+    (Karras et al. 2020, eq. 1-3). Computed without per-sample weights, which is several
+    times faster on a CPU: the input is scaled by s, convolved with the shared weights, and
+    each output channel scaled by its demodulation factor (the paper's non-fused form;
+    ``modulated_weights`` gives the per-sample weights it is equivalent to)."""
 
     def __init__(self, n_in, n_out, kernel_size, w_dim, *, demodulate=True):
         super().__init__()
@@ -58,15 +61,13 @@ class ModulatedConv2d(nn.Module):
         return weight
 
     def forward(self, x, w):
-        batch, n_in, height, width = x.shape
-        weight = self.modulated_weights(w)
-        out = F.conv2d(
-            x.reshape(1, batch * n_in, height, width),
-            weight.reshape(-1, *weight.shape[2:]),
-            padding=self.padding,
-            groups=batch,
-        )
-        return out.reshape(batch, -1, height, width)
+        style = self.affine(w)
+        out = F.conv2d(x * style[:, :, None, None], self.weight, padding=self.padding)
+        if self.demodulate:
+            # sum over i, k of (s_i w_oik)^2 = sum_i s_i^2 * sum_k w_oik^2
+            energy = style.pow(2) @ self.weight.pow(2).sum(dim=(2, 3)).T
+            out = out * torch.rsqrt(energy + 1e-8)[:, :, None, None]
+        return out
 
 
 class StyleLayer(nn.Module):

@@ -93,8 +93,8 @@ def c2st_auc(real, synthetic, *, n_splits=5, random_state=None):
 
 
 QUALITY_METRICS = (
-    "c2st_auc", "precision", "recall", "density", "coverage", "memorised", "exact_copies",
-    "leaked",
+    "c2st_auc", "precision", "recall", "density", "coverage", "fd", "diversity", "memorised",
+    "exact_copies", "leaked",
 )  # fmt: skip
 
 
@@ -152,7 +152,9 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
 
     ``train`` are the minority rows the generator was fitted on, ``validation`` held-out
     real minority rows; all three are already standardised. C2ST and PRDC compare equal
-    numbers of real and synthetic rows (the synthetic ones subsampled).
+    numbers of real and synthetic rows (the synthetic ones subsampled); the Fréchet distance
+    compares every synthetic row with the held-out rows, and the diversity is the synthetic
+    rows' spread over the training minority's (``diversity``).
     """
     rng = check_random_state(random_state)
     n = min(len(validation), len(synthetic))
@@ -163,6 +165,8 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
     return {
         "c2st_auc": c2st_auc(validation, sample, n_splits=min(5, n), random_state=rng),
         **prdc_scores(validation, sample, nearest_k=k),
+        "fd": frechet_distance(validation, synthetic),
+        "diversity": diversity(train, synthetic, random_state=rng),
         **memorisation(synthetic, train, validation),
         **leakage(synthetic, train, validation),
     }

@@ -194,6 +194,10 @@ def record(results):
         }
     if len(results) > 1:
         record["metrics_by_seed"] = [{name: r.metrics[name] for name in METRICS} for r in results]
+    if first.diagnostics is not None:
+        record["diagnostics"] = (
+            [r.diagnostics for r in results] if len(results) > 1 else first.diagnostics
+        )
     if first.selection is not None:
         record["selection"] = (
             [r.selection for r in results] if len(results) > 1 else first.selection
