@@ -27,6 +27,10 @@ from synthbalance.generators.training import (
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
 
+# The parameters that may be "auto": their value depends on whether the sampler meets a
+# table (MLP networks) or images (convolutions); each sampler class declares its own.
+AUTO_SETTINGS = ("hidden_dims", "batch_size", "steps")
+
 
 class BaseTorchSampler(BaseOverSampler):
     """Over-sampler whose new samples come from a torch model fitted in ``fit_resample``.
@@ -61,6 +65,9 @@ class BaseTorchSampler(BaseOverSampler):
     diagnostics_ : dict or None
         What the model says of itself after training (the VAEs: KL per latent dimension
         and the number of active units), for the report.
+    hidden_dims_, batch_size_, steps_ : the settings trained with: the parameters, or
+        for ``"auto"`` the class's ``_AUTO[architecture_]`` values (measured defaults for
+        tables and for images, see ``docs/benchmark.md``).
 
     Training budget: ``steps`` optimiser steps (epochs follow from the steps and the
     batch size, so a 300-row class gets as many updates as a 20,000-row table), and with
@@ -80,10 +87,10 @@ class BaseTorchSampler(BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "hidden_dims": ["array-like"],
-        "steps": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dims": ["array-like", StrOptions({"auto"})],
+        "steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_seconds": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "ema": [Interval(Real, 0, 1, closed="left")],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
@@ -98,14 +105,20 @@ class BaseTorchSampler(BaseOverSampler):
         "verbose": ["boolean"],
     }
 
+    # "auto" settings per architecture; subclasses declare theirs.
+    _AUTO = {
+        "mlp": {"hidden_dims": (128, 128), "batch_size": 256, "steps": 2000},
+        "conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 2000},
+    }
+
     def __init__(
         self,
         *,
         sampling_strategy="auto",
-        hidden_dims=(128, 128),
-        steps=2000,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=256,
+        batch_size="auto",
         lr=1e-3,
         ema=0.0,
         architecture="auto",
@@ -150,6 +163,11 @@ class BaseTorchSampler(BaseOverSampler):
         self._ema, self.diagnostics_ = None, None
         self.device_ = resolve_device(self.device)
         self.architecture_ = self._check_architecture(X.shape[1])
+        auto = self._AUTO[self.architecture_]
+        for name in AUTO_SETTINGS:
+            value = getattr(self, name)
+            setattr(self, f"{name}_", auto[name] if isinstance(value, str) else value)
+        self.hidden_dims_ = tuple(check_widths("hidden_dims", self.hidden_dims_))
         # The networks need dense rows; sparse input is densified and the result re-sparsified.
         X_dense = X.toarray() if sparse.issparse(X) else X
         start = time.perf_counter()
@@ -189,7 +207,6 @@ class BaseTorchSampler(BaseOverSampler):
             raise ValueError("categorical_features are for tables; images have none.")
         if self.image_shape is not None:
             check_image_shape(self.image_shape, n_features)
-        check_widths("hidden_dims", self.hidden_dims)
         if self.architecture == "conv" and self.image_shape is None:
             raise ValueError("architecture='conv' needs image_shape=(channels, height, width).")
         if self.architecture == "auto":
@@ -293,7 +310,7 @@ class BaseTorchSampler(BaseOverSampler):
         return float(np.mean(scores))
 
     def _train(self, modules, step, tensors, seed, *, sampled, score=None, desc=None):
-        """Run the shared training loop for ``self.steps`` steps and select a checkpoint.
+        """Run the shared training loop for ``self.steps_`` steps and select a checkpoint.
 
         ``modules`` holds every network trained, ``step`` makes one batch's updates (see
         ``training.train_steps``), ``sampled`` is the network that generates (with
@@ -308,7 +325,7 @@ class BaseTorchSampler(BaseOverSampler):
         if score is not None:
             selector = CheckpointSelector(target, lambda: score(target), patience=self.patience)
         history = train_steps(
-            modules, step, tensors, steps=self.steps, batch_size=self.batch_size,
+            modules, step, tensors, steps=self.steps_, batch_size=self.batch_size_,
             generator=torch_generator(seed, self.device_), verbose=self.verbose, desc=desc,
             callback=selector, callback_every=self.eval_every, max_seconds=self.max_seconds,
         )  # fmt: skip

@@ -189,9 +189,13 @@ class StyleGANSampler(CGANSampler):
         Weight gamma of the R1 penalty gamma/2 * E||grad D(x)||^2 on real images.
     r1_every : int, default=16
         Lazy regularisation: the penalty every ``r1_every`` discriminator steps, times that.
+    hidden_dims, steps, batch_size : "auto" (default): channels (32, 64), 1,000 steps of
+        64 images (a StyleGAN step costs about three of a DCGAN's on a CPU).
     Others as in :class:`CGANSampler` (``loss`` is non-saturating; ``architecture`` is
     ``"auto"`` or ``"conv"``).
     """
+
+    _AUTO = {"conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 1000}}
 
     _parameter_constraints: dict = {
         **CGANSampler._parameter_constraints,
@@ -209,10 +213,10 @@ class StyleGANSampler(CGANSampler):
         *,
         sampling_strategy="auto",
         latent_dim=32,
-        hidden_dims=(64, 128),
-        steps=3000,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=64,
+        batch_size="auto",
         lr=1e-3,
         lr_discriminator=1e-3,
         betas=(0.0, 0.99),
@@ -258,12 +262,12 @@ class StyleGANSampler(CGANSampler):
 
     def _generator_network(self, n_features, n_classes):
         return StyleGenerator(
-            self.image_shape, self.latent_dim, self.hidden_dims, n_classes, w_dim=self.w_dim,
+            self.image_shape, self.latent_dim, self.hidden_dims_, n_classes, w_dim=self.w_dim,
             mapping_layers=self.mapping_layers, mixing=self.mixing,
         )  # fmt: skip
 
     def _discriminator_network(self, n_features, n_classes):
-        return ConvDiscriminator(self.image_shape, self.hidden_dims, n_classes)
+        return ConvDiscriminator(self.image_shape, self.hidden_dims_, n_classes)
 
     def _discriminator_loss(self, discriminator, real, fake, c, generator):
         loss = super()._discriminator_loss(discriminator, real, fake, c, generator)
