@@ -208,6 +208,8 @@ def record(results):
         names = [name for name in first.quality if name != "by_class"]
         record["quality"] = {name: _mean([r.quality[name] for r in results]) for name in names}
         record.update(_by_class("quality", [r.quality for r in results]))
+        if len(results) > 1:  # rankings of generators by quality use folds x seeds
+            record["quality_by_seed"] = [{name: r.quality[name] for name in names} for r in results]
     return record
 
 
