@@ -16,7 +16,7 @@ from numbers import Integral
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 
@@ -76,16 +76,27 @@ def steps_for_epochs(epochs, n_samples, batch_size):
 
 
 class ExponentialAverage:
-    """An exponential moving average of ``module``'s weights (and buffers): after every
-    ``update()``, ``average = decay * average + (1 - decay) * weights``. ``module`` stays the
-    one trained; ``averaged`` is the copy to sample from (torch's ``AveragedModel``)."""
+    """An exponential moving average of ``module``'s weights (and buffers): after update n,
+    ``average = d * average + (1 - d) * weights`` with ``d = min(decay, (1 + n) / (10 + n))``.
+    The warm-up (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``) keeps a
+    short run's average from staying near the untrained weights: with a fixed 0.999, 400
+    generator steps (a WGAN-GP's 2,000 critic steps) would leave two thirds of the weight on
+    the initialisation. ``module`` stays the one trained; ``averaged`` is the copy to sample
+    from (torch's ``AveragedModel``)."""
 
     def __init__(self, module, decay):
         self.decay = decay
-        self._model = AveragedModel(
-            module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True
-        )
+        self._model = AveragedModel(module, multi_avg_fn=self._average, use_buffers=True)
         self.source = module
+
+    def _average(self, averaged, current, n_averaged):
+        n = float(n_averaged)
+        weight = 1.0 - min(self.decay, (1.0 + n) / (10.0 + n))
+        for average, value in zip(averaged, current, strict=True):
+            if average.is_floating_point():
+                average.lerp_(value, weight)
+            else:  # integer buffers (batch counts) follow the model
+                average.copy_(value)
 
     @property
     def averaged(self):

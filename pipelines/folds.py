@@ -107,7 +107,10 @@ class Fold:
                 seen, unseen, self.space.transform(synthetic), nearest_k=quality.nearest_k,
                 random_state=seed,
             )  # fmt: skip
-            real_classifier, _ = self.fitted("class_weight")
+            try:
+                real_classifier, _ = self.fitted("class_weight")
+            except ValueError:  # a classifier that takes no weights: CAS asks it unweighted
+                real_classifier, _ = self.fitted("baseline")
             found["cas"] = float(np.mean(real_classifier.predict(synthetic) == class_))
             found["cas_real"] = float(
                 np.mean(real_classifier.predict(self.X_test[self.y_test == class_]) == class_)
@@ -125,14 +128,7 @@ class Fold:
             return self.fitted(spec.untuned)
         if method not in self._fitted:
             estimator = self.task.ensemble if spec.ensemble else None
-            try:
-                self._fitted[method] = self.fit(
-                    self.X_train, self.y_train, spec.balanced, estimator
-                )
-            except ValueError:  # a classifier that takes no weights: CAS asks it unweighted
-                if spec.augmented or not spec.balanced:
-                    raise
-                self._fitted[method] = self.fit(self.X_train, self.y_train)
+            self._fitted[method] = self.fit(self.X_train, self.y_train, spec.balanced, estimator)
         return self._fitted[method]
 
     def _tstr(self, class_, synthetic, seed):

@@ -302,3 +302,21 @@ def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
     assert (tmp_path / "report.json").exists()
     if "dataset=keel" in overrides:
         assert report["generator"]["params"]["categorical_features"] == [0]
+
+
+def test_the_weight_average_forgets_the_initial_weights_in_a_short_run():
+    # 400 updates (a WGAN-GP's generator steps in 2,000 critic steps): a fixed decay of 0.999
+    # would keep 67 % of the weight on the untrained network; the warm-up keeps almost none.
+    from synthbalance.generators.training import ExponentialAverage
+
+    network = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        network.weight.zero_()
+    average = ExponentialAverage(network, 0.999)
+    average.update()  # the first update copies the (untrained) weights
+    with torch.no_grad():
+        network.weight.fill_(1.0)
+    for _ in range(399):
+        average.update()
+    assert average.averaged.weight.min().item() > 0.99
+    assert network.weight.min().item() == 1.0  # the trained network is left alone
