@@ -148,7 +148,8 @@ def rho_of(generator):
         values = [s["loss_rank_correlation"] for s in selection.values()]  # one model per class
         selection = {"loss_rank_correlation": values[0]}
     rho = selection["loss_rank_correlation"]
-    return float(rho[0] if isinstance(rho, list) else rho)
+    rho = rho[0] if isinstance(rho, list) else rho  # the discriminator's loss for GANs
+    return float("nan") if rho is None else float(rho)  # None: a constant series
 
 
 def print_table(title, rows):
