@@ -8,6 +8,14 @@ and the C2ST AUC of its synthetic minority against the held-out real minority (m
 ``bench`` extra) is the reference; it is fitted once (minutes), and compared with the
 slowest of the CVAE's fits, so that taking the best of several runs cannot favour ours.
 
+Budgets are epochs, as TVAE's are: the samplers count optimiser steps, so each gets
+``steps_for_epochs(epochs, training rows, BATCH_SIZE)`` steps (the CVAE trains on every
+training row, the VAE on the training minority rows), which are exactly ``epochs`` full
+passes; the bare loops run the same epochs, so the same steps. Both samplers get
+``batch_size=BATCH_SIZE`` and ``hidden_dims=HIDDEN_DIMS`` explicitly (not "auto"), so that
+the bare loops' networks are theirs, with the same decoder likelihood (the samplers'
+default Gaussian with one shared, fitted variance).
+
 Usage::
 
     python benchmarks/bench_generators.py           # full benchmark, a few minutes
@@ -24,8 +32,10 @@ from scipy import stats
 from sklearn.model_selection import train_test_split
 
 from synthbalance.generators import VAE, CVAESampler, VAESampler
+from synthbalance.generators._likelihoods import make_likelihood
 from synthbalance.generators._vae import vae_loss
 from synthbalance.generators.metrics import c2st_auc
+from synthbalance.generators.training import steps_for_epochs
 from synthbalance.pipelines.datasets import seed_case
 
 SEED = 0
@@ -33,6 +43,7 @@ THREADS = 2
 BATCH_SIZE = 500
 N_SAMPLE = 20_000
 LATENT_DIM, HIDDEN_DIMS, LR, BETA = 8, (128, 128), 1e-3, 1.0
+OUTPUT_VARIANCE = "shared"  # the samplers' default: the Gaussian decoder's fitted variance
 MODES = ("prior", "posterior", "latent_average")
 LABEL = "target"
 
@@ -71,8 +82,9 @@ def log(message):
 def bare_fit_seconds(X, c, n_classes, *, epochs, batch_size):
     """Seconds a minimal torch loop takes to train the samplers' network on ``X``.
 
-    Standardises once with numpy, builds the tensors once, and trains ``VAE`` with Adam,
-    ``torch.randperm`` shuffling and ``vae_loss``: the lower bound for a sampler's fit.
+    Standardises once with numpy, builds the tensors once, and trains ``VAE`` (with the
+    samplers' decoder likelihood) for ``epochs`` full passes with Adam, ``torch.randperm``
+    shuffling and ``vae_loss``: the lower bound for a sampler's fit.
     """
     start = time.perf_counter()
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -81,7 +93,8 @@ def bare_fit_seconds(X, c, n_classes, *, epochs, batch_size):
         tensors.append(torch.as_tensor(c, dtype=torch.long))
     generator = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)
-    model = VAE(X.shape[1], LATENT_DIM, HIDDEN_DIMS, n_classes)
+    likelihood = make_likelihood("gaussian", X.shape[1], OUTPUT_VARIANCE)
+    model = VAE(X.shape[1], LATENT_DIM, HIDDEN_DIMS, n_classes, likelihood=likelihood)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     for _ in range(epochs):
         order = torch.randperm(len(Z), generator=generator)
@@ -104,17 +117,22 @@ def best_seconds(function, repeats):
     return min(seconds)
 
 
-def fit_against_bare(make_sampler, X_train, y_train, bare_args, bare_kwargs, repeats):
-    """Fit a sampler and its bare loop ``repeats`` times, interleaved so that load on the
-    machine hits both alike; return the fitted sampler, the sampler's fit times and the
-    bare loop's best."""
+def fit_against_bare(sampler_class, X_train, y_train, bare_args, epochs, repeats):
+    """Fit a sampler for ``epochs`` passes over its training rows (``bare_args[0]``, in
+    optimiser steps) and its bare loop for ``epochs``, ``repeats`` times, interleaved so that
+    load on the machine hits both alike; return the fitted sampler, the sampler's fit times
+    and the bare loop's best."""
+    steps = steps_for_epochs(epochs, len(bare_args[0]), BATCH_SIZE)
     sampler_seconds, bare_seconds = [], []
     for _ in range(repeats):
-        bare_seconds.append(bare_fit_seconds(*bare_args, **bare_kwargs))
-        sampler = make_sampler()
+        bare_seconds.append(bare_fit_seconds(*bare_args, epochs=epochs, batch_size=BATCH_SIZE))
+        sampler = sampler_class(
+            steps=steps, batch_size=BATCH_SIZE, hidden_dims=HIDDEN_DIMS, latent_dim=LATENT_DIM,
+            lr=LR, beta=BETA, output_variance=OUTPUT_VARIANCE, device="cpu", random_state=SEED,
+        )  # fmt: skip
         sampler.fit_resample(X_train, y_train)
         sampler_seconds.append(sampler.fit_seconds_)
-    return sampler, sampler_seconds, min(bare_seconds)
+    return sampler, sampler_seconds, min(bare_seconds), steps
 
 
 def c2st_draws(held_out, draw):
@@ -283,7 +301,7 @@ def main(argv=None):
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke check: 1,500 majority rows, a tenth of the epochs, one repeat",
+        help="smoke check: 1,500 majority rows, a tenth of the epochs (steps), one repeat",
     )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
@@ -303,9 +321,6 @@ def main(argv=None):
         f"({is_minority.sum()} minority), {len(held_out)} held-out minority rows; "
         f"torch threads {THREADS}; times are the best of {repeats} run(s) "
         "(sampler and bare loop interleaved); TVAE fitted once.",
-        f"CVAE: {settings['cvae_epochs']} epochs, batch {BATCH_SIZE}, on all training rows. "
-        f"VAE: {settings['vae_epochs']} epochs, batch {BATCH_SIZE} (not the default 256), "
-        "on the training minority rows only.",
         f"C2ST: {len(held_out)} synthetic minority rows against the {len(held_out)} held-out "
         "ones, HistGradientBoosting, 5-fold; mean and sd over "
         f"{C2ST_DRAWS} draws (fresh synthetic rows and folds each; the held-out rows stay the "
@@ -316,24 +331,30 @@ def main(argv=None):
     log("warming up torch")
     bare_fit_seconds(X_train_np[:1000], None, 0, epochs=1, batch_size=BATCH_SIZE)
 
-    common = dict(batch_size=BATCH_SIZE, device="cpu", random_state=SEED)
     log("fitting CVAESampler and its bare loop")
-    cvae, cvae_fits, cvae_bare = fit_against_bare(
-        lambda: CVAESampler(epochs=settings["cvae_epochs"], **common),
+    cvae, cvae_fits, cvae_bare, cvae_steps = fit_against_bare(
+        CVAESampler,
         X_train,
         y_train,
         (X_train_np, is_minority.astype(np.int64), 2),
-        dict(epochs=settings["cvae_epochs"], batch_size=BATCH_SIZE),
+        settings["cvae_epochs"],
         repeats,
     )
     log("fitting VAESampler and its bare loop")
-    vae, vae_fits, vae_bare = fit_against_bare(
-        lambda: VAESampler(epochs=settings["vae_epochs"], **common),
+    vae, vae_fits, vae_bare, vae_steps = fit_against_bare(
+        VAESampler,
         X_train,
         y_train,
         (X_train_np[is_minority], None, 0),
-        dict(epochs=settings["vae_epochs"], batch_size=BATCH_SIZE),
+        settings["vae_epochs"],
         repeats,
+    )
+    notes.insert(
+        1,
+        f"CVAE: {settings['cvae_epochs']} epochs = {cvae_steps:,} optimiser steps, batch "
+        f"{BATCH_SIZE}, on all training rows. VAE: {settings['vae_epochs']} epochs = "
+        f"{vae_steps:,} steps, batch {BATCH_SIZE} (not the default 128), on the training "
+        "minority rows only. The bare loops run the same epochs and steps.",
     )
     log("sampling and C2ST")
     cvae_rows = sampler_rows(

@@ -14,7 +14,9 @@ columns, 30 "3"s against every 5 and 8). Generators: VAESampler and CVAESampler 
 config defaults (``conf/generator/{vae,cvae}.yaml``) in each sampling mode, and SMOTE, each
 set up for the dataset as ``synthbalance`` sets it up (``components.for_dataset``): on
 ``digits`` the VAEs learn the image shape and so are the convolutional models the app
-trains on images, not MLPs on flattened pixels.
+trains on images, not MLPs on flattened pixels. Their training budget is the config's
+``steps`` ("auto": resolved per dataset as the samplers resolve it, e.g. 1,000 steps on
+tables and 2,000 on images); ``--quick`` divides it by ten.
 
 Usage::
 
@@ -30,6 +32,7 @@ import time
 import numpy as np
 import torch
 from hydra import compose, initialize_config_module
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -49,9 +52,10 @@ DEEP = ("vae", "cvae")
 TARGET_QUALITY_COST = 0.25
 # rounds: every (dataset, generator) pair runs once per round, the order rotated between
 # rounds, so that load from other processes spreads over all of them; fold timings of all
-# rounds are pooled. epoch_divisor: the configs' epochs are divided by it.
-FULL = dict(seed_case={}, epoch_divisor=1, rounds=3)
-QUICK = dict(seed_case=dict(n_majority=4000, n_minority=100), epoch_divisor=10, rounds=2)
+# rounds are pooled. step_divisor: the configs' optimiser steps (resolved for each
+# dataset) are divided by it.
+FULL = dict(seed_case={}, step_divisor=1, rounds=3)
+QUICK = dict(seed_case=dict(n_majority=4000, n_minority=100), step_divisor=10, rounds=2)
 
 QUALITY_COLUMNS = {
     "c2st_auc": ("C2ST", ".3f"),
@@ -70,9 +74,9 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def generators(epoch_divisor):
+def generators():
     """``[(label, generator, description)]``: each deep generator in each sampling mode
-    with its config's defaults (epochs divided by ``epoch_divisor``), then SMOTE."""
+    with its config's defaults, then SMOTE."""
     with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         nodes = {
             name: compose("config", overrides=[f"generator={name}"]).generator
@@ -81,25 +85,42 @@ def generators(epoch_divisor):
     result = []
     for name in DEEP:
         node = nodes[name]
-        node.epochs = max(1, node.epochs // epoch_divisor)
         for mode in MODES:
             node.sampling = mode
             generator, info = build(node)
             result.append((f"{info['name']} {mode}", generator, info))
     generator, info = build(nodes["smote"])
     result.append((info["name"], generator, info))
-    return result, nodes
+    return result
 
 
-def for_each_dataset(data, gens):
+def budget(generator):
+    """``(steps, batch_size)`` a deep generator trains with: its parameters, "auto" resolved
+    as its fit resolves it (from the class's settings for its architecture)."""
+    architecture = generator.architecture
+    if architecture == "auto":
+        architecture = "mlp" if generator.image_shape is None else "conv"
+    auto = type(generator)._AUTO[architecture]  # the samplers' table of "auto" settings
+    return tuple(
+        auto[name] if getattr(generator, name) == "auto" else getattr(generator, name)
+        for name in ("steps", "batch_size")
+    )
+
+
+def for_each_dataset(data, gens, step_divisor):
     """``{dataset name: [(label, generator)]}``: every generator set up for each dataset
-    as the app does (image shape, categorical columns)."""
-    return {
-        dataset.name: [
-            (label, for_dataset(generator, info, dataset)[0]) for label, generator, info in gens
-        ]
-        for dataset in data
-    }
+    as the app does (image shape, categorical columns), the deep ones' steps for that
+    dataset divided by ``step_divisor``."""
+    result = {}
+    for dataset in data:
+        result[dataset.name] = []
+        for label, generator, info in gens:
+            generator = for_dataset(generator, info, dataset)[0]
+            if label.split()[0] in DEEP and step_divisor > 1:
+                steps, _ = budget(generator)
+                generator = clone(generator).set_params(steps=max(1, steps // step_divisor))
+            result[dataset.name].append((label, generator))
+    return result
 
 
 def datasets(settings):
@@ -241,13 +262,28 @@ def held_out_rows(results, dataset):
     return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
 
 
-def notes(quick, settings, nodes, data, results, rows, wall):
+def budgets(data, gens):
+    """The deep generators' optimiser steps and batch sizes per dataset, in words."""
+    parts = []
+    for dataset in data:
+        seen = {}
+        for label, generator in gens[dataset.name]:
+            name = label.split()[0]
+            if name in DEEP:
+                seen.setdefault(name, budget(generator))
+        parts.append(
+            f"{dataset.name}: "
+            + ", ".join(f"{name} {s:,} steps of {b}" for name, (s, b) in seen.items())
+        )
+    return "; ".join(parts)
+
+
+def notes(quick, settings, gens, data, results, rows, wall):
     rounds = settings["rounds"]
-    vae, cvae = nodes["vae"], nodes["cvae"]
     lines = [
         f"{'quick' if quick else 'full'} run: {N_SPLITS} folds x {rounds} round(s), "
-        f"{wall / 60:.1f} min in all; torch on 1 thread. VAE {vae.epochs} epochs, batch "
-        f"{vae.batch_size}; CVAE {cvae.epochs} epochs, batch {cvae.batch_size}"
+        f"{wall / 60:.1f} min in all; torch on 1 thread. Budgets (optimiser steps of a batch "
+        f"of rows): {budgets(data, gens)}"
         + (" (a tenth of the config defaults)." if quick else " (the config defaults)."),
         "Quality columns: means over the folds (first round) of the augmented method's "
         "synthetic minority against the real minority rows each training fold holds out from "
@@ -313,7 +349,7 @@ def main(argv=None):
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke check: seed_case cut to 4,000 vs 100 rows, a tenth of the epochs, two rounds",
+        help="smoke check: seed_case cut to 4,000 vs 100 rows, a tenth of the steps, two rounds",
     )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
@@ -322,9 +358,9 @@ def main(argv=None):
     # thread, which slows the fits several times over and makes their timings erratic.
     torch.set_num_threads(1)
 
-    gens, nodes = generators(settings["epoch_divisor"])
+    gens = generators()
     data = datasets(settings)
-    gens = for_each_dataset(data, gens)
+    gens = for_each_dataset(data, gens, settings["step_divisor"])
     start = time.perf_counter()
     results = measure(data, gens, settings["rounds"])
     wall = time.perf_counter() - start
@@ -339,7 +375,7 @@ def main(argv=None):
     print("\nnotes:")
     print(
         "\n".join(
-            f"- {note}" for note in notes(args.quick, settings, nodes, data, results, rows, wall)
+            f"- {note}" for note in notes(args.quick, settings, gens, data, results, rows, wall)
         )
     )
     print(

@@ -6,17 +6,21 @@
 Data: seed_case-like (``make_classification``, 20 features, 2.5 % minority, float64). Each size
 runs in a fresh subprocess so that memory peaks do not mix. In it:
 
-1. fit: ``CVAESampler(epochs=1)`` with a one-row sampling strategy, so the phase is the fit;
-2. fit_resample: ``CVAESampler(epochs=3)`` balancing the classes (about 0.95 x rows new
+1. fit: ``CVAESampler`` for 1 epoch with a one-row sampling strategy, so the phase is the fit;
+2. fit_resample: ``CVAESampler`` for 3 epochs balancing the classes (about 0.95 x rows new
    minority rows, generated in chunks of ``synthbalance.generators._base.SAMPLE_CHUNK``).
 
-Time per epoch is the median over the 3 epochs of phase 2, timed around each epoch of the
-shared training loop; "setup" is the rest of the fit (scaling the data, moving it to the
-device, building the network, encoding the rows after training). torch runs on one thread
-unless ``--threads`` says otherwise, and the growth ratio is computed from the CPU time per
-epoch then: on a machine shared with other work, wall time swings with the load, while one
-thread's CPU time is the work done (on an idle core, the wall time). With more threads or on
-a GPU the ratio uses wall time.
+The samplers' budget is optimiser steps, so an epoch budget here is
+``steps=steps_for_epochs(epochs, rows, 500)``: the number of steps grows with the rows, as
+the epochs' work does (the CVAE trains on every row). Time per epoch is the median over
+the 3 epochs of phase 2, timed from the first step of each epoch of the shared training
+loop to the first step of the next (the last one to the loop's end), so each span holds
+one epoch's batches and one shuffle; "setup" is the rest of the fit (scaling the data,
+moving it to the device, building the network, encoding the rows after training). torch
+runs on one thread unless ``--threads`` says otherwise, and the growth ratio is computed
+from the CPU time per epoch then: on a machine shared with other work, wall time swings
+with the load, while one thread's CPU time is the work done (on an idle core, the wall
+time). With more threads or on a GPU the ratio uses wall time.
 
 Peak memory is the process's peak resident set (VmHWM, reset before each phase) minus its
 resident set before the data were made (after a warm-up fit on 2,000 rows, so that code and
@@ -33,6 +37,7 @@ per epoch <= 1.5 x (100 x the 20k figure) (a linear algorithm is at 1.0 when the
 import argparse
 import gc
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -58,21 +63,34 @@ def _reset_peak():
 def _time_epochs():
     """Record (wall, CPU) seconds of every epoch of the shared training loop.
 
-    ``synthbalance.generators.training.train`` walks ``trange(epochs)``; wrapping it here
-    times the body
-    of each epoch without touching the library.
+    The samplers call ``synthbalance.generators.training.train_steps`` (as imported into
+    ``synthbalance.generators._base``) with the per-batch ``step``; wrapping both here
+    marks the clocks at the first step of every epoch (``ceil(rows / batch_size)`` steps
+    each) and when the loop returns, without touching the library.
     """
-    from synthbalance.generators import training
+    from synthbalance.generators import _base
 
-    times, trange = [], training.trange
+    times, train_steps = [], _base.train_steps
 
-    def timed(*args, **kwargs):
-        for epoch in trange(*args, **kwargs):
-            wall, cpu = time.perf_counter(), time.process_time()
-            yield epoch
-            times.append((time.perf_counter() - wall, time.process_time() - cpu))
+    def timed(module, step, tensors, *, batch_size, **kwargs):
+        per_epoch = max(1, math.ceil(len(tensors[0]) / batch_size))
+        marks, done = [], [0]
 
-    training.trange = timed
+        def timed_step(*batch, **step_kwargs):
+            if done[0] % per_epoch == 0:
+                marks.append((time.perf_counter(), time.process_time()))
+            done[0] += 1
+            return step(*batch, **step_kwargs)
+
+        history = train_steps(module, timed_step, tensors, batch_size=batch_size, **kwargs)
+        marks.append((time.perf_counter(), time.process_time()))
+        times.extend(
+            (wall - last_wall, cpu - last_cpu)
+            for (last_wall, last_cpu), (wall, cpu) in zip(marks, marks[1:], strict=False)
+        )
+        return history
+
+    _base.train_steps = timed
     return times
 
 
@@ -92,13 +110,16 @@ def worker(n_rows, device, threads):
     import torch
 
     from synthbalance.generators import CVAESampler
+    from synthbalance.generators.training import steps_for_epochs
 
     torch.set_num_threads(threads)
     cuda = device.startswith("cuda")
     epochs = _time_epochs()
-    params = dict(hidden_dims=[128, 128], batch_size=500, device=device, random_state=0)
+    batch_size = 500
+    params = dict(hidden_dims=[128, 128], batch_size=batch_size, device=device, random_state=0)
     # Warm up: libraries load code and allocate their pools once, whatever the data size.
-    CVAESampler(epochs=1, **params).fit_resample(*make_data(2_000))
+    warm_up = steps_for_epochs(1, 2_000, batch_size)
+    CVAESampler(steps=warm_up, **params).fit_resample(*make_data(2_000))
     gc.collect()
     baseline = _status("VmRSS")
     X, y = make_data(n_rows)
@@ -111,12 +132,16 @@ def worker(n_rows, device, threads):
         _reset_peak()
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        sampler = CVAESampler(epochs=n_epochs, sampling_strategy=strategy, **params)
+        steps = steps_for_epochs(n_epochs, n_rows, batch_size)
+        sampler = CVAESampler(steps=steps, sampling_strategy=strategy, **params)
         X_res, _ = sampler.fit_resample(X, y)
         if cuda:
             torch.cuda.synchronize()
+        if len(epochs) != n_epochs:
+            raise RuntimeError(f"timed {len(epochs)} epochs, expected {n_epochs}")
         wall, cpu = (statistics.median(times) for times in zip(*epochs, strict=True))
         result = {
+            "steps": steps,
             "fit_s": sampler.fit_seconds_,
             "epoch_s": wall,
             "epoch_cpu_s": cpu,
@@ -136,6 +161,7 @@ def worker(n_rows, device, threads):
             {
                 "rows": n_rows,
                 "data_bytes": data_bytes,
+                "steps": full["steps"],
                 "epoch_s": full["epoch_s"],
                 "epoch_cpu_s": full["epoch_cpu_s"],
                 "setup_s": full["fit_s"] - full["epochs_s"],
@@ -172,10 +198,13 @@ def main():
         worker(args.worker, args.device, args.threads)
         return
 
-    print(f"CVAESampler(hidden_dims=[128, 128], batch_size=500) on {args.device}, "
-          f"{args.threads} torch threads; 20 features, 2.5 % minority")  # fmt: skip
+    print(
+        "CVAESampler(hidden_dims=[128, 128], batch_size=500, steps = 3 epochs of the rows) "
+        f"on {args.device}, {args.threads} torch threads; 20 features, 2.5 % minority"
+    )
     header = (
-        f"{'rows':>9} {'data MB':>8} {'s/epoch':>8} {'CPU s':>7} {'us/row':>7} {'setup s':>8} "
+        f"{'rows':>9} {'data MB':>8} {'steps':>6} {'s/epoch':>8} {'CPU s':>7} {'us/row':>7} "
+        f"{'setup s':>8} "
         f"{'sample s':>9} {'new rows':>9} {'fit peak':>9} {'peak':>9} {'x data':>7}"
     )
     if args.device.startswith("cuda"):
@@ -187,7 +216,7 @@ def main():
         r = measure(n_rows, args.device, args.threads)
         rows.append(r)
         line = (
-            f"{r['rows']:>9,} {r['data_bytes'] / MB:>8.0f} {r['epoch_s']:>8.3f} "
+            f"{r['rows']:>9,} {r['data_bytes'] / MB:>8.0f} {r['steps']:>6} {r['epoch_s']:>8.3f} "
             f"{r['epoch_cpu_s']:>7.3f} {1e6 * r[key] / r['rows']:>7.2f} {r['setup_s']:>8.2f} "
             f"{r['sample_s']:>9.2f} {r['new_rows']:>9,} {r['fit_peak_bytes'] / MB:>7.0f}MB "
             f"{r['peak_bytes'] / MB:>7.0f}MB {r['peak_bytes'] / r['data_bytes']:>7.2f}"

@@ -20,6 +20,7 @@ from synthbalance.generators.training import (
     check_image_shape,
     check_widths,
     resolve_device,
+    steps_for_epochs,
     torch_generator,
     train,
 )
@@ -212,7 +213,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.module_,
             weighted_cross_entropy,
             tensors,
-            epochs=self.epochs,
+            steps=steps_for_epochs(self.epochs, len(X), self.batch_size),
             batch_size=self.batch_size,
             lr=self.lr,
             generator=torch_generator(rng.randint(_SEED_MAX), self.device_),

@@ -16,6 +16,7 @@ from synthbalance.generators._gan import (
 )
 from synthbalance.generators._outliers import CVAEOutliers, SMOTEOutliers
 from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
+from synthbalance.generators._stylegan import StyleGANSampler, StyleGenerator
 from synthbalance.generators._vae import VAE, ConvVAE, CVAESampler, VAESampler
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "MLPGenerator",
     "MSGGANSampler",
     "SMOTEOutliers",
+    "StyleGANSampler",
+    "StyleGenerator",
     "TabularPreprocessor",
     "VAE",
     "VAESampler",

@@ -7,22 +7,29 @@ from numbers import Integral, Real
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
-from scipy import sparse
+from scipy import sparse, stats
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synthbalance.generators._preprocessing import ImagePreprocessor, TabularPreprocessor
-from synthbalance.generators.metrics import c2st_auc, prdc_scores
+from synthbalance.generators.metrics import c2st_auc, frechet_distance, prdc_scores
 from synthbalance.generators.training import (
     CheckpointSelector,
+    ExponentialAverage,
     check_image_shape,
     check_widths,
     resolve_device,
+    torch_generator,
+    train_steps,
 )
 
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
+
+# The parameters that may be "auto": their value depends on whether the sampler meets a
+# table (MLP networks) or images (convolutions); each sampler class declares its own.
+AUTO_SETTINGS = ("hidden_dims", "batch_size", "steps")
 
 
 class BaseTorchSampler(BaseOverSampler):
@@ -52,33 +59,44 @@ class BaseTorchSampler(BaseOverSampler):
     fit_seconds_, sample_seconds_ : float
         Wall time spent fitting the model and generating the new samples.
     selection_ : dict or None
-        With ``selection`` other than ``"last"``: the metric, the chosen epoch and the
-        metric's history (per generated class for one-model-per-class samplers).
+        With ``selection`` other than ``"last"``: the metric, the chosen step, and at every
+        evaluated checkpoint the metric and the training loss, with their Spearman rank
+        correlation (per generated class for one-model-per-class samplers).
+    diagnostics_ : dict or None
+        What the model says of itself after training (the VAEs: KL per latent dimension
+        and the number of active units), for the report.
+    hidden_dims_, batch_size_, steps_ : the settings trained with: the parameters, or
+        for ``"auto"`` the class's ``_AUTO[architecture_]`` values (measured defaults for
+        tables and for images, see ``docs/benchmark.md``).
 
-    Checkpoint selection: with ``selection`` in ``{"loss", "c2st", "coverage"}``,
+    Training budget: ``steps`` optimiser steps (epochs follow from the steps and the
+    batch size, so a 300-row class gets as many updates as a 20,000-row table), and with
+    ``max_seconds`` a wall-clock limit as well (training stops after the first step that
+    ends past it: samplers compared on equal time, at the price of results that depend on
+    the machine). With ``ema`` > 0 an exponential moving average of the weights (decay
+    ``ema`` per step) is what samples and is selected.
+
+    Checkpoint selection: with ``selection`` in ``{"c2st", "coverage", "fd"}``,
     ``validation_fraction`` of the rows of each class to generate is held out from
-    training; every ``eval_every`` epochs the model is rated on them (its loss, the C2ST
-    AUC of as many generated rows, or their coverage), the best checkpoint is kept in
+    training; every ``eval_every`` steps the model is rated on them by a sample metric (the
+    C2ST AUC of as many generated rows, their coverage, or the Fréchet distance), never by
+    its loss, which does not measure sample quality; the best checkpoint is kept in
     memory and restored at the end, and training stops after ``patience`` evaluations
     without improvement.
-
-    Training budget: ``epochs``, and with ``max_seconds`` a wall-clock limit as well
-    (training stops after the first epoch that ends past it: samplers compared on equal
-    time; the number of epochs then depends on the machine, so results are not
-    reproducible across machines).
     """
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "hidden_dims": ["array-like"],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dims": ["array-like", StrOptions({"auto"})],
+        "steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_seconds": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "ema": [Interval(Real, 0, 1, closed="left")],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
         "image_shape": ["array-like", None],
         "categorical_features": ["array-like", None],
-        "selection": [StrOptions({"last", "loss", "c2st", "coverage"})],
+        "selection": [StrOptions({"last", "c2st", "coverage", "fd"})],
         "eval_every": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -87,20 +105,27 @@ class BaseTorchSampler(BaseOverSampler):
         "verbose": ["boolean"],
     }
 
+    # "auto" settings per architecture; subclasses declare theirs.
+    _AUTO = {
+        "mlp": {"hidden_dims": (128, 128), "batch_size": 256, "steps": 2000},
+        "conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 2000},
+    }
+
     def __init__(
         self,
         *,
         sampling_strategy="auto",
-        hidden_dims=(128, 128),
-        epochs=100,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=256,
+        batch_size="auto",
         lr=1e-3,
+        ema=0.0,
         architecture="auto",
         image_shape=None,
         categorical_features=None,
         selection="last",
-        eval_every=5,
+        eval_every=200,
         patience=None,
         validation_fraction=0.2,
         device="auto",
@@ -112,10 +137,11 @@ class BaseTorchSampler(BaseOverSampler):
         self.architecture = architecture
         self.image_shape = image_shape
         self.categorical_features = categorical_features
-        self.epochs = epochs
+        self.steps = steps
         self.max_seconds = max_seconds
         self.batch_size = batch_size
         self.lr = lr
+        self.ema = ema
         self.selection = selection
         self.eval_every = eval_every
         self.patience = patience
@@ -134,8 +160,14 @@ class BaseTorchSampler(BaseOverSampler):
 
     def _fit_resample(self, X, y):
         rng = check_random_state(self.random_state)
+        self._ema, self.diagnostics_ = None, None
         self.device_ = resolve_device(self.device)
         self.architecture_ = self._check_architecture(X.shape[1])
+        auto = self._AUTO[self.architecture_]
+        for name in AUTO_SETTINGS:
+            value = getattr(self, name)
+            setattr(self, f"{name}_", auto[name] if isinstance(value, str) else value)
+        self.hidden_dims_ = tuple(check_widths("hidden_dims", self.hidden_dims_))
         # The networks need dense rows; sparse input is densified and the result re-sparsified.
         X_dense = X.toarray() if sparse.issparse(X) else X
         start = time.perf_counter()
@@ -175,7 +207,6 @@ class BaseTorchSampler(BaseOverSampler):
             raise ValueError("categorical_features are for tables; images have none.")
         if self.image_shape is not None:
             check_image_shape(self.image_shape, n_features)
-        check_widths("hidden_dims", self.hidden_dims)
         if self.architecture == "conv" and self.image_shape is None:
             raise ValueError("architecture='conv' needs image_shape=(channels, height, width).")
         if self.architecture == "auto":
@@ -261,8 +292,8 @@ class BaseTorchSampler(BaseOverSampler):
         ``validation`` is ``(Z_val, codes_val)``, the held-out rows in the network space
         and their class codes; ``generate(code, n)`` returns ``n`` rows of class code
         ``code`` in the same space. The score is the mean over the held-out classes of the
-        C2ST AUC (``selection="c2st"``) or minus the coverage (``"coverage"``) of as many
-        generated rows as the class has held-out rows.
+        C2ST AUC (``selection="c2st"``), minus the coverage (``"coverage"``) or the Fréchet
+        distance (``"fd"``) of as many generated rows as the class has held-out rows.
         """
         Z_val, codes_val = validation
         scores = []
@@ -271,25 +302,59 @@ class BaseTorchSampler(BaseOverSampler):
             fake = self.preprocessor_.project(generate(int(code), len(real)))
             if self.selection == "c2st":
                 scores.append(c2st_auc(real, fake, n_splits=3, random_state=seed))
+            elif self.selection == "fd":
+                scores.append(frechet_distance(real, fake))
             else:
                 k = min(5, len(real) - 2)
                 scores.append(-prdc_scores(real, fake, nearest_k=k)["coverage"])
         return float(np.mean(scores))
 
-    def _checkpoint_selector(self, module, score):
-        """A ``CheckpointSelector`` of ``module`` by ``score()`` with this sampler's
-        ``eval_every`` and ``patience``, to pass as ``train``'s ``after_epoch``."""
-        return CheckpointSelector(module, score, eval_every=self.eval_every, patience=self.patience)
+    def _train(self, modules, step, tensors, seed, *, sampled, score=None, desc=None):
+        """Run the shared training loop for ``self.steps_`` steps and select a checkpoint.
 
-    def _selection_record(self, selector, epochs_run):
+        ``modules`` holds every network trained, ``step`` makes one batch's updates (see
+        ``training.train_steps``), ``sampled`` is the network that generates (with
+        ``ema`` > 0, ``step`` must update ``self._averaged(sampled)``'s average);
+        ``score(network)`` rates a checkpoint of it by a sample metric (lower is better;
+        None: no selection). Returns ``(network, history, selection)``: the network to
+        sample from (the average with ``ema``; the selected checkpoint), the loss per
+        epoch and the ``selection_`` record.
+        """
+        target = sampled if self._ema is None else self._ema.averaged
+        selector = None
+        if score is not None:
+            selector = CheckpointSelector(target, lambda: score(target), patience=self.patience)
+        history = train_steps(
+            modules, step, tensors, steps=self.steps_, batch_size=self.batch_size_,
+            generator=torch_generator(seed, self.device_), verbose=self.verbose, desc=desc,
+            callback=selector, callback_every=self.eval_every, max_seconds=self.max_seconds,
+        )  # fmt: skip
+        target.eval()
+        return target, history, None if selector is None else self._selection_record(selector)
+
+    def _averaged(self, network):
+        """Start the exponential moving average of ``network`` (``ema`` > 0) and return it,
+        or None; ``_train`` then samples and selects from the average."""
+        self._ema = ExponentialAverage(network, self.ema) if self.ema > 0 else None
+        return self._ema
+
+    def _selection_record(self, selector):
         """Restore the best checkpoint of ``selector`` and return the ``selection_`` record:
-        the metric, the chosen epoch, the epochs trained and the metric's history."""
+        the metric, the chosen step, the steps trained, the metric and training loss at
+        every evaluation, and the Spearman rank correlation of the two (per loss when the
+        model records several, as a GAN's discriminator and generator losses)."""
         selector.restore()
+        steps, values, losses = zip(*selector.history, strict=True)
+        losses = [loss if isinstance(loss, list) else [loss] for loss in losses]
+        correlations = [
+            _spearman([loss[i] for loss in losses], values) for i in range(len(losses[0]))
+        ]
         return {
             "metric": self.selection,
-            "best_epoch": selector.best_epoch,
-            "epochs_run": epochs_run,
-            "history": [[epoch, value] for epoch, value in selector.history],
+            "best_step": selector.best_step,
+            "steps_run": steps[-1],
+            "history": [[s, v, loss] for s, v, loss in selector.history],
+            "loss_rank_correlation": correlations if len(correlations) > 1 else correlations[0],
         }
 
     def _fit_model(self, Z, y, rng):
@@ -300,3 +365,10 @@ class BaseTorchSampler(BaseOverSampler):
 
     def _fitted_classes(self):
         raise NotImplementedError
+
+
+def _spearman(x, y):
+    """Spearman's rank correlation of two sequences, None when either is constant or short."""
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    return float(stats.spearmanr(x, y).statistic)

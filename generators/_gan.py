@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators.training import build_module, torch_generator, train_steps
+from synthbalance.generators.training import build_module, torch_generator
 
 _SEED_MAX = 2**31 - 1
 _SLOPE = 0.2  # LeakyReLU slope of every hidden layer, as in DCGAN
@@ -70,7 +70,9 @@ class MLPGenerator(nn.Module):
         self.n_features, self.n_classes, self.output = n_features, n_classes, output
         self.categorical_slices = tuple(categorical_slices)
 
-    def forward(self, z, c):
+    def forward(self, z, c, generator=None):
+        """Rows from noise ``z`` and class codes ``c`` (``generator``: for networks with
+        noise of their own; this one has none)."""
         x = self.body(torch.cat([z, _one_hot(c, self.n_classes, z.dtype)], dim=1))
         if self.output == "sigmoid":
             return torch.sigmoid(x)
@@ -141,7 +143,9 @@ class ConvGenerator(nn.Module):
         emitting = [widths[0], *outputs] if multiscale else [outputs[-1]]
         self.to_image = nn.ModuleList(nn.Conv2d(n, self.image_shape[0], 1) for n in emitting)
 
-    def forward(self, z, c):
+    def forward(self, z, c, generator=None):
+        """Images (flattened; a list per resolution with ``multiscale``) from noise ``z`` and
+        class codes ``c``; ``generator`` is unused (no noise inputs of its own)."""
         h = self.project(torch.cat([z, _one_hot(c, self.n_classes, z.dtype)], dim=1))
         images = [torch.sigmoid(self.to_image[0](h))] if self.multiscale else []
         for i, (block, (height, width)) in enumerate(zip(self.blocks, self.sizes[1:], strict=True)):
@@ -248,10 +252,15 @@ def _detached(output):
 class _BaseGANSampler(BaseTorchSampler):
     """One conditional GAN on every row; subclasses choose the networks and the losses."""
 
+    _AUTO = {
+        "mlp": {"hidden_dims": (128, 128), "batch_size": 256, "steps": 3000},
+        "conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 2000},
+    }
+
     _parameter_constraints: dict = {
         **BaseTorchSampler._parameter_constraints,
         # never "loss": the adversarial losses do not say how good the samples are
-        "selection": [StrOptions({"last", "c2st", "coverage"})],
+        "selection": [StrOptions({"last", "c2st", "coverage", "fd"})],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "lr_discriminator": [Interval(Real, 0, None, closed="neither")],
         "betas": ["array-like"],
@@ -274,38 +283,31 @@ class _BaseGANSampler(BaseTorchSampler):
             torch.as_tensor(Z[~held_out], device=self.device_),
             torch.as_tensor(codes[~held_out], device=self.device_),
         ]
-        selector = None
+        score = None
         if held_out.any():
             validation = (Z[held_out], codes[held_out])
 
-            def generate(code, n):
-                # the same noise at every evaluation: checkpoints compared on equal terms
-                return self._generate_rows(code, n, torch_generator(seed, self.device_))
+            def score(network):
+                def generate(code, n):
+                    # the same noise at every evaluation: checkpoints compared on equal terms
+                    return self._generate_rows(
+                        network, code, n, torch_generator(seed, self.device_)
+                    )
 
-            selector = self._checkpoint_selector(
-                self.generator_, lambda: self._sample_score(validation, generate, seed)
-            )
-        self.loss_history_ = train_steps(
+                return self._sample_score(validation, generate, seed)
+
+        step = self._step(self.generator_, discriminator, self._averaged(self.generator_))
+        self.generator_, self.loss_history_, self.selection_ = self._train(
             nn.ModuleDict({"generator": self.generator_, "discriminator": discriminator}),
-            self._step(self.generator_, discriminator),
-            tensors,
-            epochs=self.epochs,
-            max_seconds=self.max_seconds,
-            batch_size=self.batch_size,
-            generator=torch_generator(seed, self.device_),
-            verbose=self.verbose,
-            desc=type(self).__name__,
-            after_epoch=selector,
-        )
+            step, tensors, seed, sampled=self.generator_, score=score, desc=type(self).__name__,
+        )  # fmt: skip
         self.discriminator_ = discriminator
-        self.selection_ = (
-            None if selector is None else self._selection_record(selector, len(self.loss_history_))
-        )
 
-    def _step(self, generator_net, discriminator):
+    def _step(self, generator_net, discriminator, averaged=None):
         """The per-batch update for ``train_steps``: one discriminator step, and a generator
-        step every ``_generator_every()`` batches; records both losses (the generator's of
-        its latest step)."""
+        step every ``_generator_every()`` batches, after which ``averaged`` (the generator's
+        exponential moving average) is updated; records both losses (the generator's of its
+        latest step)."""
         betas = tuple(float(b) for b in self.betas)
         if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
@@ -323,7 +325,7 @@ class _BaseGANSampler(BaseTorchSampler):
                 (len(x), self.latent_dim), generator=generator, device=x.device, dtype=x.dtype
             )
             with torch.set_grad_enabled(update_generator):
-                fake = generator_net(z, c)
+                fake = generator_net(z, c, generator=generator)
             d_loss = self._discriminator_loss(
                 discriminator, discriminator.real_inputs(x), _detached(fake), c, generator
             )
@@ -335,37 +337,40 @@ class _BaseGANSampler(BaseTorchSampler):
                 g_optimizer.zero_grad(set_to_none=True)
                 g_loss.backward()
                 g_optimizer.step()
+                if averaged is not None:
+                    averaged.update()
                 state["g_loss"] = g_loss.detach()
             return torch.stack([d_loss.detach(), state["g_loss"]])
 
         return step
 
-    def _generate_rows(self, code, n_samples, generator):
-        """``n_samples`` rows of class code ``code`` in the network space, in chunks."""
+    def _generate_rows(self, network, code, n_samples, generator):
+        """``n_samples`` rows of class code ``code`` from generator ``network`` in the
+        network space, in chunks."""
         out = []
         with torch.no_grad():
             for start in range(0, n_samples, SAMPLE_CHUNK):
                 n = min(SAMPLE_CHUNK, n_samples - start)
                 z = torch.randn((n, self.latent_dim), generator=generator, device=self.device_)
                 c = torch.full((n,), code, dtype=torch.long, device=self.device_)
-                out.append(self.generator_.rows(self.generator_(z, c)).cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0, self.generator_.n_features))
+                out.append(network.rows(network(z, c, generator=generator)).cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0, network.n_features))
 
     def _generate(self, class_, n_samples, rng):
         code = self._code(class_)
         generator = torch_generator(rng.randint(_SEED_MAX), self.device_)
-        return self._generate_rows(code, n_samples, generator)
+        return self._generate_rows(self.generator_, code, n_samples, generator)
 
     def _fitted_classes(self):
         return list(self.classes_)
 
     def _generator_network(self, n_features, n_classes):
         if self.architecture_ == "conv":
-            return ConvGenerator(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
+            return ConvGenerator(self.image_shape, self.latent_dim, self.hidden_dims_, n_classes)
         return MLPGenerator(
             n_features,
             self.latent_dim,
-            self.hidden_dims,
+            self.hidden_dims_,
             n_classes,
             output="linear" if self.image_shape is None else "sigmoid",
             categorical_slices=self.preprocessor_.categorical_slices_,
@@ -373,8 +378,8 @@ class _BaseGANSampler(BaseTorchSampler):
 
     def _discriminator_network(self, n_features, n_classes):
         if self.architecture_ == "conv":
-            return ConvDiscriminator(self.image_shape, self.hidden_dims, n_classes)
-        return MLPDiscriminator(n_features, self.hidden_dims, n_classes)
+            return ConvDiscriminator(self.image_shape, self.hidden_dims_, n_classes)
+        return MLPDiscriminator(n_features, self.hidden_dims_, n_classes)
 
     def _generator_every(self):
         return 1
@@ -400,12 +405,18 @@ class CGANSampler(_BaseGANSampler):
         As in imbalanced-learn.
     latent_dim : int, default=32
         Dimension of the generator's noise input.
-    hidden_dims : sequence of int, default=(128, 128)
+    hidden_dims : sequence of int or "auto", default="auto"
         Widths of the hidden layers of both networks (MLP), or the discriminator's
-        channels per block, mirrored in the generator (conv).
-    epochs, batch_size : training length and mini-batch size.
+        channels per block, mirrored in the generator (conv). ``"auto"``: (128, 128) for
+        tables, (32, 64) for images.
+    steps, batch_size : int or "auto", default="auto"
+        Training length in optimiser steps (discriminator steps) and mini-batch size;
+        ``"auto"``: 3,000 steps of 256 rows for tables, 2,000 steps of 64 images.
     max_seconds : float, default=None
-        Wall-clock training budget: training stops after the first epoch past it.
+        Wall-clock training budget: training stops after the first step past it.
+    ema : float, default=0.999
+        Decay of the exponential moving average of the generator's weights that samples
+        and is selected (Karras et al. 2018; Yazıcı et al. 2019); 0: the raw weights.
     lr, lr_discriminator : float, default=2e-4
         Adam learning rates of the generator and the discriminator.
     betas : pair of float, default=(0.5, 0.999)
@@ -450,11 +461,12 @@ class CGANSampler(_BaseGANSampler):
         *,
         sampling_strategy="auto",
         latent_dim=32,
-        hidden_dims=(128, 128),
-        epochs=100,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=256,
+        batch_size="auto",
         lr=2e-4,
+        ema=0.999,
         lr_discriminator=2e-4,
         betas=(0.5, 0.999),
         loss="non_saturating",
@@ -462,7 +474,7 @@ class CGANSampler(_BaseGANSampler):
         image_shape=None,
         categorical_features=None,
         selection="last",
-        eval_every=5,
+        eval_every=500,
         patience=None,
         validation_fraction=0.2,
         device="auto",
@@ -472,10 +484,11 @@ class CGANSampler(_BaseGANSampler):
         super().__init__(
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
-            epochs=epochs,
+            steps=steps,
             max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
+            ema=ema,
             architecture=architecture,
             image_shape=image_shape,
             categorical_features=categorical_features,
@@ -526,11 +539,12 @@ class WGANGPSampler(_BaseGANSampler):
         *,
         sampling_strategy="auto",
         latent_dim=32,
-        hidden_dims=(128, 128),
-        epochs=100,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=256,
+        batch_size="auto",
         lr=2e-4,
+        ema=0.999,
         lr_discriminator=2e-4,
         betas=(0.5, 0.9),
         n_critic=5,
@@ -539,7 +553,7 @@ class WGANGPSampler(_BaseGANSampler):
         image_shape=None,
         categorical_features=None,
         selection="last",
-        eval_every=5,
+        eval_every=500,
         patience=None,
         validation_fraction=0.2,
         device="auto",
@@ -549,10 +563,11 @@ class WGANGPSampler(_BaseGANSampler):
         super().__init__(
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
-            epochs=epochs,
+            steps=steps,
             max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
+            ema=ema,
             architecture=architecture,
             image_shape=image_shape,
             categorical_features=categorical_features,
@@ -614,8 +629,8 @@ class MSGGANSampler(CGANSampler):
 
     def _generator_network(self, n_features, n_classes):
         return ConvGenerator(
-            self.image_shape, self.latent_dim, self.hidden_dims, n_classes, multiscale=True
+            self.image_shape, self.latent_dim, self.hidden_dims_, n_classes, multiscale=True
         )
 
     def _discriminator_network(self, n_features, n_classes):
-        return ConvDiscriminator(self.image_shape, self.hidden_dims, n_classes, multiscale=True)
+        return ConvDiscriminator(self.image_shape, self.hidden_dims_, n_classes, multiscale=True)

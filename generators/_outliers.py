@@ -186,10 +186,11 @@ class CVAEOutliers(BaseEstimator):
         weights[np.arange(n_samples), first] = t
         weights[np.arange(n_samples), second] = 1 - t
         with torch.no_grad():
-            decoded = cvae.model_.decode(
+            raw = cvae.model_.decode(
                 torch.as_tensor(z, dtype=torch.float32, device=cvae.device_),
                 torch.as_tensor(weights, dtype=torch.float32, device=cvae.device_),
             )
+            decoded = cvae.model_.rows(raw)  # the decoder's mean
         return cvae.preprocessor_.inverse_transform(decoded.cpu().numpy()).astype(np.float64)
 
     def _posterior(self, codes, generator, rng):

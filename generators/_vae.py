@@ -8,6 +8,14 @@ Both generate by decoding latent codes chosen by ``sampling``:
 - ``"posterior"``: z ~ q(z | x) for one random real row x of the class;
 - ``"latent_average"``: z = mean of the encoder means of ``k`` real rows of the class,
   drawn without replacement, plus N(0, noise^2) noise.
+
+The decoder's likelihood (``synthbalance.generators._likelihoods``) is calibrated to the data
+by default (the optimal sigma-VAE for tables, Bernoulli for images), which keeps the latent
+code alive: with the classic unit-variance Gaussian the KL term wins on standardised
+columns and pixels, and the decoder outputs the class mean whatever z is. ``kl_warmup`` and
+``free_bits`` are further remedies against that posterior collapse; ``diagnostics_`` reports
+the KL per latent dimension and the active units (Burda et al. 2016) so a collapsed model
+is seen, not guessed.
 """
 
 import warnings
@@ -20,7 +28,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators.training import build_module, torch_generator, train
+from synthbalance.generators._likelihoods import (
+    BernoulliLikelihood,
+    GaussianLikelihood,
+    kl_per_dimension,
+    kl_term,
+    make_likelihood,
+)
+from synthbalance.generators.training import build_module, torch_generator
 
 _SEED_MAX = 2**31 - 1
 
@@ -33,25 +48,32 @@ def _mlp(sizes):
 
 
 class VAE(nn.Module):
-    """Gaussian MLP VAE; with ``n_classes > 0`` encoder and decoder also see a one-hot class.
+    """Gaussian-latent MLP VAE; with ``n_classes > 0`` encoder and decoder also see a one-hot
+    class.
 
     ``categorical_slices`` are the one-hot blocks of categorical features among the input
     columns (after the numeric ones): the decoder outputs logits there, trained with
-    cross-entropy (see ``reconstruction_error``).
+    cross-entropy; the numeric columns are scored by ``likelihood`` (a module of
+    ``_likelihoods``; default: the classic unit-variance Gaussian).
     """
 
-    def __init__(self, n_features, latent_dim, hidden_dims, n_classes=0, categorical_slices=()):
+    def __init__(
+        self, n_features, latent_dim, hidden_dims, n_classes=0, categorical_slices=(),
+        likelihood=None,
+    ):  # fmt: skip
         super().__init__()
         hidden_dims = list(hidden_dims)
         self.n_features = n_features
         self.n_classes = n_classes
         self.categorical_slices = list(categorical_slices)
+        self.n_numeric = self.categorical_slices[0].start if self.categorical_slices else n_features
         self.encoder = _mlp([n_features + n_classes, *hidden_dims])
         width = hidden_dims[-1] if hidden_dims else n_features + n_classes
         self.mu = nn.Linear(width, latent_dim)
         self.logvar = nn.Linear(width, latent_dim)
         decoder_dims = [latent_dim + n_classes, *reversed(hidden_dims)]
         self.decoder = nn.Sequential(_mlp(decoder_dims), nn.Linear(decoder_dims[-1], n_features))
+        self.likelihood = likelihood or GaussianLikelihood(self.n_numeric, "unit")
 
     def _condition(self, tensor, c):
         """``tensor`` with the condition appended: ``c`` holds class indices (one-hot) or,
@@ -67,21 +89,43 @@ class VAE(nn.Module):
         return self.mu(h), self.logvar(h)
 
     def decode(self, z, c=None):
+        """The decoder's raw output: the likelihood's parameters and categorical logits."""
         return self.decoder(self._condition(z, c))
+
+    def reconstruction(self, raw, x):
+        """Per row: the likelihood's negative log-likelihood of the numeric columns plus the
+        cross-entropy of each categorical one-hot block."""
+        n = self.n_numeric
+        error = self.likelihood.nll(raw[:, :n], x[:, :n]) if n else 0.0
+        for block in self.categorical_slices:
+            labels = x[:, block].argmax(dim=1)
+            error = error + F.cross_entropy(raw[:, block], labels, reduction="none")
+        return error
+
+    def rows(self, raw, generator=None):
+        """Generated rows of a raw decoder output: the likelihood's mean, or rows drawn from
+        it when a ``generator`` is given; categorical blocks keep their logits."""
+        n = self.n_numeric
+        numeric = raw[:, :n]
+        numeric = self.likelihood.mean(numeric) if generator is None else (
+            self.likelihood.sample(numeric, generator)
+        )  # fmt: skip
+        return torch.cat([numeric, raw[:, n:]], dim=1)
 
 
 class ConvVAE(VAE):
     """Convolutional VAE for images given as flattened rows of ``image_shape`` (C, H, W) in
     [0, 1]. Strided convolutions of widths ``channels`` encode, transposed ones decode to
-    sigmoid pixels; a class condition enters as constant one-hot input planes and next to
-    the latent code. ``encode``/``decode`` take and return flat rows, like ``VAE``."""
+    pixel logits, which ``likelihood`` (default Bernoulli) scores; a class condition enters
+    as constant one-hot input planes and next to the latent code. ``encode``/``decode``
+    take and return flat rows, like ``VAE``."""
 
-    def __init__(self, image_shape, latent_dim, channels, n_classes=0):
+    def __init__(self, image_shape, latent_dim, channels, n_classes=0, likelihood=None):
         nn.Module.__init__(self)
         self.categorical_slices = []
         channels = list(channels) or [32]
         self.image_shape = tuple(int(s) for s in image_shape)
-        self.n_features = int(np.prod(self.image_shape))
+        self.n_features = self.n_numeric = int(np.prod(self.image_shape))
         self.n_classes = n_classes
         depth, height, width = self.image_shape
         layers, n_in = [], depth + n_classes
@@ -100,8 +144,9 @@ class ConvVAE(VAE):
             layers += [nn.ConvTranspose2d(n_in, n_out, 4, stride=2, padding=1), nn.ReLU()]
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim + n_classes, flat), nn.ReLU(), nn.Unflatten(1, self.grid),
-            *layers[:-1],  # no ReLU before the sigmoid
+            *layers[:-1],  # no ReLU on the logits
         )  # fmt: skip
+        self.likelihood = likelihood or BernoulliLikelihood()
 
     def encode(self, x, c=None):
         image = x.view(-1, *self.image_shape)
@@ -113,31 +158,16 @@ class ConvVAE(VAE):
 
     def decode(self, z, c=None):
         image = self.decoder(self._condition(z, c))
-        image = F.interpolate(image, size=self.image_shape[1:], mode="bilinear")
-        return torch.sigmoid(image).flatten(1)
+        return F.interpolate(image, size=self.image_shape[1:], mode="bilinear").flatten(1)
 
 
-def reconstruction_error(x_hat, x, categorical_slices=()):
-    """Per row: 0.5 * squared error of the numeric columns (a unit-variance Gaussian) plus
-    the cross-entropy of each categorical one-hot block, ``x_hat`` holding its logits."""
-    if not categorical_slices:
-        return 0.5 * (x_hat - x).pow(2).sum(dim=1)
-    n_numeric = categorical_slices[0].start  # the numeric columns come first
-    error = 0.5 * (x_hat[:, :n_numeric] - x[:, :n_numeric]).pow(2).sum(dim=1)
-    for block in categorical_slices:
-        labels = x[:, block].argmax(dim=1)
-        error = error + F.cross_entropy(x_hat[:, block], labels, reduction="none")
-    return error
-
-
-def vae_loss(model, x, c=None, *, beta, generator):
-    """Negative ELBO per row: the reconstruction error (``reconstruction_error``) + beta * KL."""
+def vae_loss(model, x, c=None, *, beta, free_bits=0.0, generator):
+    """Negative ELBO per row, averaged: the reconstruction term (``VAE.reconstruction``) plus
+    ``beta`` times the KL term (``_likelihoods.kl_term``, with ``free_bits``)."""
     mu, logvar = model.encode(x, c)
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    x_hat = model.decode(mu + eps * torch.exp(0.5 * logvar), c)
-    reconstruction = reconstruction_error(x_hat, x, model.categorical_slices)
-    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
-    return (reconstruction + beta * kl).mean()
+    raw = model.decode(mu + eps * torch.exp(0.5 * logvar), c)
+    return (model.reconstruction(raw, x) + beta * kl_term(mu, logvar, free_bits)).mean()
 
 
 def _choose_without_replacement(n_rows, population, k, generator):
@@ -167,10 +197,21 @@ def _choose_without_replacement(n_rows, population, k, generator):
 
 
 class _BaseVAESampler(BaseTorchSampler):
+    """A VAE (or one per class) behind the sampler; subclasses choose what is conditioned."""
+
+    _AUTO = {
+        "mlp": {"hidden_dims": (128, 128), "batch_size": 128, "steps": 1000},
+        "conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 2000},
+    }
     _parameter_constraints: dict = {
         **BaseTorchSampler._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "likelihood": [StrOptions({"auto", "gaussian", "bernoulli", "continuous_bernoulli"})],
+        "output_variance": [StrOptions({"unit", "shared", "per_feature"})],
+        "decoder_noise": ["boolean", StrOptions({"auto"})],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "free_bits": [Interval(Real, 0, None, closed="left")],
         "sampling": [StrOptions({"prior", "posterior", "latent_average"})],
         "k": [Interval(Integral, 1, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left")],
@@ -181,20 +222,26 @@ class _BaseVAESampler(BaseTorchSampler):
         *,
         sampling_strategy="auto",
         latent_dim=8,
-        hidden_dims=(128, 128),
-        epochs=100,
+        hidden_dims="auto",
+        steps="auto",
         max_seconds=None,
-        batch_size=256,
+        batch_size="auto",
         lr=1e-3,
+        ema=0.0,
         beta=1.0,
-        sampling="latent_average",
+        likelihood="auto",
+        output_variance="shared",
+        decoder_noise="auto",
+        kl_warmup=0,
+        free_bits=0.0,
+        sampling="posterior",
         k=10,
         noise=0.0,
         architecture="auto",
         image_shape=None,
         categorical_features=None,
         selection="last",
-        eval_every=5,
+        eval_every=200,
         patience=None,
         validation_fraction=0.2,
         device="auto",
@@ -204,10 +251,11 @@ class _BaseVAESampler(BaseTorchSampler):
         super().__init__(
             sampling_strategy=sampling_strategy,
             hidden_dims=hidden_dims,
-            epochs=epochs,
+            steps=steps,
             max_seconds=max_seconds,
             batch_size=batch_size,
             lr=lr,
+            ema=ema,
             architecture=architecture,
             image_shape=image_shape,
             categorical_features=categorical_features,
@@ -221,17 +269,53 @@ class _BaseVAESampler(BaseTorchSampler):
         )
         self.latent_dim = latent_dim
         self.beta = beta
+        self.likelihood = likelihood
+        self.output_variance = output_variance
+        self.decoder_noise = decoder_noise
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
         self.sampling = sampling
         self.k = k
         self.noise = noise
+
+    def _likelihood_kind(self):
+        """``likelihood`` with "auto" resolved: Bernoulli for images, a Gaussian for tables."""
+        if self.likelihood == "auto":
+            return "gaussian" if self.image_shape is None else "bernoulli"
+        if self.likelihood != "gaussian" and self.image_shape is None:
+            raise ValueError(
+                f"likelihood={self.likelihood!r} is for pixels in [0, 1]; tables (no "
+                "image_shape) take likelihood='gaussian'."
+            )
+        return self.likelihood
+
+    def _noisy(self):
+        """Whether samples are drawn from p(x | z) rather than decoded as its mean: "auto"
+        draws them for tables with a learnt variance (the model's own spread) and decodes
+        the mean for images."""
+        if self.decoder_noise == "auto":
+            return self.image_shape is None and self.output_variance != "unit"
+        return bool(self.decoder_noise)
+
+    def _network(self, n_features, n_classes):
+        kind = self._likelihood_kind()
+        if self.architecture_ == "conv":
+            likelihood = make_likelihood(kind, n_features, self.output_variance, squash=True)
+            return ConvVAE(self.image_shape, self.latent_dim, self.hidden_dims_, n_classes,
+                           likelihood)  # fmt: skip
+        slices = self.preprocessor_.categorical_slices_
+        n_numeric = slices[0].start if slices else n_features
+        squash = self.image_shape is not None  # an MLP on flattened images in [0, 1]
+        likelihood = make_likelihood(kind, n_numeric, self.output_variance, squash=squash)
+        return VAE(n_features, self.latent_dim, self.hidden_dims_, n_classes, slices, likelihood)
 
     def _train_vae(self, Z, c, n_classes, seed, desc, generated=None):
         """Train one VAE on preprocessed rows ``Z`` (class codes ``c`` or None).
 
         ``generated`` are the codes of the classes to generate (None: every row's class);
-        checkpoint selection holds out some of their rows. Returns the model, the encoder
-        means and log-variances of the training rows, their codes, the loss history and
-        the selection record (or None).
+        checkpoint selection holds out some of their rows. Returns the model to sample from,
+        the encoder means and log-variances of the training rows, their codes, the loss
+        history, the selection record (or None) and the diagnostics.
         """
         model = build_module(lambda: self._network(Z.shape[1], n_classes), seed, self.device_)
         codes = np.zeros(len(Z), dtype=np.int64) if c is None else np.asarray(c)
@@ -240,26 +324,16 @@ class _BaseVAESampler(BaseTorchSampler):
         tensors = [as_tensor(Z[~held_out])] + (
             [as_tensor(codes[~held_out])] if c is not None else []
         )
-        selector = None
+        score = None
         if held_out.any():
             validation = (Z[held_out], codes[held_out])
-            selector = self._checkpoint_selector(
-                model, lambda: self._vae_score(model, tensors, validation, c is not None, seed)
-            )
-        history = train(
-            model,
-            lambda m, *batch, generator: vae_loss(m, *batch, beta=self.beta, generator=generator),
-            tensors,
-            epochs=self.epochs,
-            max_seconds=self.max_seconds,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            generator=torch_generator(seed, self.device_),
-            verbose=self.verbose,
-            desc=desc,
-            after_epoch=selector,
+
+            def score(network):
+                return self._vae_score(network, tensors, validation, c is not None, seed)
+
+        model, history, selection = self._train(
+            model, self._vae_step(model), tensors, seed, sampled=model, score=score, desc=desc
         )
-        selection = None if selector is None else self._selection_record(selector, len(history))
         with torch.no_grad():
             # in chunks: one pass over millions of rows would hold every activation at once
             encoded = [
@@ -268,23 +342,33 @@ class _BaseVAESampler(BaseTorchSampler):
             ]
             mu = torch.cat([m for m, _ in encoded])
             logvar = torch.cat([v for _, v in encoded])
-        return model, mu, logvar, codes[~held_out], history, selection
+        return model, mu, logvar, codes[~held_out], history, selection, _diagnostics(mu, logvar)
 
-    def _network(self, n_features, n_classes):
-        if self.architecture_ == "conv":
-            return ConvVAE(self.image_shape, self.latent_dim, self.hidden_dims, n_classes)
-        slices = self.preprocessor_.categorical_slices_
-        return VAE(n_features, self.latent_dim, self.hidden_dims, n_classes, slices)
+    def _vae_step(self, model):
+        """One Adam step on the negative ELBO of a batch, the KL weight ramped up linearly
+        over the first ``kl_warmup`` steps; the exponential average updated after it."""
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        averaged = self._averaged(model)
+        done = [0]
+
+        def step(*batch, generator):
+            done[0] += 1
+            beta = self.beta * min(1.0, done[0] / self.kl_warmup) if self.kl_warmup else self.beta
+            loss = vae_loss(model, *batch, beta=beta, free_bits=self.free_bits,
+                            generator=generator)  # fmt: skip
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if averaged is not None:
+                averaged.update()
+            return loss.detach()
+
+        return step
 
     def _vae_score(self, model, tensors, validation, conditional, seed):
-        """Rate the current model on the held-out rows (lower is better): its loss, or a
-        sample metric of rows decoded from latents drawn by ``sampling``."""
+        """Rate a checkpoint on the held-out rows by a sample metric (lower is better) of
+        rows decoded from latents drawn by ``sampling``."""
         generator = torch_generator(seed, self.device_)
-        Z_val, codes_val = validation
-        if self.selection == "loss":
-            c = torch.as_tensor(codes_val, device=self.device_) if conditional else None
-            Z = torch.as_tensor(Z_val, device=self.device_)
-            return float(vae_loss(model, Z, c, beta=self.beta, generator=generator))
         Z_train, codes_train = tensors[0], (tensors[1] if conditional else None)
 
         def generate(code, n):
@@ -297,7 +381,8 @@ class _BaseVAESampler(BaseTorchSampler):
             else:
                 mu, logvar = model.encode(Z_train)
             z = self._draw_latents(mu, logvar, n, min(self.k, len(mu)), generator)
-            return model.decode(z, c).cpu().numpy()
+            raw = model.decode(z, c)
+            return model.rows(raw, generator if self._noisy() else None).cpu().numpy()
 
         return self._sample_score(validation, generate, seed)
 
@@ -322,7 +407,8 @@ class _BaseVAESampler(BaseTorchSampler):
                 c = None
                 if condition is not None:
                     c = torch.full((n,), condition, dtype=torch.long, device=self.device_)
-                out.append(model.decode(z, c).cpu().numpy())
+                raw = model.decode(z, c)
+                out.append(model.rows(raw, generator if self._noisy() else None).cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, model.n_features))
 
     def _draw_latents(self, mu, logvar, n, k, generator):
@@ -352,14 +438,41 @@ class VAESampler(_BaseVAESampler):
     sampling_strategy : float, str, dict or callable, default="auto"
         As in imbalanced-learn.
     latent_dim : int, default=8
-    hidden_dims : sequence of int, default=(128, 128)
-        Widths of the encoder's hidden layers (the decoder mirrors them).
-    epochs, batch_size, lr : training length, mini-batch size and Adam's learning rate.
+    hidden_dims : sequence of int or "auto", default="auto"
+        Widths of the encoder's hidden layers (the decoder mirrors them), or the conv
+        channels per block for images; ``"auto"``: (128, 128) for tables, (32, 64) for
+        images.
+    steps, batch_size : int or "auto", default="auto"
+        Training length in optimiser steps and mini-batch size; ``"auto"``: 1,000 steps of
+        128 rows for tables (the CVAE, trained on every class: 500 rows), 2,000 steps of
+        64 images.
+    lr : float, default=1e-3
+        Adam's learning rate.
     max_seconds : float, default=None
-        Wall-clock training budget: training stops after the first epoch past it.
+        Wall-clock training budget: training stops after the first step past it.
+    ema : float, default=0.0
+        Decay of an exponential moving average of the weights to sample from (0: none).
     beta : float, default=1.0
         Weight of the KL term.
-    sampling : {"prior", "posterior", "latent_average"}, default="latent_average"
+    likelihood : {"auto", "gaussian", "bernoulli", "continuous_bernoulli"}, default="auto"
+        The decoder's likelihood: "auto" is a Gaussian for tables and Bernoulli for images
+        (pixels in [0, 1]).
+    output_variance : {"unit", "shared", "per_feature"}, default="shared"
+        The Gaussian's variance: "unit" is the classic VAE (prone to posterior collapse),
+        "shared" and "per_feature" set it to its maximum-likelihood value on each batch,
+        for all columns at once or per column (the optimal sigma-VAE, Rybkin et al. 2021).
+    decoder_noise : bool or "auto", default="auto"
+        Draw new rows from p(x | z) instead of decoding its mean; "auto": for tables with a
+        learnt variance.
+    kl_warmup : int, default=0
+        Steps over which the KL weight ramps up linearly from 0 to ``beta``.
+    free_bits : float, default=0.0
+        Nats per latent dimension below which its KL costs nothing (Kingma et al. 2016).
+    sampling : {"prior", "posterior", "latent_average"}, default="posterior"
+        How new latents are drawn (module docstring). Measured on mnist and seed_case
+        (docs/benchmark.md), posterior samples are the most faithful (highest CAS, lowest
+        Fréchet distance) and still diverse; latent averaging trades diversity for
+        typicality by design.
     k : int, default=10
         Latents averaged per new sample with ``sampling="latent_average"``; reduced, with a
         warning, for a class with fewer training rows.
@@ -369,6 +482,8 @@ class VAESampler(_BaseVAESampler):
         Categorical columns (their codes or labels): one-hot encoded for the network, a
         softmax head each in the decoder (cross-entropy in the loss); new rows hold only
         categories seen in ``fit_resample``.
+    selection, eval_every, patience, validation_fraction :
+        Checkpoint selection by a sample metric (see ``BaseTorchSampler``).
     device : str, default="auto"
         ``"auto"`` uses CUDA when available.
     random_state : int, RandomState instance or None
@@ -378,23 +493,28 @@ class VAESampler(_BaseVAESampler):
     Attributes
     ----------
     models_ : dict
-        Class label -> trained ``VAE``.
+        Class label -> trained ``VAE`` (the averaged weights with ``ema``).
     loss_history_ : dict
         Class label -> mean training loss per epoch.
+    diagnostics_ : dict
+        Class label -> KL per latent dimension and active units.
     """
 
     def _fit_model(self, Z, y, rng):
         self.models_, self.latents_, self.loss_history_, selection = {}, {}, {}, {}
+        diagnostics = {}
         for class_, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            model, mu, logvar, _, history, selection[str(class_)] = self._train_vae(
+            model, mu, logvar, _, history, selection[str(class_)], found = self._train_vae(
                 Z[y == class_], None, 0, rng.randint(_SEED_MAX), desc=f"VAE {class_}"
             )
             self.models_[class_] = model
             self.latents_[class_] = (mu, logvar)
             self.loss_history_[class_] = history
+            diagnostics[str(class_)] = found
         self.selection_ = selection if any(selection.values()) else None
+        self.diagnostics_ = diagnostics
 
     def _generate(self, class_, n_samples, rng):
         return self._decode_latents(
@@ -420,13 +540,22 @@ class CVAESampler(_BaseVAESampler):
         Classes seen in ``fit_resample``; the condition of a class is its index here.
     loss_history_ : list of float
         Mean training loss per epoch.
+    diagnostics_ : dict
+        KL per latent dimension and active units.
     """
+
+    _AUTO = {
+        **_BaseVAESampler._AUTO,
+        "mlp": {"hidden_dims": (128, 128), "batch_size": 500, "steps": 1000},
+    }
 
     def _fit_model(self, Z, y, rng):
         codes, generated = self._encode_classes(y)
-        self.model_, mu, logvar, codes, self.loss_history_, self.selection_ = self._train_vae(
+        trained = self._train_vae(
             Z, codes, len(self.classes_), rng.randint(_SEED_MAX), "CVAE", generated
         )
+        self.model_, mu, logvar, codes, self.loss_history_, self.selection_, found = trained
+        self.diagnostics_ = found
         codes = torch.as_tensor(codes, device=self.device_)
         self.latents_ = {
             class_: (mu[codes == i], logvar[codes == i]) for i, class_ in enumerate(self.classes_)
@@ -438,3 +567,23 @@ class CVAESampler(_BaseVAESampler):
 
     def _fitted_classes(self):
         return self.latents_.keys()
+
+
+# A latent dimension is active when its encoder mean varies across rows by more than this
+# (Burda, Grosse & Salakhutdinov 2016, "Importance Weighted Autoencoders").
+ACTIVE_UNIT_VARIANCE = 0.01
+
+
+def _diagnostics(mu, logvar):
+    """``{"kl_per_dim", "active_units", "latent_dim"}`` of a trained VAE's encoder on its
+    training rows: the mean KL of every latent dimension, and how many dimensions the code
+    actually uses (0 is a fully collapsed posterior)."""
+    kl = kl_per_dimension(mu, logvar).mean(dim=0)
+    active = (
+        mu.var(dim=0) > ACTIVE_UNIT_VARIANCE if len(mu) > 1 else torch.zeros_like(kl, dtype=bool)
+    )
+    return {
+        "kl_per_dim": [round(float(v), 4) for v in kl],
+        "active_units": int(active.sum()),
+        "latent_dim": int(mu.shape[1]),
+    }

@@ -93,8 +93,8 @@ def c2st_auc(real, synthetic, *, n_splits=5, random_state=None):
 
 
 QUALITY_METRICS = (
-    "c2st_auc", "precision", "recall", "density", "coverage", "memorised", "exact_copies",
-    "leaked",
+    "c2st_auc", "precision", "recall", "density", "coverage", "fd", "diversity", "memorised",
+    "exact_copies", "leaked",
 )  # fmt: skip
 
 
@@ -152,7 +152,9 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
 
     ``train`` are the minority rows the generator was fitted on, ``validation`` held-out
     real minority rows; all three are already standardised. C2ST and PRDC compare equal
-    numbers of real and synthetic rows (the synthetic ones subsampled).
+    numbers of real and synthetic rows (the synthetic ones subsampled); the Fréchet distance
+    compares every synthetic row with the held-out rows, and the diversity is the synthetic
+    rows' spread over the training minority's (``diversity``).
     """
     rng = check_random_state(random_state)
     n = min(len(validation), len(synthetic))
@@ -163,6 +165,51 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
     return {
         "c2st_auc": c2st_auc(validation, sample, n_splits=min(5, n), random_state=rng),
         **prdc_scores(validation, sample, nearest_k=k),
+        "fd": frechet_distance(validation, synthetic),
+        "diversity": diversity(train, synthetic, random_state=rng),
         **memorisation(synthetic, train, validation),
         **leakage(synthetic, train, validation),
     }
+
+
+def frechet_distance(real, synthetic, eps=1e-6):
+    """Fréchet distance between Gaussians fitted to two sets of rows (the distance behind
+    FID, Heusel et al. 2017, here on whatever features the rows are in):
+    ||mu_r - mu_s||^2 + Tr(S_r + S_s - 2 (S_r S_s)^(1/2)). ``eps`` on the diagonals keeps the
+    square root defined when a set has fewer rows than features."""
+    from scipy import linalg
+
+    real = np.asarray(real, dtype=np.float64)
+    synthetic = np.asarray(synthetic, dtype=np.float64)
+    if len(real) < 2 or len(synthetic) < 2:
+        raise ValueError("the Fréchet distance needs at least 2 rows in each set")
+    mu = real.mean(axis=0) - synthetic.mean(axis=0)
+    eye = eps * np.eye(real.shape[1])
+    cov_r = np.atleast_2d(np.cov(real, rowvar=False)) + eye
+    cov_s = np.atleast_2d(np.cov(synthetic, rowvar=False)) + eye
+    root = linalg.sqrtm(cov_r @ cov_s)
+    distance = mu @ mu + np.trace(cov_r) + np.trace(cov_s) - 2 * np.trace(np.real(root))
+    return float(max(distance, 0.0))
+
+
+# Rows per set the diversity compares: pairwise distances grow with the square of it.
+DIVERSITY_ROWS = 500
+
+
+def mean_pairwise_distance(rows, *, max_rows=DIVERSITY_ROWS, random_state=None):
+    """Mean Euclidean distance between the pairs of (at most ``max_rows``) ``rows``: how
+    spread out a set is. A collapsed generator, whose every sample sits at the class
+    centre, scores near 0."""
+    from scipy.spatial.distance import pdist
+
+    rows = np.asarray(rows, dtype=np.float64)
+    if len(rows) > max_rows:
+        rows = rows[check_random_state(random_state).choice(len(rows), max_rows, replace=False)]
+    return float(pdist(rows).mean()) if len(rows) > 1 else 0.0
+
+
+def diversity(real, synthetic, *, random_state=None):
+    """The synthetic rows' mean pairwise distance over the real rows': about 1 when the
+    samples spread like the real class, near 0 when they collapse to a point."""
+    spread = mean_pairwise_distance(real, random_state=random_state)
+    return mean_pairwise_distance(synthetic, random_state=random_state) / max(spread, 1e-12)

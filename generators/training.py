@@ -1,4 +1,12 @@
-"""The one training loop shared by every torch generator, and its small helpers."""
+"""The one training loop shared by every torch model of synthbalance, and its small helpers.
+
+Budgets are optimiser steps, not epochs: a 300-image minority class then gets as many
+updates as a 20,000-row table (epochs follow from the steps and the batch size); a
+wall-clock budget stays available. ``ExponentialAverage`` keeps an exponential moving
+average of a model's weights (the usual way to sample from GANs; Karras et al. 2018,
+Yazıcı et al. 2019), and ``CheckpointSelector`` keeps the checkpoint with the best sample
+metric, never the best loss.
+"""
 
 import copy
 import math
@@ -8,7 +16,8 @@ from numbers import Integral
 
 import torch
 from torch import nn
-from tqdm.auto import trange
+from torch.optim.swa_utils import AveragedModel
+from tqdm.auto import tqdm
 
 
 def resolve_device(device):
@@ -61,23 +70,58 @@ def build_module(factory: Callable[[], nn.Module], seed, device) -> nn.Module:
     return module.to(device)
 
 
+def steps_for_epochs(epochs, n_samples, batch_size):
+    """The optimiser steps of ``epochs`` passes over ``n_samples`` rows in mini-batches."""
+    return int(epochs) * max(1, math.ceil(n_samples / batch_size))
+
+
+class ExponentialAverage:
+    """An exponential moving average of ``module``'s weights (and buffers): after update n,
+    ``average = d * average + (1 - d) * weights`` with ``d = min(decay, (1 + n) / (10 + n))``.
+    The warm-up (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``) keeps a
+    short run's average from staying near the untrained weights: with a fixed 0.999, 400
+    generator steps (a WGAN-GP's 2,000 critic steps) would leave two thirds of the weight on
+    the initialisation. ``module`` stays the one trained; ``averaged`` is the copy to sample
+    from (torch's ``AveragedModel``)."""
+
+    def __init__(self, module, decay):
+        self.decay = decay
+        self._model = AveragedModel(module, multi_avg_fn=self._average, use_buffers=True)
+        self.source = module
+
+    def _average(self, averaged, current, n_averaged):
+        n = float(n_averaged)
+        weight = 1.0 - min(self.decay, (1.0 + n) / (10.0 + n))
+        for average, value in zip(averaged, current, strict=True):
+            if average.is_floating_point():
+                average.lerp_(value, weight)
+            else:  # integer buffers (batch counts) follow the model
+                average.copy_(value)
+
+    @property
+    def averaged(self):
+        return self._model.module
+
+    def update(self):
+        self._model.update_parameters(self.source)
+
+
 def train(
     module: nn.Module,
     loss_fn: Callable[..., torch.Tensor],
     tensors: Sequence[torch.Tensor],
     *,
-    epochs,
+    steps,
     batch_size,
     lr,
     generator: torch.Generator,
-    verbose=False,
-    desc=None,
-    after_epoch: Callable[[int], bool] | None = None,
-    max_seconds=None,
+    ema: ExponentialAverage | None = None,
+    **loop,
 ):
-    """Fit ``module`` by minimising ``loss_fn(module, *batch, generator=generator)`` with Adam.
+    """Fit ``module`` by minimising ``loss_fn(module, *batch, generator=generator)`` with Adam
+    for ``steps`` optimiser steps, updating ``ema`` after each.
 
-    The one-loss case of :func:`train_steps`, which walks the data (see there). Returns
+    The one-loss case of :func:`train_steps` (see there for the other arguments). Returns
     the mean training loss of each epoch.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
@@ -87,19 +131,12 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if ema is not None:
+            ema.update()
         return loss.detach()
 
     return train_steps(
-        module,
-        step,
-        tensors,
-        epochs=epochs,
-        batch_size=batch_size,
-        generator=generator,
-        verbose=verbose,
-        desc=desc,
-        after_epoch=after_epoch,
-        max_seconds=max_seconds,
+        module, step, tensors, steps=steps, batch_size=batch_size, generator=generator, **loop
     )
 
 
@@ -108,77 +145,95 @@ def train_steps(
     step: Callable[..., torch.Tensor],
     tensors: Sequence[torch.Tensor],
     *,
-    epochs,
+    steps,
     batch_size,
     generator: torch.Generator,
     verbose=False,
     desc=None,
-    after_epoch: Callable[[int], bool] | None = None,
+    callback: Callable[[int, object], bool] | None = None,
+    callback_every=1,
     max_seconds=None,
 ):
-    """The training loop: call ``step(*batch, generator=generator)`` on every mini-batch.
+    """The training loop: call ``step(*batch, generator=generator)`` ``steps`` times.
 
     ``step`` makes the optimisation step(s) of one batch (one loss with one optimizer, or
     several alternated, as in a GAN) and returns the detached loss to record: a scalar, or
     a 1-D tensor of several losses. ``tensors`` all live on the module's device and share
-    their first dimension; every epoch walks them in a fresh random order (drawn from
-    ``generator``) in mini-batches of ``batch_size``. ``module`` (holding every network
-    trained) is in training mode during the epochs and in eval mode otherwise.
-    ``after_epoch(epoch)`` (1-based), when given, runs after every epoch and stops
-    training by returning True. With ``max_seconds``, training also stops after the first
-    epoch that ends past that wall-clock budget. Returns the row-weighted mean of the
-    recorded loss of each epoch: a float, or a list of floats for several losses.
+    their first dimension; the loop walks them epoch by epoch, each in a fresh random order
+    (drawn from ``generator``), in mini-batches of ``batch_size`` (a last, shorter batch
+    included), until ``steps`` batches are done. ``module`` (holding every network trained)
+    is in training mode while it trains and in eval mode otherwise.
+
+    Every ``callback_every`` steps, ``callback(step, loss)`` (``step`` 1-based, ``loss`` the
+    mean recorded loss since the previous call, a float or a list of floats) runs in eval
+    mode; it stops training by returning True. With ``max_seconds``, training also stops
+    after the first step that ends past that wall-clock budget.
+
+    Returns the row-weighted mean recorded loss of each epoch (a float, or a list of floats
+    for several losses); a last, unfinished epoch counts as one.
     """
     n_samples = tensors[0].shape[0]
-    history = []
-    started = time.perf_counter()
+    history, started = [], time.perf_counter()
+    epoch_total = epoch_rows = window_total = None
+    window_steps = done = 0
+    progress = tqdm(total=steps, desc=desc, disable=not verbose, leave=False)
     module.train()
-    for _ in trange(epochs, desc=desc, disable=not verbose, leave=False):
+    while done < steps:
         order = torch.randperm(n_samples, generator=generator, device=generator.device)
-        total = None
+        epoch_total, epoch_rows = None, 0
         for start in range(0, n_samples, batch_size):
             index = order[start : start + batch_size]
-            loss = step(*(t[index] for t in tensors), generator=generator) * index.numel()
-            total = loss if total is None else total + loss
-        if total.ndim:
-            history.append([float(value) / n_samples for value in total])
-        else:
-            history.append(float(total) / n_samples)
-        if after_epoch is not None:
-            module.eval()
-            stop = after_epoch(len(history))
-            module.train()
-            if stop:
-                break
-        if max_seconds is not None and time.perf_counter() - started >= max_seconds:
-            break
+            loss = step(*(t[index] for t in tensors), generator=generator)
+            done += 1
+            progress.update()
+            weighted = loss * index.numel()
+            epoch_total = weighted if epoch_total is None else epoch_total + weighted
+            window_total = loss if window_total is None else window_total + loss
+            epoch_rows, window_steps = epoch_rows + index.numel(), window_steps + 1
+            stop = max_seconds is not None and time.perf_counter() - started >= max_seconds
+            if callback is not None and (done % callback_every == 0 or done == steps or stop):
+                module.eval()
+                stop = bool(callback(done, _floats(window_total / window_steps))) or stop
+                module.train()
+                window_total, window_steps = None, 0
+            if stop or done == steps:
+                history.append(_floats(epoch_total / epoch_rows))
+                progress.close()
+                module.eval()
+                return history
+        history.append(_floats(epoch_total / epoch_rows))
+    progress.close()
     module.eval()
     return history
+
+
+def _floats(loss):
+    """A recorded loss tensor as a float, or a list of floats for several losses."""
+    return [float(v) for v in loss] if loss.ndim else float(loss)
 
 
 class CheckpointSelector:
     """Keep the best checkpoint by a sample metric, in memory, and stop when it stalls.
 
-    Every ``eval_every`` epochs ``score()`` rates the module (lower is better); the best
-    state is copied, and after ``patience`` evaluations without improvement (None: never)
-    training stops. ``restore()`` loads the best state back. Use as ``train``'s
-    ``after_epoch``.
+    Use as ``train_steps``' ``callback`` with ``callback_every=eval_every``: at each call
+    ``score()`` rates ``module`` (lower is better); the best state is copied, and after
+    ``patience`` evaluations without improvement (None: never) training stops.
+    ``history`` holds ``(step, metric, training loss)`` of every evaluation, so that a
+    report can show whether the loss tracks sample quality. ``restore()`` loads the best
+    state back.
     """
 
-    def __init__(self, module, score, *, eval_every, patience=None):
-        self.module, self.score = module, score
-        self.eval_every, self.patience = eval_every, patience
-        self.history, self.best_epoch, self.best_value = [], None, float("inf")
+    def __init__(self, module, score, *, patience=None):
+        self.module, self.score, self.patience = module, score, patience
+        self.history, self.best_step, self.best_value = [], None, float("inf")
         self._best_state, self._bad = None, 0
 
-    def __call__(self, epoch):
-        if epoch % self.eval_every:
-            return False
+    def __call__(self, step, loss):
         with torch.no_grad():
             value = float(self.score())
-        self.history.append((epoch, value))
+        self.history.append((step, value, loss))
         if value < self.best_value:
-            self.best_value, self.best_epoch, self._bad = value, epoch, 0
+            self.best_value, self.best_step, self._bad = value, step, 0
             self._best_state = copy.deepcopy(self.module.state_dict())
         else:
             self._bad += 1

@@ -34,7 +34,7 @@ def check_params(estimator):
     declared ``_parameter_constraints`` now, not when the first fold fits it: scikit-learn's
     InvalidParameterError names the parameter, its value and what it must be. Parameters
     still None that the dataset fills in (``FILLED_FROM_DATA``) are checked once filled."""
-    for step in [s for _, s in getattr(estimator, "steps", [])] or [estimator]:
+    for step in [s for _, s in _steps(estimator)] or [estimator]:
         constraints = getattr(step, "_parameter_constraints", None)
         if constraints is None or not hasattr(step, "get_params"):
             continue
@@ -74,8 +74,14 @@ def check_neighbors(sampler, fit_labels, name="generator", where="a training par
 
 def final_step(estimator):
     """The last step of a Pipeline, else the estimator itself."""
-    steps = getattr(estimator, "steps", None)
+    steps = _steps(estimator)
     return steps[-1][1] if steps else estimator
+
+
+def _steps(estimator):
+    """A Pipeline's (name, step) list (imblearn's Pipeline is one too), else []: a sampler's
+    own ``steps`` parameter (its training length) is not a list of steps."""
+    return estimator.steps if isinstance(estimator, Pipeline) else []
 
 
 def check_classifier(classifier):
@@ -162,7 +168,7 @@ def balanced(estimator, y):
     if keys:
         return estimator.set_params(**dict.fromkeys(keys, "balanced")), {}
     # No class_weight: balanced sample weights, routed to the last step of a Pipeline.
-    steps = getattr(estimator, "steps", None)
+    steps = _steps(estimator)
     final = final_step(estimator)
     if not has_fit_parameter(final, "sample_weight"):
         raise ValueError(

@@ -194,6 +194,10 @@ def record(results):
         }
     if len(results) > 1:
         record["metrics_by_seed"] = [{name: r.metrics[name] for name in METRICS} for r in results]
+    if first.diagnostics is not None:
+        record["diagnostics"] = (
+            [r.diagnostics for r in results] if len(results) > 1 else first.diagnostics
+        )
     if first.selection is not None:
         record["selection"] = (
             [r.selection for r in results] if len(results) > 1 else first.selection
@@ -204,6 +208,8 @@ def record(results):
         names = [name for name in first.quality if name != "by_class"]
         record["quality"] = {name: _mean([r.quality[name] for r in results]) for name in names}
         record.update(_by_class("quality", [r.quality for r in results]))
+        if len(results) > 1:  # rankings of generators by quality use folds x seeds
+            record["quality_by_seed"] = [{name: r.quality[name] for name in names} for r in results]
     return record
 
 

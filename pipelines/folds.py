@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedShuffleSplit, TunedThresholdClassifierCV
 
 from synthbalance.generators.metrics import minority_quality
@@ -35,6 +36,7 @@ class Result:
     quality_seconds: float = 0.0
     n_held_out: int = 0  # unseen real rows the quality metrics compared with (rarest class)
     selection: dict | None = None
+    diagnostics: dict | None = None  # what the sampler says of its fit (VAEs: active units)
     reliability: dict | None = None  # reliability-diagram bins (metrics.reliability_bins)
 
     @classmethod
@@ -57,6 +59,7 @@ class Fold:
         self.task, self.seed, self.n_train, self.n_test = task, seed, len(train), len(test)
         self.minority, self.base, self.positive = task.minority, task.base, task.minority[0]
         self.inner_fit, self.inner_val = inner_split(self.y_train, task.protocol, seed)
+        self._fitted = {}
         self._prepare_quality()
 
     def _prepare_quality(self):
@@ -84,21 +87,65 @@ class Fold:
 
     def judge(self, X_synthetic, y_synthetic, seed):
         """Quality metrics of the synthetic minority rows (averaged over the minority
-        classes, with ``by_class`` when there are several), or None when not measured."""
-        by_class = {}
+        classes, with ``by_class`` when there are several), or None when not measured.
+
+        Besides the two-sample metrics of ``generators.metrics``: the Classification
+        Accuracy Score (Ravuri & Vinyals 2019), the share of synthetic rows of a class that
+        the run's classifier, trained with balanced class weights on the real training
+        part, assigns to that class, next to the same share of the class's unseen real rows
+        (``cas_real``: what a perfect generator would score); with ``quality.tstr``, the F1
+        of a classifier trained on synthetic rows of the class instead of its real ones
+        (train on synthetic, test on real).
+        """
+        quality, by_class = self.task.protocol.quality, {}
         for class_ in self.quality_classes:
             synthetic = X_synthetic[y_synthetic == class_]
             if len(synthetic) < MIN_QUALITY_ROWS:
                 continue
             seen, unseen = self.real[class_]
-            by_class[class_] = minority_quality(
-                seen,
-                unseen,
-                self.space.transform(synthetic),
-                nearest_k=self.task.protocol.quality.nearest_k,
+            found = minority_quality(
+                seen, unseen, self.space.transform(synthetic), nearest_k=quality.nearest_k,
                 random_state=seed,
+            )  # fmt: skip
+            try:
+                real_classifier, _ = self.fitted("class_weight")
+            except ValueError:  # a classifier that takes no weights: CAS asks it unweighted
+                real_classifier, _ = self.fitted("baseline")
+            found["cas"] = float(np.mean(real_classifier.predict(synthetic) == class_))
+            found["cas_real"] = float(
+                np.mean(real_classifier.predict(self.X_test[self.y_test == class_]) == class_)
             )
+            if quality.tstr:
+                found["tstr_f1"] = self._tstr(class_, synthetic, seed)
+            by_class[class_] = found
         return macro(by_class)
+
+    def fitted(self, method):
+        """``(classifier, seconds)`` of a method without augmentation (its untuned one's for a
+        threshold method), fitted on the real training part once per fold and shared."""
+        spec = REGISTRY[method]
+        if spec.tunes_threshold:
+            return self.fitted(spec.untuned)
+        if method not in self._fitted:
+            estimator = self.task.ensemble if spec.ensemble else None
+            self._fitted[method] = self.fit(self.X_train, self.y_train, spec.balanced, estimator)
+        return self._fitted[method]
+
+    def _tstr(self, class_, synthetic, seed):
+        """F1 for ``class_`` against the base class on the test part of the run's classifier
+        trained on the real rows of every other class plus as many synthetic rows of
+        ``class_`` as it has real ones."""
+        real = self.y_train == class_
+        rng = np.random.RandomState(seed)
+        n = int(real.sum())
+        chosen = synthetic[rng.choice(len(synthetic), n, replace=len(synthetic) < n)]
+        classifier, _ = self.fit(
+            np.vstack([self.X_train[~real], chosen]),
+            np.concatenate([self.y_train[~real], np.full(n, class_, dtype=self.y_train.dtype)]),
+        )
+        rows = (self.y_test == class_) | (self.y_test == self.base)
+        predicted = classifier.predict(self.X_test[rows]) == class_
+        return float(f1_score(self.y_test[rows] == class_, predicted, zero_division=0.0))
 
     def fit(self, X, y, balance=False, estimator=None):
         """``(fitted, seconds)``: a seeded clone of the run's classifier (or of
@@ -209,37 +256,28 @@ def macro(by_class):
 
 def plain_results(fold, methods):
     """``{method: Result}`` for the ``methods`` that train on real rows only. A threshold
-    method reuses the classifier of its untuned method (fitted once per fold)."""
-    fitted = {}
-
-    def classifier_of(name):
-        if name not in fitted:
-            spec = REGISTRY[name]
-            estimator = fold.task.ensemble if spec.ensemble else None
-            fitted[name] = fold.fit(fold.X_train, fold.y_train, spec.balanced, estimator)
-        return fitted[name]
-
+    method reuses the classifier of its untuned method (each fitted once per fold)."""
     results = {}
     for name in methods:
         spec = REGISTRY[name]
         if spec.augmented:
             continue
+        classifier, seconds = fold.fitted(name)
         if spec.tunes_threshold:
-            classifier, seconds = classifier_of(spec.untuned)
             inner = fold.inner_fit
             threshold, tune_seconds = fold.tune(fold.X_train[inner], fold.y_train[inner])
             results[name] = Result.scored(
                 fold, classifier, threshold, classifier_fit=seconds + tune_seconds
             )
         else:
-            classifier, seconds = classifier_of(name)
             results[name] = Result.scored(fold, classifier, classifier_fit=seconds)
     return results
 
 
 def resample(generator, seed, X, y):
-    """``(X_new, y_new, fit_seconds, sample_seconds, selection)``: the rows a clone of
-    ``generator`` seeded with ``seed`` adds to ``(X, y)``."""
+    """``(X_new, y_new, fit_seconds, sample_seconds, about)``: the rows a clone of
+    ``generator`` seeded with ``seed`` adds to ``(X, y)``, and what the sampler says of its
+    fit (``{"selection", "diagnostics"}``, each None when it says nothing)."""
     sampler = with_seed(generator, seed)
     start = time.perf_counter()
     X_res, y_res = sampler.fit_resample(X, y)
@@ -250,7 +288,7 @@ def resample(generator, seed, X, y):
         y_res[len(y) :],
         getattr(sampler, "fit_seconds_", total),
         getattr(sampler, "sample_seconds_", 0.0),
-        getattr(sampler, "selection_", None),
+        {key: getattr(sampler, f"{key}_", None) for key in ("selection", "diagnostics")},
     )
 
 
@@ -259,7 +297,7 @@ def augmented_results(fold, methods, generator, seed):
     with one generator fit seeded ``seed``: the results, and the rows the generator was
     fitted on with those it made."""
     X_fit, y_fit = fold.X_train, fold.y_train  # the generator sees every training row
-    X_new, y_new, gen_fit, gen_sample, selection = resample(generator, seed, X_fit, y_fit)
+    X_new, y_new, gen_fit, gen_sample, about = resample(generator, seed, X_fit, y_fit)
     start = time.perf_counter()
     quality = fold.judge(X_new, y_new, seed)
     # the feature space (a CNN for images) is fitted once per fold; counted with each fit
@@ -286,7 +324,7 @@ def augmented_results(fold, methods, generator, seed):
             results[name] = Result.scored(
                 fold, augmented, classifier_fit=seconds, quality=quality,
                 quality_seconds=quality_seconds, n_held_out=fold.n_unseen if quality else 0,
-                selection=selection, **shared,
+                selection=about["selection"], diagnostics=about["diagnostics"], **shared,
             )  # fmt: skip
     return results, (X_fit, y_fit, X_new, y_new)
 

@@ -55,14 +55,18 @@ class QualityCheck:
     real minority rows of the fold's test part, which neither the generator nor the
     classifier ever sees (``synthbalance.generators.metrics``, in the feature space of
     ``synthbalance.pipelines.quality``). The metrics influence no decision: the generator
-    is fitted on every training row whether they are measured or not."""
+    is fitted on every training row whether they are measured or not. ``tstr`` adds the
+    train-on-synthetic, test-on-real F1, at the cost of one classifier fit per generator
+    fit."""
 
     enabled: bool = True
     nearest_k: int = 5
+    tstr: bool = False
 
     _constraints = {
         "enabled": ["boolean"],
         "nearest_k": [Interval(Integral, 1, None, closed="left")],
+        "tstr": ["boolean"],
     }
 
     def __post_init__(self):

@@ -20,8 +20,8 @@ SMALL_MULTICLASS = [
     "dataset.n_redundant=1",
 ]
 SMALL_EVALUATION = ["evaluation.n_splits=2", "evaluation.n_repeats=1", "evaluation.progress=false"]
-SMALL_TORCH = ["generator.epochs=2", "generator.hidden_dims=[16]"]
-TORCH_GENERATORS = {"vae", "cvae", "cgan", "wgan_gp", "msggan"}
+SMALL_TORCH = ["generator.steps=4", "generator.hidden_dims=[16]"]
+TORCH_GENERATORS = {"vae", "cvae", "cgan", "wgan_gp", "msggan", "stylegan"}
 
 
 def shrink(overrides):

@@ -197,7 +197,7 @@ BAD_INPUTS = {
         "only one class",
     ),
     "NaN": (["dataset=file", "dataset.path={nan}", "dataset.target=y"], "NaN"),
-    "bad parameter": (["generator.epochs=0"], "generator.epochs must be an int in the range"),
+    "bad parameter": (["generator.steps=0"], "generator.steps must be an int in the range"),
     "unknown categorical column": (
         ["dataset=file", "dataset.path={ok}", "dataset.target=y", "dataset.categorical=[zz]"],
         "declared categorical columns ['zz'] are not in the data",
@@ -256,10 +256,10 @@ def test_export_without_path_fails_clearly(tmp_path):
 
 
 def test_selection_history_reaches_the_report(make_config, tmp_path):
-    report = run(make_config("generator.selection=loss", "generator.eval_every=1"))
+    report = run(make_config("generator.selection=coverage", "generator.eval_every=2"))
     records = [r for r in report["folds"] if r["method"] == "augmented"]
-    assert all(r["selection"]["metric"] == "loss" for r in records)
-    assert all(len(r["selection"]["history"]) == 2 for r in records)  # 2 epochs, every epoch
+    assert all(r["selection"]["metric"] == "coverage" for r in records)
+    assert all(len(r["selection"]["history"]) == 2 for r in records)  # 4 steps, every 2nd
     assert (tmp_path / "selection.png").stat().st_size > 0
     assert "## Checkpoint selection" in (tmp_path / "report.md").read_text()
     c2st = [r["quality"]["c2st_auc"] for r in records]

@@ -263,3 +263,30 @@ def test_quality_correlations_do_not_pool_classifier_settings(tmp_path):
     assert markdown.count("| c2st_auc | 4 | -1.00") == 2  # 4 runs each, not 8 pooled
     assert "With logreg(C=0.1): ![quality against utility" in markdown
     assert len(list((tmp_path / "out").glob("quality_vs_utility_logreg_C=*.png"))) == 2
+
+
+def test_generators_are_ranked_by_sample_quality_over_folds_and_seeds(tmp_path):
+    # Three generators on one dataset, 10 folds x 3 seeds: "sharp" always has the lowest
+    # C2ST and "blurry" the highest, but "blurry" helps the classifier most.
+    rng = np.random.default_rng(0)
+    for generator, c2st, delta in [("sharp", 0.6, -0.02), ("middling", 0.75, 0.0),
+                                   ("blurry", 0.9, 0.05)]:  # fmt: skip
+        write_fake_report(tmp_path / "runs", "d1", generator, delta, 0.5)
+        path = tmp_path / "runs" / "d1" / generator / "report.json"
+        report = json.loads(path.read_text())
+        report["folds"] = [
+            {"method": "augmented", "repeat": 0, "fold": fold,
+             "quality_by_seed": [{"c2st_auc": c2st + rng.normal(0, 0.02), "coverage": 0.5}
+                                 for _ in range(3)]}
+            for fold in range(10)
+        ]  # fmt: skip
+        path.write_text(json.dumps(report))
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    ranks = comparison.quality_ranks["c2st_auc"]
+    assert list(ranks["mean_ranks"].index) == ["sharp", "middling", "blurry"]
+    assert ranks["n_blocks"] == 30 and ranks["p_value"] < 0.001
+    assert comparison.quality_ranks["coverage"]["p_value"] == 1.0  # all tied
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    assert "## Generators ranked by sample quality" in markdown
+    assert "| sharp | 1.00 | 2.00 | -0.020 |" in markdown.replace("  ", " ")
+    assert (tmp_path / "out" / "cd_quality_c2st_auc.png").stat().st_size > 0

@@ -340,7 +340,7 @@ def test_a_ctrl_c_while_torch_loads_is_one_line_and_exit_130(tmp_path):
 
 @pytest.mark.slow
 def test_a_ctrl_c_during_the_folds_writes_no_report(tmp_path):
-    overrides = ["generator=vae", "generator.epochs=200", "evaluation.n_splits=5",
+    overrides = ["generator=vae", "generator.steps=20000", "evaluation.n_splits=5",
                  "evaluation.n_repeats=2", "hydra.run.dir=run"]  # fmt: skip
     process = command("synthbalance", *overrides, cwd=tmp_path)
     _wait_for(lambda: (tmp_path / "run" / sweep.HASH_FILE).exists(), process)  # folds begin

@@ -10,7 +10,7 @@ from imblearn.utils.estimator_checks import parametrize_with_checks
 import synthbalance
 from synthbalance import generators
 
-TINY = dict(latent_dim=2, hidden_dims=(8,), epochs=1, batch_size=256, random_state=0, device="cpu")
+TINY = dict(latent_dim=2, hidden_dims=(8,), steps=1, batch_size=256, random_state=0, device="cpu")
 # Samplers that generate images only: the checks' 20-feature data are read as 1x4x5 images.
 IMAGE_SHAPE = (1, 4, 5)
 

@@ -14,10 +14,11 @@ from synthbalance.generators import (
     WGANGPSampler,
 )
 from synthbalance.generators._gan import activate_output, resolutions
+from synthbalance.generators.training import CheckpointSelector
 
 TABULAR = [CGANSampler, WGANGPSampler]
 ALL = [CGANSampler, WGANGPSampler, MSGGANSampler]
-TINY = dict(latent_dim=4, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
+TINY = dict(latent_dim=4, hidden_dims=(16,), steps=6, batch_size=64, device="cpu")
 TINY_IMAGES = dict(TINY, hidden_dims=(8, 8))
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -97,7 +98,7 @@ def test_wgan_takes_a_generator_step_every_n_critic_batches(data):
     X, y = data  # 400 rows in batches of 64: 7 batches per epoch
     generator_losses = {}
     for n_critic in (1, 7, 100):
-        sampler = WGANGPSampler(n_critic=n_critic, random_state=0, **TINY)
+        sampler = WGANGPSampler(n_critic=n_critic, random_state=0, **dict(TINY, steps=21))
         sampler.fit_resample(X, y)
         generator_losses[n_critic] = [g for _, g in sampler.loss_history_]
     assert all(g != 0 for g in generator_losses[1])
@@ -110,37 +111,40 @@ def test_selection_restores_the_best_checkpoint(Sampler, data, monkeypatch):
     X, y = data
     planted, states = iter([3.0, 1.0, 2.0, 4.0, 5.0]), []
 
-    def score(self, validation, generate, seed):  # a planted metric: epoch 2 is the best
-        states.append({k: v.clone() for k, v in self.generator_.state_dict().items()})
+    def score(self, validation, generate, seed):  # a planted metric: step 2 is the best
+        network = self._ema.averaged if self._ema is not None else self.generator_
+        states.append({k: v.clone() for k, v in network.state_dict().items()})
         return next(planted)
 
     monkeypatch.setattr(Sampler, "_sample_score", score)
-    sampler = Sampler(selection="c2st", random_state=0, **dict(TINY, epochs=5, eval_every=1))
+    sampler = Sampler(selection="c2st", random_state=0, **dict(TINY, steps=5, eval_every=1))
     sampler.fit_resample(X, y)
-    assert sampler.selection_["best_epoch"] == 2
-    assert [value for _, value in sampler.selection_["history"]] == [3.0, 1.0, 2.0, 4.0, 5.0]
+    assert sampler.selection_["best_step"] == 2
+    assert [value for _, value, _ in sampler.selection_["history"]] == [3.0, 1.0, 2.0, 4.0, 5.0]
     restored = sampler.generator_.state_dict()
     assert all(torch.equal(restored[k], states[1][k]) for k in restored)
     assert not all(torch.equal(restored[k], states[-1][k]) for k in restored)
 
 
-@pytest.mark.parametrize("selection", ["c2st", "coverage"])
-def test_selection_by_a_sample_metric_keeps_its_best_epoch(selection, data, monkeypatch):
+@pytest.mark.parametrize("selection", ["c2st", "coverage", "fd"])
+def test_selection_by_a_sample_metric_keeps_its_best_step(selection, data, monkeypatch):
     X, y = data
     selectors = []
-    make_selector = CGANSampler._checkpoint_selector
+    make_selector = CheckpointSelector.__init__
 
-    def keep(self, module, score):
-        selectors.append(make_selector(self, module, score))
-        return selectors[-1]
+    def keep(self, *args, **kwargs):
+        make_selector(self, *args, **kwargs)
+        selectors.append(self)
 
-    monkeypatch.setattr(CGANSampler, "_checkpoint_selector", keep)
-    sampler = CGANSampler(selection=selection, random_state=0, **dict(TINY, epochs=4, eval_every=1))
+    monkeypatch.setattr(CheckpointSelector, "__init__", keep)
+    sampler = CGANSampler(selection=selection, random_state=0, **dict(TINY, steps=4, eval_every=1))
     sampler.fit_resample(X, y)
     record = sampler.selection_
-    epochs, values = zip(*record["history"], strict=True)
-    assert record["metric"] == selection and epochs == (1, 2, 3, 4)
-    assert record["best_epoch"] == epochs[int(np.argmin(values))]
+    steps, values, losses = zip(*record["history"], strict=True)
+    assert record["metric"] == selection and steps == (1, 2, 3, 4)
+    assert record["best_step"] == steps[int(np.argmin(values))]
+    assert all(len(loss) == 2 for loss in losses)  # the discriminator's and generator's
+    assert len(record["loss_rank_correlation"]) == 2
     # the restored generator, rated again on the same held-out rows and noise, is the best
     assert selectors[0].score() == min(values)
 
@@ -168,7 +172,7 @@ def test_msggan_on_a_table_asks_for_image_shape(architecture, data):
         ({"gp_weight": -1.0}, "gp_weight"),
         ({"lr_discriminator": 0.0}, "lr_discriminator"),
         ({"latent_dim": 0}, "latent_dim"),
-        ({"epochs": 0}, "epochs"),
+        ({"steps": 0}, "steps"),
     ],
 )
 def test_bad_parameters_raise_value_error_naming_them(change, message, data):
@@ -271,7 +275,7 @@ def test_generator_configs_instantiate_and_resample(name, data, images):
         cfg = compose("config", overrides=[f"generator={name}"]).generator
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
-    node.update(epochs=1, hidden_dims=[8])
+    node.update(steps=1, hidden_dims=[8])
     X, y, *shape = images if name == "msggan" else data
     sampler = instantiate(node, random_state=0, **({"image_shape": shape[0]} if shape else {}))
     X_res, y_res = sampler.fit_resample(X, y)
@@ -298,3 +302,21 @@ def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
     assert (tmp_path / "report.json").exists()
     if "dataset=keel" in overrides:
         assert report["generator"]["params"]["categorical_features"] == [0]
+
+
+def test_the_weight_average_forgets_the_initial_weights_in_a_short_run():
+    # 400 updates (a WGAN-GP's generator steps in 2,000 critic steps): a fixed decay of 0.999
+    # would keep 67 % of the weight on the untrained network; the warm-up keeps almost none.
+    from synthbalance.generators.training import ExponentialAverage
+
+    network = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        network.weight.zero_()
+    average = ExponentialAverage(network, 0.999)
+    average.update()  # the first update copies the (untrained) weights
+    with torch.no_grad():
+        network.weight.fill_(1.0)
+    for _ in range(399):
+        average.update()
+    assert average.averaged.weight.min().item() > 0.99
+    assert network.weight.min().item() == 1.0  # the trained network is left alone

@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
 
 SAMPLERS = [VAESampler, CVAESampler]
-TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
+TINY = dict(latent_dim=3, hidden_dims=(16,), steps=6, batch_size=64, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,8 @@ def test_every_sampling_mode_generates_distinct_rows(Sampler, sampling, data):
 def test_latent_average_over_the_whole_class_gives_one_row(Sampler, data):
     X, y = data
     k = int((y == 1).sum())
-    X_res, _ = Sampler(k=k, noise=0.0, random_state=0, **TINY).fit_resample(X, y)
+    sampler = Sampler(k=k, noise=0.0, decoder_noise=False, random_state=0, **TINY)
+    X_res, _ = sampler.fit_resample(X, y)
     new = X_res[len(X) :]
     np.testing.assert_allclose(new, np.broadcast_to(new[0], new.shape), rtol=1e-5, atol=1e-6)
 
@@ -93,17 +94,18 @@ def _decoded_means(sampler, X_minority, minority):
     with torch.no_grad():
         if isinstance(sampler, CVAESampler):
             c = torch.full((len(Z),), int(np.flatnonzero(sampler.classes_ == minority)[0]))
-            decoded = sampler.model_.decode(sampler.model_.encode(Z, c)[0], c)
+            model = sampler.model_
+            decoded = model.rows(model.decode(model.encode(Z, c)[0], c))
         else:
             model = sampler.models_[minority]
-            decoded = model.decode(model.encode(Z)[0])
+            decoded = model.rows(model.decode(model.encode(Z)[0]))
     return sampler.preprocessor_.inverse_transform(decoded.numpy())
 
 
 @pytest.mark.parametrize("Sampler", SAMPLERS)
 def test_latent_average_with_k1_decodes_one_real_encoder_mean(Sampler, data):
     X, y = data
-    sampler = Sampler(k=1, noise=0.0, random_state=0, **TINY)
+    sampler = Sampler(k=1, noise=0.0, decoder_noise=False, random_state=0, **TINY)
     X_res, _ = sampler.fit_resample(X, y)
     candidates = _decoded_means(sampler, X[y == 1], 1)
     new = X_res[len(X) :]
@@ -162,7 +164,7 @@ def test_dataframe_in_dataframe_out(Sampler, data):
         ({"X": "inf"}, "infinity"),
         ({"y": "one_class"}, "class"),
         ({"sampling_strategy": {7: 10}}, "not present"),
-        ({"epochs": 0}, "epochs"),
+        ({"steps": 0}, "steps"),
         ({"k": 0}, "'k'"),
         ({"sampling": "median"}, "sampling"),
     ],
@@ -202,7 +204,7 @@ def test_generator_configs_instantiate_and_resample(name, data):
         cfg = compose("config", overrides=[f"generator={name}"]).generator
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
-    node.update({"epochs": 2} if name in {"vae", "cvae"} else {})
+    node.update({"steps": 2} if name in {"vae", "cvae"} else {})
     sampler = instantiate(node, random_state=0)
     X, y = data
     X_res, y_res = sampler.fit_resample(X, y)
@@ -213,13 +215,13 @@ def test_checkpoint_selector_restores_the_best_state():
     from synthbalance.generators.training import CheckpointSelector
 
     module = torch.nn.Linear(1, 1, bias=False)
-    selector = CheckpointSelector(module, lambda: abs(module.weight.item()), eval_every=1)
-    for epoch, weight in enumerate([3.0, -1.0, 2.0, 0.5, 4.0], start=1):
+    selector = CheckpointSelector(module, lambda: abs(module.weight.item()))
+    for step, weight in enumerate([3.0, -1.0, 2.0, 0.5, 4.0], start=1):
         module.weight.data.fill_(weight)
-        selector(epoch)
+        selector(step, loss=float(step))
     selector.restore()
-    assert selector.best_epoch == 4
-    assert abs(module.weight.item()) == min(value for _, value in selector.history) == 0.5
+    assert selector.best_step == 4
+    assert abs(module.weight.item()) == min(value for _, value, _ in selector.history) == 0.5
 
 
 def test_checkpoint_selector_stops_after_patience():
@@ -227,23 +229,24 @@ def test_checkpoint_selector_stops_after_patience():
 
     module = torch.nn.Linear(1, 1)
     values = iter([1.0, 2.0, 3.0, 0.5])
-    selector = CheckpointSelector(module, lambda: next(values), eval_every=2, patience=2)
-    assert [selector(epoch) for epoch in range(1, 7)] == [False] * 5 + [True]
-    assert selector.history == [(2, 1.0), (4, 2.0), (6, 3.0)]
+    selector = CheckpointSelector(module, lambda: next(values), patience=2)
+    assert [selector(step, loss=0.0) for step in (2, 4, 6)] == [False, False, True]
+    assert selector.history == [(2, 1.0, 0.0), (4, 2.0, 0.0), (6, 3.0, 0.0)]
 
 
 @pytest.mark.parametrize("Sampler", SAMPLERS)
-@pytest.mark.parametrize("selection", ["loss", "c2st", "coverage"])
+@pytest.mark.parametrize("selection", ["c2st", "coverage", "fd"])
 def test_selection_by_a_sample_metric_records_its_history(Sampler, selection, data):
     X, y = data
-    sampler = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "epochs": 6})
+    sampler = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "steps": 6})
     _, y_res = sampler.fit_resample(X, y)
     assert Counter(y_res)[1] == Counter(y_res)[0]
     record = sampler.selection_ if Sampler is CVAESampler else sampler.selection_["1"]
-    epochs, values = zip(*record["history"], strict=True)
-    assert epochs == (2, 4, 6) and record["metric"] == selection
-    assert record["best_epoch"] == epochs[int(np.argmin(values))]
-    again = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "epochs": 6})
+    steps, values, losses = zip(*record["history"], strict=True)
+    assert steps == (2, 4, 6) and record["metric"] == selection
+    assert record["best_step"] == steps[int(np.argmin(values))]
+    assert all(isinstance(loss, float) for loss in losses)
+    again = Sampler(selection=selection, eval_every=2, random_state=0, **{**TINY, "steps": 6})
     again.fit_resample(X, y)
     assert again.selection_ == sampler.selection_
 
@@ -348,7 +351,8 @@ def test_sample_zero_rows_is_an_empty_array(Sampler, data):
 
 def test_max_seconds_stops_training_early(data, one_torch_thread):
     X, y = data
-    slow = dict(TINY, epochs=10_000)
+    slow = dict(TINY, steps=1_000_000)
     sampler = CVAESampler(random_state=0, max_seconds=0.2, **slow)
     sampler.fit_resample(X, y)
-    assert 1 <= len(sampler.loss_history_) < 10_000
+    n_batches = -(-len(X) // TINY["batch_size"])
+    assert 1 <= len(sampler.loss_history_) < 1_000_000 // n_batches

@@ -212,7 +212,7 @@ def test_export_image_folder_round_trip(tmp_path):
 
     out = tmp_path / "balanced"
     result = cli(
-        "synthbalance-export", "dataset=digits", "generator=cvae", "generator.epochs=2",
+        "synthbalance-export", "dataset=digits", "generator=cvae", "generator.steps=4",
         f"export.path={out}", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

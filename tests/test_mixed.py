@@ -21,7 +21,7 @@ from synthbalance.pipelines.report import MACRO
 
 from .conftest import fold_records
 
-TINY = dict(latent_dim=3, hidden_dims=(16,), epochs=3, batch_size=64, device="cpu")
+TINY = dict(latent_dim=3, hidden_dims=(16,), steps=6, batch_size=64, device="cpu")
 
 
 def mixed_frame(n=300, seed=0):
@@ -110,7 +110,7 @@ def test_every_generator_yields_only_valid_categories(name, abalone, one_torch_t
     with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"generator={name}"])
     if name in {"vae", "cvae", "cgan", "wgan_gp"}:
-        cfg.generator.epochs, cfg.generator.hidden_dims = 3, [16]
+        cfg.generator.steps, cfg.generator.hidden_dims = 6, [16]
     generator, _ = for_dataset(*build(cfg.generator), abalone)
     X, y = abalone.encoded(), abalone.y
     X_res, y_res = with_seed(generator, 0).fit_resample(X, y)

@@ -150,7 +150,7 @@ def test_smote_outliers_lie_between_different_classes():
 def test_cvae_outliers_decode_blended_conditions(one_torch_thread):
     rng = np.random.RandomState(0)
     X, y = rng.uniform(size=(60, 16)), np.repeat([0, 1, 2], 20)
-    cvae = sb.CVAESampler(image_shape=(1, 4, 4), epochs=2, hidden_dims=(8,), device="cpu")
+    cvae = sb.CVAESampler(image_shape=(1, 4, 4), steps=4, hidden_dims=(8,), device="cpu")
     sampler = sb.CVAEOutliers(sampler=cvae, random_state=0).fit(X, y)
     rows = sampler.sample(25)
     assert rows.shape == (25, 16) and np.isfinite(rows).all()

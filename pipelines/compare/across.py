@@ -95,6 +95,37 @@ def friedman(matrix):
     return {"p_value": p_value, "mean_ranks": ranks, "nemenyi": nemenyi}
 
 
+# Sample-quality metrics generators are ranked by, and whether higher is better.
+QUALITY_RANKED = {"c2st_auc": False, "fd": False, "coverage": True, "recall": True, "cas": True}
+
+
+def quality_ranking(options, metric):
+    """Friedman test of generators by one sample-quality metric, for runs on one dataset and
+    the same folds: ``options`` is ``{generator: {(repeat, fold): augmented fold record}}``,
+    every (fold, generator seed) a block, so that three seeds on 10 folds give 30 blocks.
+    Quality does not depend on the classifier. Returns ``friedman``'s result (mean ranks,
+    1 = best; Nemenyi p-values) plus ``n_blocks``, or None with fewer than 3 generators
+    measured on shared blocks."""
+    higher_is_better = QUALITY_RANKED[metric]
+    columns = {}
+    for name, records in options.items():
+        values = {}
+        for key, record in records.items():
+            seeds = record.get("quality_by_seed") or [record.get("quality") or {}]
+            for seed, quality in enumerate(seeds):
+                if quality.get(metric) is not None:
+                    values[(*key, seed)] = quality[metric]
+        if values:
+            columns[name] = values
+    matrix = pd.DataFrame(columns).dropna()
+    if not higher_is_better:
+        matrix = -matrix
+    result = friedman(matrix)
+    if result is None:
+        return None
+    return {**result, "n_blocks": len(matrix), "higher_is_better": higher_is_better}
+
+
 def quality_correlations(table):
     """Spearman rank correlation of each quality metric with the F1 / ROC AUC deltas across
     runs: which quality metric predicts usefulness on these data. Per classifier: runs with

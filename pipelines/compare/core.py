@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import validate_parameter_constraints
 
-from synthbalance.pipelines.compare.across import friedman, generator_tests, quality_correlations
+from synthbalance.pipelines.compare.across import (
+    QUALITY_RANKED,
+    friedman,
+    generator_tests,
+    quality_correlations,
+    quality_ranking,
+)
 from synthbalance.pipelines.compare.figures import (
     _file_name,
     _quality_figure,
@@ -20,8 +26,8 @@ from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
 from synthbalance.pipelines.io import atomic_path, write_text
-from synthbalance.pipelines.methods import METHODS, run_label
-from synthbalance.pipelines.metrics import HEADLINE, METRICS, sign
+from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
+from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
 from synthbalance.pipelines.protocol import ROPE
 from synthbalance.pipelines.report.build import by_method, compare_methods, fold_metrics
 from synthbalance.pipelines.report.core import Report
@@ -57,6 +63,7 @@ class Comparison:
         self.table = self.everything[self.everything["primary"]].reset_index(drop=True)
         self.across = self._across()
         self.correlations = quality_correlations(self.table)
+        self.quality_ranks = self._quality_ranks()
 
     @classmethod
     def from_directories(cls, directories, rope=0.01):
@@ -78,6 +85,23 @@ class Comparison:
                     "n_datasets": len(matrix), "missing": missing, "matrix": matrix,
                 }  # fmt: skip
         return across
+
+    def _quality_ranks(self):
+        """``{quality metric: quality_ranking result}`` for runs on one dataset whose
+        generators were judged: generators ranked by sample quality over folds x seeds."""
+        if len({data["dataset"]["name"] for _, data in self.runs}) > 1:
+            return {}
+        names, options = run_names(self.runs), {}
+        for run, data in self.runs:
+            records = by_method(data.get("folds", [])).get(AUGMENTATION[0])
+            if records and data["generator"]["name"] != "none":
+                options.setdefault(names[run][1], records)
+        ranks = {}
+        for metric in QUALITY_RANKED:
+            result = quality_ranking(options, metric)
+            if result is not None:
+                ranks[metric] = {**result, "figure": f"cd_quality_{metric}.png"}
+        return ranks
 
     @property
     def reports(self):
@@ -173,8 +197,14 @@ class Comparison:
         for (classifier, metric), result in self.across.items():
             if result["friedman"] is not None:
                 plot_critical_difference(
-                    result["friedman"], metric, classifier, out / result["figure"]
-                )
+                    result["friedman"], f"{LABELS[metric]} with {classifier}",
+                    out / result["figure"],
+                )  # fmt: skip
+        for metric, result in self.quality_ranks.items():
+            plot_critical_difference(
+                result, f"sample quality: {metric} over {result['n_blocks']} folds x seeds",
+                out / result["figure"],
+            )  # fmt: skip
         for classifier in sorted(self.table["classifier"].unique()):
             if self.table.loc[self.table["classifier"] == classifier, "amount"].nunique() > 1:
                 plot_amounts(self.table, classifier, out / f"amount_{_file_name(classifier)}.png")
@@ -194,7 +224,7 @@ class Comparison:
         return path
 
     def to_markdown(self):
-        return render_markdown(self.everything, self.across, self.correlations)
+        return render_markdown(self.everything, self.across, self.correlations, self.quality_ranks)
 
     def _repr_html_(self):
         columns = ["dataset", "classifier", "method", "class"]

@@ -8,14 +8,15 @@ from synthbalance.pipelines.io import pyplot, save_figure
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 
 
-def plot_critical_difference(result, metric, classifier, path):
+def plot_critical_difference(result, what, path):
+    """Critical-difference diagram of a ``friedman`` result; ``what`` was ranked."""
     import scikit_posthocs as sp
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 2.5 + 0.15 * len(result["mean_ranks"])))
     sp.critical_difference_diagram(result["mean_ranks"], result["nemenyi"], ax=ax)
     ax.set_title(
-        f"{LABELS[metric]} with {classifier}: mean ranks (Friedman p = {result['p_value']:.3g}); "
+        f"{what}: mean ranks (Friedman p = {result['p_value']:.3g}); "
         "bars join methods Nemenyi cannot separate",
         fontsize="small",
     )

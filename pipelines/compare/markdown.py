@@ -20,11 +20,13 @@ def _p(value):
     return "\u2013" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
-def render_markdown(table, across, correlations=None):
+def render_markdown(table, across, correlations=None, quality_ranks=None):
     """The whole of comparison.md: ``table`` (every row of ``comparison_table``), the
-    statistics ``across`` datasets per (classifier, metric), and the quality
-    ``correlations``."""
+    statistics ``across`` datasets per (classifier, metric), the quality ``correlations``,
+    and the generators ranked by sample quality (``quality_ranks``, one dataset)."""
     parts = ["# synthbalance comparison", *_runs_section(table)]
+    if quality_ranks:
+        parts += _quality_ranks_section(table, quality_ranks)
     for (classifier, metric), result in across.items():
         parts += _across_section(classifier, metric, result)
     if correlations is not None and len(correlations):
@@ -91,6 +93,39 @@ def _across_section(classifier, metric, result):
         )
         parts.append(f"Left out of these statistics, as they did not run everywhere: {left_out}.")
     return parts
+
+
+def _quality_ranks_section(table, quality_ranks):
+    """Generators ranked by each sample-quality metric, beside their utility (the F1 and
+    ROC AUC deltas of augmentation against the baseline)."""
+    first = next(iter(quality_ranks.values()))["mean_ranks"]  # sorted, best first
+    others = {g for result in quality_ranks.values() for g in result["mean_ranks"].index}
+    generators = [*first.index, *sorted(others - set(first.index))]
+    header = ["generator", *(f"rank by {m}" for m in quality_ranks)]
+    header += [f"Δ {LABELS[m]}" for m in HEADLINE]
+    primary = table[table["primary"]].drop_duplicates("method").set_index("method")
+    rows = []
+    for name in generators:
+        row = [name] + [
+            f"{result['mean_ranks'][name]:.2f}" if name in result["mean_ranks"] else "–"
+            for result in quality_ranks.values()
+        ]
+        row += [f"{primary.loc[name, f'{m}_delta_mean']:+.3f}" if name in primary.index
+                else "–" for m in HEADLINE]  # fmt: skip
+        rows.append(row)
+    tests = "; ".join(
+        f"{m}: Friedman p = {r['p_value']:.3g} over {r['n_blocks']} blocks "
+        f"([diagram]({r['figure']}))"
+        for m, r in quality_ranks.items()
+    )
+    return [
+        "## Generators ranked by sample quality",
+        "Mean ranks (1 = best) of each generator's samples by each quality metric, every "
+        "(fold, generator seed) a block (Friedman test, Nemenyi post-hoc in the diagrams), "
+        "beside what the samples did for the classifier (augmented − baseline). A "
+        f"generator can rank first on quality and help nothing. {tests}.",
+        markdown_table(header, rows),
+    ]
 
 
 def _correlations_section(table, correlations):

@@ -220,6 +220,26 @@ def summarise_quality(folds):
     }
 
 
+def summarise_diagnostics(folds):
+    """What the generator said of its fits, averaged over the augmented method's folds:
+    ``{"active_units", "latent_dim", "kl_per_dim"}`` (the VAEs), per generated class for a
+    sampler with one model per class; None when it said nothing."""
+    found = []
+    for r in folds:
+        if r["method"] == AUGMENTATION[0] and r.get("diagnostics"):
+            found += r["diagnostics"] if isinstance(r["diagnostics"], list) else [r["diagnostics"]]
+    if not found:
+        return None
+    per_class = "active_units" not in found[0]
+    by_class = [d for f in found for d in f.values()] if per_class else found
+    return {
+        "active_units": float(np.mean([d["active_units"] for d in by_class])),
+        "latent_dim": by_class[0]["latent_dim"],
+        "kl_per_dim": np.mean([d["kl_per_dim"] for d in by_class], axis=0).round(4).tolist(),
+        "fits": len(by_class),
+    }
+
+
 def summarise_reliability(folds):
     """``{method: {"count", "predicted", "observed"}}``: every method's reliability-diagram
     bins pooled over the folds (the first minority class against the base class): rows per
@@ -282,6 +302,8 @@ def build_report(
     }
     if (reliability := summarise_reliability(folds)) is not None:
         report["calibration"] = reliability
+    if (diagnostics := summarise_diagnostics(folds)) is not None:
+        report["diagnostics"] = diagnostics
     if config_sha256 is not None:
         report["config_sha256"] = config_sha256
     if sample_grid is not None:

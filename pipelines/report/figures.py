@@ -92,20 +92,27 @@ def selections(report):
 
 
 def selection_figure(found):
-    """The selection metric over epochs for every generator fit, chosen epochs marked."""
+    """For every generator fit, the selection metric (left) and the training loss (right)
+    at every evaluated checkpoint; the kept checkpoints are dots."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, (metric_ax, loss_ax) = plt.subplots(1, 2, figsize=(9, 3.5))
     for name, selection in found:
-        epochs, values = zip(*selection["history"], strict=True)
-        (line,) = ax.plot(epochs, values, linewidth=1, label=name)
-        best = epochs.index(selection["best_epoch"])
-        ax.scatter([epochs[best]], [values[best]], color=line.get_color(), zorder=3)
+        steps = [h[0] for h in selection["history"]]
+        values = [h[1] for h in selection["history"]]
+        losses = [h[2][-1] if isinstance(h[2], list) else h[2] for h in selection["history"]]
+        (line,) = metric_ax.plot(steps, values, linewidth=1, label=name)
+        best = steps.index(selection["best_step"])
+        metric_ax.scatter([steps[best]], [values[best]], color=line.get_color(), zorder=3)
+        loss_ax.plot(steps, losses, linewidth=1, color=line.get_color())
     metric = found[0][1]["metric"]
-    ax.set_xlabel("epoch")
-    ax.set_ylabel({"coverage": "\u2212coverage"}.get(metric, metric) + " (lower is better)")
-    ax.set_title("Checkpoint selection on held-out rows; dots: the kept checkpoints")
+    metric_ax.set_xlabel("optimiser step")
+    metric_ax.set_ylabel({"coverage": "\u2212coverage"}.get(metric, metric) + " (lower is better)")
+    metric_ax.set_title("Sample metric on held-out rows; dots: kept", fontsize="small")
+    loss_ax.set_xlabel("optimiser step")
+    loss_ax.set_ylabel("training loss (the generator's, for a GAN)")
+    loss_ax.set_title("Training loss at the same checkpoints", fontsize="small")
     if len(found) <= 12:
-        ax.legend(fontsize="xx-small", ncol=2)
+        metric_ax.legend(fontsize="xx-small", ncol=2)
     return fig
 
 

@@ -201,6 +201,21 @@ def quality_section(report):
             ],
         ),
         *crowding_note(quality),
+        *_latent_note(report),
+    ]
+
+
+def _latent_note(report):
+    """The VAE's latent code in a sentence: how many dimensions it uses, their KL."""
+    found = report.get("diagnostics")
+    if not found:
+        return []
+    kl = ", ".join(f"{v:.2f}" for v in found["kl_per_dim"])
+    return [
+        f"Latent code: {found['active_units']:.1f} of {found['latent_dim']} dimensions active "
+        f"on average over {found['fits']} fits (KL per dimension, nats: {kl}). A dimension "
+        "whose KL is near 0 carries nothing; with none active the decoder ignores z and every "
+        "sample sits at the class centre (posterior collapse)."
     ]
 
 
@@ -221,13 +236,26 @@ def _selection_section(report):
     found = selections(report)
     if not found:
         return []
-    chosen = [s["best_epoch"] for _, s in found]
+    chosen = [s["best_step"] for _, s in found]
     metric = found[0][1]["metric"]
+    correlations = [
+        rho[-1] if isinstance(rho, list) else rho
+        for _, s in found
+        if (rho := s.get("loss_rank_correlation")) is not None
+        and (rho[-1] if isinstance(rho, list) else rho) is not None
+    ]
+    tracks = (
+        f" Across the checkpoints of a fit, the training loss and the sample metric have a "
+        f"median Spearman correlation of {np.median(correlations):+.2f} (+1: the loss tracks "
+        "sample quality; near 0 or below: a lower loss does not mean better samples)."
+        if correlations
+        else ""
+    )
     return [
         "## Checkpoint selection",
         f"The generator kept the checkpoint with the best {metric} on held-out rows of the "
-        f"generated class: epochs {min(chosen)}\u2013{max(chosen)} (median "
-        f"{int(np.median(chosen))}) over {len(found)} fits. "
+        f"generated class: steps {min(chosen)}\u2013{max(chosen)} (median "
+        f"{int(np.median(chosen))}) over {len(found)} fits.{tracks} "
         f"![selection history]({SELECTION})",
     ]
 

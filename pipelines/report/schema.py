@@ -10,10 +10,12 @@ FIELDS = (
 # What a comparison across runs reads of each report.
 COMPARED_FIELDS = ("schema", "dataset", "generator", "classifier", "summary", "comparisons")
 # The fields some reports add: summary_by_class (several minority classes), quality (when
-# measured), calibration (reliability-diagram bins per method), config_sha256 (runs of the
+# measured), calibration (reliability-diagram bins per method), diagnostics (what the
+# generator said of its fits: a VAE's active latent units), config_sha256 (runs of the
 # CLI), sample_grid (image runs), open_set (datasets with unknown classes).
 OPTIONAL_FIELDS = (
-    "summary_by_class", "quality", "calibration", "config_sha256", "sample_grid", "open_set",
+    "summary_by_class", "quality", "calibration", "diagnostics", "config_sha256", "sample_grid",
+    "open_set",
 )  # fmt: skip
 # The comparisons' "class" of the macro average over several minority classes.
 MACRO = "macro"

@@ -11,6 +11,17 @@ QUALITY_LABELS = {
     "recall": ("recall", "share of real rows inside the synthetic manifold"),
     "density": ("density", "about 1 when synthetic rows sit where real ones are dense"),
     "coverage": ("coverage", "share of real rows with a synthetic neighbour"),
+    "fd": (
+        "Fréchet distance",
+        "between Gaussians fitted to real and synthetic features; 0 = alike",
+    ),
+    "diversity": ("diversity", "synthetic spread / real spread; near 0 = collapsed to a point"),
+    "cas": ("CAS", "share of synthetic rows a real-data classifier gives the intended class"),
+    "cas_real": (
+        "CAS of real rows",
+        "the same share for unseen real rows: what a perfect generator scores",
+    ),
+    "tstr_f1": ("TSTR F1", "F1 of a classifier trained on synthetic instead of real minority rows"),
     "memorised": ("memorised", "share closer to a training row than 95 % of unseen real rows"),
     "exact_copies": ("exact copies", "share identical to a training row"),
     "leaked": ("leaked", "share closer to an unseen real row than 95 % of training rows are"),
