@@ -183,7 +183,7 @@ def compare_main(argv=None):
     )
     parser.add_argument("directories", nargs="+", metavar="DIR")
     parser.add_argument(
-        "--out", default=".", help="where to write comparison.md and comparison.csv (default: .)"
+        "--out", default=".", help="where to write comparison.md, .html and .csv (default: .)"
     )
     parser.add_argument(
         "--rope", type=float, default=0.01, help="region of practical equivalence (default: 0.01)"
@@ -195,4 +195,7 @@ def compare_main(argv=None):
         comparison = compare.write_comparison(args.directories, args.out, rope=args.rope)
     for problem in comparison.problems:
         print(f"synthbalance-compare: skipped {problem}", file=sys.stderr)
-    print(f"{len(comparison)} runs compared; wrote {args.out}/comparison.md and comparison.csv")
+    print(
+        f"{len(comparison)} runs compared; wrote {args.out}/comparison.md, comparison.html "
+        "and comparison.csv"
+    )

@@ -9,6 +9,7 @@ import pytest
 from hydra.utils import instantiate
 from imblearn import FunctionSampler
 from imblearn.over_sampling import SMOTE, RandomOverSampler
+from markupsafe import escape
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -98,7 +99,7 @@ def test_report_frames_best_and_plot(data):
     assert best.comparison["delta_mean"] == pytest.approx(f1.max() - f1[best.runner_up])
     figure = report.plot()
     assert len(figure.axes) == 2  # F1 and ROC AUC
-    assert report.headline in report._repr_html_()
+    assert str(escape(report.best("f1").label)) in report._repr_html_()
     with pytest.raises(ValueError, match="unknown metric 'auc'"):
         report.best("auc")
 
@@ -108,7 +109,7 @@ def test_save_writes_what_the_cli_writes_and_load_reads_it_back(data, tmp_path):
     report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
     path = report.save(tmp_path / "out")
     written = {p.name for p in (tmp_path / "out").iterdir()}
-    assert written == {"report.json", "report.md", "deltas.png", "calibration.png"}
+    assert written == {"report.json", "report.md", "report.html", "deltas.png", "calibration.png"}
     loaded = sb.Report.load(tmp_path / "out")
     assert loaded.data == json.loads(path.read_text()) and loaded.headline == report.headline
     other = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)

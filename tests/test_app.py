@@ -62,6 +62,7 @@ def test_default_run_writes_a_complete_report(make_config, tmp_path):
     assert opening.startswith("For F1, ") and "for ROC AUC, " in opening
     assert "On seed_case with logreg, cvae augmentation " in opening
     assert (tmp_path / "deltas.png").stat().st_size > 0
+    assert 'id="diagnosis"' in (tmp_path / "report.html").read_text()
 
 
 def test_same_config_same_report(make_config, tmp_path):

@@ -15,7 +15,8 @@ def test_every_package_folder_is_installed_under_synthbalance():
     folders = {name: ROOT / path for name, path in setuptools["package-dir"].items()}
     found = set()
     for name, folder in folders.items():
-        for file in [*folder.rglob("*.py"), *folder.rglob("*.yaml")]:
+        # configs (yaml) and templates (j2) install as packages of data files
+        for file in [*folder.rglob("*.py"), *folder.rglob("*.yaml"), *folder.rglob("*.j2")]:
             if "__pycache__" not in file.parts:
                 found.add(".".join((name, *file.parent.relative_to(folder).parts)))
         # folders holding only folders are packages too (conf/hydra)
@@ -35,8 +36,10 @@ def test_a_wheel_install_runs_beside_a_users_own_conf_package(tmp_path):
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    # the dependencies come from this environment; synthbalance itself is installed anew
-    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # the dependencies come from this environment (and those its own .pth files add, as a
+    # worktree's venv does); synthbalance itself is installed anew
+    found = [sysconfig.get_paths()["purelib"], *(p for p in sys.path if p.endswith("-packages"))]
+    (Path(site) / "deps.pth").write_text("\n".join(dict.fromkeys(found)) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--target", site, str(ROOT)],
@@ -62,3 +65,4 @@ def test_a_wheel_install_runs_beside_a_users_own_conf_package(tmp_path):
                          capture_output=True, text=True)  # fmt: skip
     assert job.returncode == 0, job.stderr
     assert (tmp_path / "run" / "report.json").is_file()
+    assert '<img src="data:image/png' in (tmp_path / "run" / "report.html").read_text()

@@ -22,6 +22,7 @@ from synthbalance.pipelines.compare.figures import (
     plot_critical_difference,
     plot_quality,
 )
+from synthbalance.pipelines.compare.html import COMPARISON_HTML, render_comparison
 from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
@@ -191,8 +192,8 @@ class Comparison:
         return {name: options[name] for name in sorted(options, key=_option_order)}
 
     def save(self, out):
-        """Write comparison.md, comparison.csv, comparison_generators.csv and the figures
-        into ``out``; returns comparison.md's path."""
+        """Write comparison.md, comparison.html, comparison.csv, comparison_generators.csv
+        and the figures into ``out``; returns comparison.md's path."""
         out = Path(out)
         for (classifier, metric), result in self.across.items():
             if result["friedman"] is not None:
@@ -219,6 +220,7 @@ class Comparison:
         if len(tests := self.generator_tests):
             with atomic_path(out / "comparison_generators.csv") as tmp:
                 tests.to_csv(tmp, index=False)
+        write_text(out / COMPARISON_HTML, render_comparison(self, out))
         path = out / "comparison.md"
         write_text(path, self.to_markdown())
         return path

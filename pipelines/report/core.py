@@ -1,7 +1,6 @@
 """``Report``: one run's report.json content as an object, with DataFrames, the best method,
 figures, a notebook view, and the files the CLI writes."""
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
@@ -11,12 +10,13 @@ import pandas as pd
 
 from synthbalance.pipelines.io import write_text
 from synthbalance.pipelines.methods import METHODS
-from synthbalance.pipelines.metrics import HEADLINE, METRICS, sign
+from synthbalance.pipelines.metrics import METRICS, sign
 from synthbalance.pipelines.report import figures
 from synthbalance.pipelines.report.build import compare_methods
+from synthbalance.pipelines.report.html import HTML_FILE, render_fragment, render_html
 from synthbalance.pipelines.report.markdown import render_markdown
 from synthbalance.pipelines.report.schema import check_report, primary_class
-from synthbalance.pipelines.report.text import headline, method_label, protocol_text, undetected
+from synthbalance.pipelines.report.text import headline, method_label
 
 REPORT_FILE = "report.json"
 
@@ -148,37 +148,24 @@ class Report:
     def to_markdown(self):
         return render_markdown(self.data)
 
+    def to_html(self):
+        """report.html's content: one self-contained page."""
+        return render_html(self.data, self._source_directory())
+
     def _repr_html_(self):
-        scores = self.scores
-        table = scores[scores["class"] == primary_class(self.data)].pivot(
-            index="metric", columns="method", values="mean"
-        )
-        verdicts = self.verdicts[self.verdicts["metric"].isin(HEADLINE)]
-        class_ = primary_class(self.data)
-        shown = [
-            c
-            for c in self.data["comparisons"]
-            if c["metric"] in HEADLINE and c.get("class", class_) == class_
-        ]
-        notes = "".join(f"<li>{html.escape(line)}</li>" for line in undetected(self.data, shown))
-        return (
-            f"<h3>synthbalance: {html.escape(self.name)} on "
-            f"{html.escape(self.data['dataset']['name'])}</h3>"
-            f"<p>{html.escape(self.headline)}</p>"
-            f"<p>Protocol: {html.escape(protocol_text(self.data['protocol']))}.</p>"
-            f"<h4>Mean scores</h4>{table.to_html(float_format='%.3f')}"
-            f"<h4>Comparisons (F1, ROC AUC)</h4>"
-            f"{verdicts.to_html(index=False, float_format='%.3f')}"
-            + (f"<ul>{notes}</ul>" if notes else "")
-        )
+        return render_fragment(self.data, self._source_directory(), self.samples)
+
+    def _source_directory(self):
+        """The directory the report was loaded from, where its figures are."""
+        return self._source.parent if self._source is not None else None
 
     def __repr__(self):
         return f"<Report {self.name} on {self.data['dataset']['name']}: {self.headline}>"
 
     def save(self, directory):
-        """Write the figures, report.md and, last, report.json into ``directory``; returns
-        report.json's path. A reader never sees half a file, and a run directory without
-        report.json is a run that did not finish."""
+        """Write the figures, report.md, report.html and, last, report.json into
+        ``directory``; returns report.json's path. A reader never sees half a file, and a
+        run directory without report.json is a run that did not finish."""
         directory = Path(directory)
         figures.write(figures.forest_figure(self.data), directory / figures.FOREST)
         if found := figures.selections(self.data):
@@ -188,6 +175,7 @@ class Report:
         if self.data.get("sample_grid"):
             self._write_grid(directory / self.data["sample_grid"])
         write_text(directory / "report.md", render_markdown(self.data))
+        write_text(directory / HTML_FILE, render_html(self.data, directory))
         path = directory / REPORT_FILE
         write_text(path, json.dumps(self.data, indent=1, default=str) + "\n")
         return path

@@ -1,8 +1,8 @@
 """A report in words: the headline and the readings of its numbers, shared by every renderer."""
 
-from synthbalance.pipelines.methods import AUGMENTATION, describe
+from synthbalance.pipelines.methods import AUGMENTATION, BASELINE, PLAIN, describe
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
-from synthbalance.pipelines.report.build import best_pair, find_comparison
+from synthbalance.pipelines.report.build import best_methods, best_pair, find_comparison
 from synthbalance.pipelines.report.schema import MACRO, primary_class
 
 QUALITY_LABELS = {
@@ -159,6 +159,73 @@ def headline(report):
             "against the baseline."
         )
     return " ".join(sentences)
+
+
+def question(report):
+    """What the run asks, in one sentence."""
+    fixes = [method_label(report, m) for m in report["summary"] if m in PLAIN and m != BASELINE]
+    metrics = " and ".join(metric_label(report, m) for m in HEADLINE)
+    cheap = f" and cheap fixes ({', '.join(fixes)})" if fixes else ""
+    return (
+        f"Does {report['generator']['name']} augmentation improve "
+        f"{report['classifier']['name']}'s {metrics} on {report['dataset']['name']}, beyond "
+        f"the imbalanced baseline{cheap}?"
+    )
+
+
+def _ci(c):
+    return f"({signed(c['delta_mean'])}, CI {signed(c['ci_low'])} to {signed(c['ci_high'])})"
+
+
+# What the best augmented method did against the best option without augmentation, when
+# that option is the best overall ({aug} ... it) and when augmentation is ({plain}).
+_BEYOND_PLAIN = {
+    "equivalent": "{aug} adds nothing beyond it",
+    "inconclusive": "{aug} is not shown to add anything beyond it",
+    "hurts": "{aug} does worse than it",
+    "improves": "{aug} improves on it",
+}
+_BEYOND_AUGMENTED = {
+    "improves": "It beats the best option without augmentation, {plain}",
+    "equivalent": "It is equivalent to the best option without augmentation, {plain}",
+    "inconclusive": "It is not shown to beat the best option without augmentation, {plain}",
+    "hurts": "It does worse than {plain}",
+}
+
+
+def answer_line(report, metric):
+    """One line of the answer: the best option for ``metric`` with its mean, and whether
+    augmentation beats the best option without it ("F1: tuning the threshold (0.653). cvae
+    augmentation adds nothing beyond it (+0.001, CI −0.024 to +0.027).")."""
+    summary, label = report["summary"], metric_label(report, metric)
+    class_ = primary_class(report)
+    against_baseline = [
+        c
+        for c in report["comparisons"]
+        if c["metric"] == metric and c["versus"] == BASELINE and c.get("class", class_) == class_
+    ]
+    if against_baseline and all(c["verdict"] == "equivalent" for c in against_baseline):
+        mean = summary[BASELINE][metric]["mean"]
+        return f"{label}: no method changes it (the baseline: {mean:.3f})."
+    best = best_methods(summary, list(summary))[metric]
+    line = f"{label}: {method_label(report, best)} ({summary[best][metric]['mean']:.3f})."
+    pair = best_pair(summary, metric)
+    if pair is None:  # no augmented method
+        return line
+    best_augmented, best_plain = pair
+    c = find_comparison(report, best_augmented, best_plain, metric)
+    if c is None:  # not compared: a pair that differs only by the threshold
+        return line
+    phrases = _BEYOND_PLAIN if best in PLAIN else _BEYOND_AUGMENTED
+    words = phrases[c["verdict"]].format(
+        aug=method_label(report, best_augmented), plain=method_label(report, best_plain)
+    )
+    return f"{line} {words} {_ci(c)}."
+
+
+def answer_lines(report):
+    """The answer, one line per headline metric."""
+    return [answer_line(report, m) for m in HEADLINE]
 
 
 # Below this many unseen (test part) minority rows per fold, the C2ST AUC of two samples of
