@@ -11,6 +11,7 @@ from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
 
 SAMPLERS = [VAESampler, CVAESampler]
 TINY = dict(latent_dim=3, hidden_dims=(16,), steps=6, batch_size=64, device="cpu")
+AVERAGE = dict(sampling="latent_average")  # not the default (posterior)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_every_sampling_mode_generates_distinct_rows(Sampler, sampling, data):
 def test_latent_average_over_the_whole_class_gives_one_row(Sampler, data):
     X, y = data
     k = int((y == 1).sum())
-    sampler = Sampler(k=k, noise=0.0, decoder_noise=False, random_state=0, **TINY)
+    sampler = Sampler(**AVERAGE, k=k, noise=0.0, decoder_noise=False, random_state=0, **TINY)
     X_res, _ = sampler.fit_resample(X, y)
     new = X_res[len(X) :]
     np.testing.assert_allclose(new, np.broadcast_to(new[0], new.shape), rtol=1e-5, atol=1e-6)
@@ -105,7 +106,7 @@ def _decoded_means(sampler, X_minority, minority):
 @pytest.mark.parametrize("Sampler", SAMPLERS)
 def test_latent_average_with_k1_decodes_one_real_encoder_mean(Sampler, data):
     X, y = data
-    sampler = Sampler(k=1, noise=0.0, decoder_noise=False, random_state=0, **TINY)
+    sampler = Sampler(**AVERAGE, k=1, noise=0.0, decoder_noise=False, random_state=0, **TINY)
     X_res, _ = sampler.fit_resample(X, y)
     candidates = _decoded_means(sampler, X[y == 1], 1)
     new = X_res[len(X) :]
@@ -119,7 +120,7 @@ def test_k_larger_than_class_warns_and_still_resamples(Sampler):
     X, y = make_classification(n_samples=60, weights=[0.9], random_state=0)
     n_minority = int((y == 1).sum())
     with pytest.warns(UserWarning, match=f"k=50 is larger than the {n_minority}"):
-        _, y_res = Sampler(k=50, random_state=0, **TINY).fit_resample(X, y)
+        _, y_res = Sampler(**AVERAGE, k=50, random_state=0, **TINY).fit_resample(X, y)
     assert Counter(y_res)[1] == Counter(y_res)[0]
 
 
@@ -281,7 +282,7 @@ def test_conv_architecture_for_images_keeps_pixels_valid(Sampler, sampling, imag
 
 def test_conv_latent_average_over_the_class_gives_one_image(images):
     X, y, shape = images
-    sampler = CVAESampler(image_shape=shape, k=30, noise=0.0, random_state=0, **TINY)
+    sampler = CVAESampler(image_shape=shape, **AVERAGE, k=30, noise=0.0, random_state=0, **TINY)
     new = sampler.fit_resample(X, y)[0][len(X) :]
     np.testing.assert_allclose(new, np.broadcast_to(new[0], new.shape), atol=1e-6)
 
