@@ -117,6 +117,7 @@ def test_keel_and_breast_cancer_run(make_config, tmp_path):
         assert report["dataset"]["minority"] in {"positive", "malignant"}
 
 
+@pytest.mark.slow  # slow: four runs at the generators' default training length (~80 s on 2 cores)
 def test_sweep_then_compare(tmp_path):
     # Default generator settings: on 660 rows even 300 VAE epochs take a second.
     overrides = [*SMALL_DATA, *SMALL_EVALUATION, "hydra.sweep.dir=sweep"]

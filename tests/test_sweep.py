@@ -150,6 +150,7 @@ def test_a_crash_while_writing_leaves_no_report(config, tmp_path, monkeypatch):
     assert (tmp_path / "report.md").exists()  # it did get as far as the last file
 
 
+@pytest.mark.slow  # slow: a sweep run twice, killed once (~40 s on 2 cores)
 def test_killed_sweep_resumes_to_the_same_comparison(tmp_path):
     command = ["-m", "generator=none,smote,ros", *FAST]
     result = synthbalance(*command, "hydra.sweep.dir=whole", cwd=tmp_path)

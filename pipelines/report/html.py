@@ -28,6 +28,7 @@ from synthbalance.pipelines.report.text import (
     method_label,
     protocol_text,
     question,
+    selection_summary,
     undetected,
 )
 
@@ -182,9 +183,7 @@ def _selection(report):
     found = figures.selections(report)
     if not found:
         return None
-    chosen = sorted(s["best_epoch"] for _, s in found)
-    return {"metric": found[0][1]["metric"], "low": chosen[0], "high": chosen[-1],
-            "median": chosen[len(chosen) // 2], "fits": len(found)}  # fmt: skip
+    return selection_summary(found)
 
 
 def _provenance(report):

@@ -2,8 +2,6 @@
 quality and samples. Every comparison is in report.json (and the HTML report); the markdown
 lists those of the headline metrics."""
 
-import numpy as np
-
 from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS, METRICS
 from synthbalance.pipelines.report.figures import FOREST, RELIABILITY, SELECTION, selections
 from synthbalance.pipelines.report.schema import MACRO, primary_class
@@ -17,6 +15,7 @@ from synthbalance.pipelines.report.text import (
     interval,
     method_label,
     protocol_text,
+    selection_summary,
     sequential_note,
     signed,
     undetected,
@@ -236,26 +235,19 @@ def _selection_section(report):
     found = selections(report)
     if not found:
         return []
-    chosen = [s["best_step"] for _, s in found]
-    metric = found[0][1]["metric"]
-    correlations = [
-        rho[-1] if isinstance(rho, list) else rho
-        for _, s in found
-        if (rho := s.get("loss_rank_correlation")) is not None
-        and (rho[-1] if isinstance(rho, list) else rho) is not None
-    ]
+    summary = selection_summary(found)
     tracks = (
         f" Across the checkpoints of a fit, the training loss and the sample metric have a "
-        f"median Spearman correlation of {np.median(correlations):+.2f} (+1: the loss tracks "
+        f"median Spearman correlation of {summary['rho']:+.2f} (+1: the loss tracks "
         "sample quality; near 0 or below: a lower loss does not mean better samples)."
-        if correlations
+        if summary["rho"] is not None
         else ""
     )
     return [
         "## Checkpoint selection",
-        f"The generator kept the checkpoint with the best {metric} on held-out rows of the "
-        f"generated class: steps {min(chosen)}\u2013{max(chosen)} (median "
-        f"{int(np.median(chosen))}) over {len(found)} fits.{tracks} "
+        f"The generator kept the checkpoint with the best {summary['metric']} on held-out rows "
+        f"of the generated class: steps {summary['low']}\u2013{summary['high']} (median "
+        f"{summary['median']}) over {summary['fits']} fits.{tracks} "
         f"![selection history]({SELECTION})",
     ]
 

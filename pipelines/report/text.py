@@ -282,3 +282,24 @@ def crowding_note(quality):
         f"rows, and is inflated by the crowding too; exact copies ({copies:.2f}) are the "
         "direct sign of copying."
     ]
+
+
+def selection_summary(found):
+    """What checkpoint selection chose over the fits ``found`` (``figures.selections``): the
+    metric, the chosen steps (low, high, median), the number of fits, and the median Spearman
+    correlation of the training loss with the sample metric (the last loss recorded: a GAN's
+    generator loss), None when no fit had one."""
+    chosen = sorted(s["best_step"] for _, s in found)
+    correlations = []
+    for _, s in found:
+        rho = s.get("loss_rank_correlation")
+        rho = rho[-1] if isinstance(rho, list) else rho
+        if rho is not None:
+            correlations.append(rho)
+    correlations.sort()
+    n = len(correlations)
+    median = None if not n else (correlations[(n - 1) // 2] + correlations[n // 2]) / 2
+    return {
+        "metric": found[0][1]["metric"], "low": chosen[0], "high": chosen[-1],
+        "median": chosen[len(chosen) // 2], "fits": len(found), "rho": median,
+    }  # fmt: skip
