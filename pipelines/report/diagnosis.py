@@ -51,7 +51,7 @@ def _collapsed(quality, params):
             "sample to the centre"
         )
     else:
-        advice = "train longer (generator.epochs), or try another generator"
+        advice = "train longer (generator.steps), or try another generator"
     return Finding(
         "collapsed",
         f"The synthetic rows have collapsed onto the class centre: recall {recall:.2f} "
@@ -68,9 +68,9 @@ def _off_manifold(quality, params):
         return None
     if "k_neighbors" in params:
         advice = "a smaller k_neighbors, which keeps the interpolations between close neighbours"
-    elif "epochs" in params:
+    elif "steps" in params:
         advice = (
-            "train longer (generator.epochs), or keep the checkpoint that fools a classifier "
+            "train longer (generator.steps), or keep the checkpoint that fools a classifier "
             "best (generator.selection=c2st)"
         )
     else:
@@ -92,7 +92,7 @@ def _copies(quality, params):
         f"The synthetic rows copy training rows: {100 * copies:.0f} % are identical to one "
         f"({100 * memorised:.0f} % memorised). They add weight to the rows the classifier "
         "has, not new ones.",
-        "an interpolating generator (generator=smote), or for a model fewer epochs or more "
+        "an interpolating generator (generator=smote), or for a model fewer steps or more "
         "noise; random over-sampling copies by design",
     )
 
@@ -127,7 +127,7 @@ def _detectable(quality, params):
         f"A classifier tells the synthetic rows from real ones (C2ST AUC {c2st:.2f}), though "
         "they lie within the real manifold: they miss some structure of the real rows (the "
         "spread, the correlations between features).",
-        "train longer (generator.epochs), or try another generator",
+        "train longer (generator.steps), or try another generator",
     )
 
 
