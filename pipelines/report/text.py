@@ -1,5 +1,7 @@
 """A report in words: the headline and the readings of its numbers, shared by every renderer."""
 
+import numpy as np
+
 from synthbalance.pipelines.methods import AUGMENTATION, BASELINE, PLAIN, describe
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 from synthbalance.pipelines.report.build import best_methods, best_pair, find_comparison
@@ -296,9 +298,7 @@ def selection_summary(found):
         rho = rho[-1] if isinstance(rho, list) else rho
         if rho is not None:
             correlations.append(rho)
-    correlations.sort()
-    n = len(correlations)
-    median = None if not n else (correlations[(n - 1) // 2] + correlations[n // 2]) / 2
+    median = float(np.median(correlations)) if correlations else None
     return {
         "metric": found[0][1]["metric"], "low": chosen[0], "high": chosen[-1],
         "median": chosen[len(chosen) // 2], "fits": len(found), "rho": median,
