@@ -18,18 +18,21 @@ DECIDED = "every headline comparison decided"
 EXHAUSTED = "max_repeats reached"
 
 
-def run_adaptive(task, generators, *, progress=False):
+def run_adaptive(task, generators, *, progress=False, n_jobs=None):
     """Run ``task`` in rounds until its headline verdicts are decided.
 
-    Returns ``(runs, protocol)``: ``{name: GeneratorRun}`` as ``run_folds`` returns them,
-    and report.json's protocol block for the repeats that ran, whose ``adaptive`` block
-    says what every look found (``looks``) and why the run stopped (``stopped``).
+    ``progress`` and ``n_jobs`` as ``run_folds`` takes them. Returns ``(runs, protocol)``:
+    ``{name: GeneratorRun}`` as ``run_folds`` returns them, and report.json's protocol block
+    for the repeats that ran, whose ``adaptive`` block says what every look found
+    (``looks``) and why the run stopped (``stopped``).
     """
     protocol = task.protocol
     runs = {name: GeneratorRun([]) for name in generators}
     history, done = [], 0
     for repeats in protocol.looks:
-        batch = run_folds(task, generators, repeats=range(done, repeats), progress=progress)
+        batch = run_folds(
+            task, generators, repeats=range(done, repeats), progress=progress, n_jobs=n_jobs
+        )
         for name, run in batch.items():
             runs[name].records += run.records
             runs[name].samples = runs[name].samples or run.samples

@@ -19,6 +19,7 @@ from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.export import export_dataset
 from synthbalance.pipelines.methods import METHODS
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
+from synthbalance.pipelines.parallel import check_n_jobs
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
 from synthbalance.pipelines.report import Report
 
@@ -33,6 +34,7 @@ def evaluate(
     n_repeats=2, seed=0, rope=0.01, generator_seeds=1, threshold="f1", quality=True,
     minority=None, base=None, categorical=None, image_shape=None, name="data", ensemble=None,
     progress=False, unknown=None, open_set=None, max_repeats=10, spending="obrien_fleming",
+    n_jobs="auto",
 ):  # fmt: skip
     """Does augmenting the minority class improve ``classifier`` on ``(X, y)``?
 
@@ -87,6 +89,12 @@ def evaluate(
         as ``EasyEnsembleClassifier()``) wraps ``classifier``.
     progress : bool
         Show a progress bar over the folds (on a terminal or in a notebook).
+    n_jobs : "auto", int or None
+        Folds run at once, each in a worker process: ``"auto"`` (the default, as the CLI's:
+        one worker per thread torch may use here, ``torch.get_num_threads()``, each with one
+        thread), k workers sharing those threads, -1 (every core), or None / 1 (this process
+        alone). A fold's results depend only on its seed and its threads, so the report
+        equals a serial run's with one thread.
     unknown : list of labels, optional
         Classes kept out of every training part and scored as unknowns in the test parts:
         the report gains an open-set section (``open_set``).
@@ -111,7 +119,7 @@ def evaluate(
     )  # fmt: skip
     dataset = with_unknown(dataset, unknown)
     setup = prepare(dataset, samplers, (classifier, describe(classifier)), protocol, ensemble)
-    reports = evaluate_dataset(dataset, setup, progress=progress)
+    reports = evaluate_dataset(dataset, setup, progress=progress, n_jobs=check_n_jobs(n_jobs))
     if generators is None:
         return next(iter(reports.values()))
     return Comparison(

@@ -10,6 +10,7 @@ from synthbalance.pipelines.components import build
 from synthbalance.pipelines.config import ConfigError, naming_config_keys, sections
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
+from synthbalance.pipelines.parallel import AUTO, check_n_jobs
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
 from synthbalance.pipelines.sweep import (
     check_objective,
@@ -38,6 +39,17 @@ def protocol_from_config(cfg):
         max_repeats=evaluation.max_repeats,
         spending=evaluation.spending,
     )
+
+
+def _n_jobs(value):
+    """``evaluation.n_jobs``, checked (``parallel.check_n_jobs``)."""
+    try:
+        return check_n_jobs(value)
+    except ValueError:
+        raise ConfigError(
+            f"evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); "
+            f"got {value!r}"
+        ) from None
 
 
 def load_dataset(node):
@@ -69,6 +81,7 @@ def run(cfg) -> dict:
     check_run_directory(directory, digest, cfg.get("overwrite", False))
     with naming_config_keys(sections(cfg)):
         protocol = protocol_from_config(cfg)
+        n_jobs = _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
         dataset = load_dataset(cfg.dataset)
         sampler, description = build(cfg.generator)
         ensemble = cfg.evaluation.get("ensemble")
@@ -84,6 +97,7 @@ def run(cfg) -> dict:
         config=OmegaConf.to_container(cfg, resolve=True),
         config_sha256=digest,
         progress=cfg.evaluation.progress,
+        n_jobs=n_jobs,
     ).values()
     path = report.save(directory)
     log.info(report.headline)

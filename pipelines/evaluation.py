@@ -21,6 +21,7 @@ from synthbalance.pipelines.estimators import one_hot_first
 from synthbalance.pipelines.folds import Fold, augmented_results, plain_results
 from synthbalance.pipelines.methods import AUGMENTED, METHODS, THRESHOLD_METHODS
 from synthbalance.pipelines.metrics import METRICS
+from synthbalance.pipelines.parallel import ordered_map, plan
 from synthbalance.pipelines.protocol import generator_seeds
 from synthbalance.pipelines.quality import feature_space
 
@@ -91,7 +92,7 @@ class GeneratorRun:
     samples: tuple | None = None
 
 
-def run_folds(task, generators, *, repeats=None, progress=False):
+def run_folds(task, generators, *, repeats=None, progress=False, n_jobs=None):
     """Run every method of ``task.protocol`` on every fold of ``repeats``, for every
     generator.
 
@@ -105,6 +106,9 @@ def run_folds(task, generators, *, repeats=None, progress=False):
         The repeats of the split to run (an adaptive run's round); default: all of them.
     progress : bool
         Show a progress bar over the folds (on a terminal or in a notebook).
+    n_jobs : "auto", int or None
+        Folds run at once, in worker processes (``synthbalance.pipelines.parallel.plan``);
+        the records are the same and in the same order as a serial run's.
 
     Returns
     -------
@@ -115,24 +119,26 @@ def run_folds(task, generators, *, repeats=None, progress=False):
     repeats = range(protocol.looks[-1]) if repeats is None else repeats
     runs = {name: GeneratorRun([]) for name in generators}
     splits = zip(protocol.fold_seeds(repeats), protocol.folds(task.y, repeats), strict=True)
+    # unknown classes appear in the test parts only
+    folds = [(task, generators, task.known(train), test, seed) for seed, (train, test) in splits]
+    workers, threads = plan(n_jobs, len(folds))
+    outcomes = ordered_map(evaluate_fold, folds, workers=workers, threads=threads)
     first = protocol.n_splits * repeats.start  # the folds earlier rounds ran
     # on a terminal only; closed (its line cleared) however the loop ends
-    bar = tqdm(splits, total=protocol.n_splits * len(repeats), desc="folds",
-               disable=None if progress else True, leave=False)  # fmt: skip
-    with bar:
-        for i, (seed, (train, test)) in enumerate(bar, start=first):
-            train = task.known(train)  # unknown classes appear in the test parts only
-            try:
-                outcome = evaluate_fold(task, generators, train, test, seed)
-            except KeyboardInterrupt as interrupt:
-                raise Interrupted(
-                    f"interrupted after fold {i} of {protocol.n_folds}"
-                ) from interrupt
-            repeat, fold = divmod(i, protocol.n_splits)
-            for name, (records, samples) in outcome.items():
-                runs[name].records += [{"repeat": repeat, "fold": fold, **r} for r in records]
-                if runs[name].samples is None:
-                    runs[name].samples = samples
+    bar = tqdm(outcomes, total=len(folds), desc="folds", disable=None if progress else True,
+               leave=False)  # fmt: skip
+    done = first
+    try:
+        with bar:
+            for i, outcome in enumerate(bar, start=first):
+                repeat, fold = divmod(i, protocol.n_splits)
+                for name, (records, samples) in outcome.items():
+                    runs[name].records += [{"repeat": repeat, "fold": fold, **r} for r in records]
+                    if runs[name].samples is None:
+                        runs[name].samples = samples
+                done = i + 1
+    except KeyboardInterrupt as interrupt:
+        raise Interrupted(f"interrupted after fold {done} of {protocol.n_folds}") from interrupt
     return runs
 
 

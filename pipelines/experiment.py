@@ -78,20 +78,24 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     return Setup(prepared, (estimator, description), protocol, ensemble)
 
 
-def evaluate_dataset(dataset, setup, *, config=None, config_sha256=None, progress=False):
+def evaluate_dataset(
+    dataset, setup, *, config=None, config_sha256=None, progress=False, n_jobs=None
+):
     """Evaluate every generator of ``setup`` (``prepare``) on ``dataset``'s folds;
     ``{name: Report}`` in their order.
 
     ``config`` is what report.json records as the run's config (default: the protocol,
-    generator and classifier of each report), ``config_sha256`` the CLI's config hash.
+    generator and classifier of each report), ``config_sha256`` the CLI's config hash,
+    ``n_jobs`` the folds run at once (``evaluation.run_folds``).
     """
     protocol = setup.protocol
     task = Task.from_dataset(dataset, setup.classifier[0], protocol, setup.ensemble)
     samplers = {name: sampler for name, (sampler, _) in setup.generators.items()}
     if protocol.adaptive:
-        runs, described = run_adaptive(task, samplers, progress=progress)
+        runs, described = run_adaptive(task, samplers, progress=progress, n_jobs=n_jobs)
     else:
-        runs, described = run_folds(task, samplers, progress=progress), protocol.describe()
+        runs = run_folds(task, samplers, progress=progress, n_jobs=n_jobs)
+        described = protocol.describe()
     asked_protocol = protocol.describe()  # an adaptive run's n_repeats: "auto"
     if setup.ensemble is not None:
         described["ensemble"] = asked_protocol["ensemble"] = describe(setup.ensemble)

@@ -28,6 +28,7 @@ HASH_FILE = "config.sha256"
 # Keys that say where or how a run executes, not what it computes.
 VOLATILE_KEYS = (
     "hydra", "output_dir", "resume", "overwrite", "threads", "objective", "evaluation.progress",
+    "evaluation.n_jobs",
 )  # fmt: skip
 
 

@@ -63,8 +63,10 @@ def one_torch_thread():
 
 def fold_records(X, y, minority, generator, classifier, **arguments):
     """report.json's ``folds`` of ``synthbalance.evaluate`` with one generator: the records
-    of every method on every fold."""
+    of every method on every fold, run in this process (``n_jobs=1``) so that a spying
+    generator or classifier sees every call."""
     report = sb.evaluate(
-        X, y, generator=generator, classifier=classifier, minority=minority, **arguments
-    )
+        X, y, generator=generator, classifier=classifier, minority=minority,
+        **{"n_jobs": 1, **arguments},
+    )  # fmt: skip
     return report.data["folds"]

@@ -246,7 +246,8 @@ def test_a_ctrl_c_in_the_folds_says_how_far_it_got(data, monkeypatch):
     monkeypatch.setattr(evaluation, "evaluate_fold", interrupted_at_the_third)
     X, y = data
     with pytest.raises(KeyboardInterrupt, match="^interrupted after fold 2 of 4$"):
-        sb.evaluate(X, y, generator=SMOTE(), n_splits=2, n_repeats=2, quality=False)
+        # one process: the patched evaluate_fold must run here (workers would not see it)
+        sb.evaluate(X, y, generator=SMOTE(), n_splits=2, n_repeats=2, quality=False, n_jobs=1)
 
 
 class _Failing(SMOTE):
@@ -294,7 +295,8 @@ def test_a_ctrl_c_in_the_job_is_one_line_and_exit_130(make_config, monkeypatch, 
         return original(*args)
 
     monkeypatch.setattr(evaluation, "evaluate_fold", interrupted_at_the_second)
-    cfg = make_config("generator=smote", "evaluation.n_repeats=2")
+    # one process: the patched evaluate_fold must run here (workers would not see it)
+    cfg = make_config("generator=smote", "evaluation.n_repeats=2", "evaluation.n_jobs=1")
     # the job lets a Ctrl-C through; the command's guard (outside Hydra) reports it
     with pytest.raises(SystemExit) as exit, cli.one_line_errors("synthbalance"):
         cli.evaluation_job(cfg)

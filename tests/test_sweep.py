@@ -72,7 +72,9 @@ def is_complete(path):
 
 def test_config_hash_ignores_where_and_how_a_run_executes(config, tmp_path):
     base = sweep.config_hash(config("generator=smote"))
-    for volatile in ("resume=true", "threads=1", "objective=f1", "evaluation.progress=true"):
+    volatile_keys = ("resume=true", "threads=1", "objective=f1", "evaluation.progress=true",
+                     "evaluation.n_jobs=1")  # fmt: skip
+    for volatile in volatile_keys:
         assert sweep.config_hash(config("generator=smote", volatile)) == base, volatile
     other_dir = config("generator=smote", f"output_dir={tmp_path / 'elsewhere'}")
     assert sweep.config_hash(other_dir) == base

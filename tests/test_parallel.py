@@ -1,0 +1,99 @@
+"""Folds in worker processes: the plan of workers and threads, and reports identical to a
+serial run's."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE
+from sklearn.datasets import make_classification
+
+import synthbalance as sb
+from synthbalance.pipelines import cli, parallel
+
+
+@pytest.fixture
+def threads():
+    """Set this process's torch threads (the run's budget) for one test."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "budget", "n_folds", "expected"),
+    [
+        ("auto", 4, 10, (4, 1)),  # one worker per thread of the budget, one thread each
+        ("auto", 2, 10, (2, 1)),
+        ("auto", 1, 10, (1, 1)),  # a budget of one (a busy sweep): this process
+        ("auto", 8, 3, (3, 2)),  # never more workers than folds; the rest as threads
+        (None, 4, 10, (1, 4)),  # scikit-learn's None: one process with the whole budget
+        (1, 4, 10, (1, 4)),
+        (2, 4, 10, (2, 2)),
+        (3, 1, 10, (3, 1)),  # asked for: at least one thread each
+    ],
+)
+def test_the_plan_shares_the_thread_budget(threads, n_jobs, budget, n_folds, expected):
+    threads(budget)
+    assert parallel.plan(n_jobs, n_folds) == expected
+
+
+def test_negative_n_jobs_count_from_the_cores(threads, monkeypatch):
+    threads(1)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 6)
+    assert parallel.plan(-1, 10) == (6, 1)
+    assert parallel.plan(-2, 10) == (5, 1)
+    assert parallel.plan(-10, 10) == (1, 1)
+
+
+@pytest.mark.parametrize("bad", [0, "many", 1.5, True])
+def test_a_bad_n_jobs_is_refused_before_any_fold(bad):
+    X, y = make_classification(200, 4, weights=[0.85], random_state=0)
+    with pytest.raises(ValueError, match="^n_jobs must be 'auto', None or a non-zero integer"):
+        sb.evaluate(X, y, generator=SMOTE(), n_jobs=bad)
+
+
+def _without_timings(report):
+    """The fold records without their wall-clock seconds, the one thing that may differ."""
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in report.data["folds"]]
+
+
+def test_folds_in_workers_give_the_serial_report(threads):
+    # a torch generator (its own seeds in every fold) and a quality check: all must match
+    threads(1)  # one thread per fold in both runs: the same floating-point sums
+    X, y = make_classification(600, 6, n_informative=3, weights=[0.88], random_state=1)
+    arguments = dict(generator=sb.CVAESampler(steps=30, hidden_dims=[16]), n_splits=2,
+                     n_repeats=2, seed=3)  # fmt: skip
+    serial = sb.evaluate(X, y, n_jobs=None, **arguments)
+    in_workers = sb.evaluate(X, y, n_jobs=2, **arguments)
+    assert [(r["repeat"], r["fold"]) for r in in_workers.data["folds"]] == [
+        (r["repeat"], r["fold"]) for r in serial.data["folds"]
+    ]
+    assert _without_timings(in_workers) == _without_timings(serial)
+    assert in_workers.data["comparisons"] == serial.data["comparisons"]
+
+
+def test_an_error_in_a_worker_reaches_the_caller_as_it_is():
+    class Broken(SMOTE):
+        def fit_resample(self, X, y):
+            raise ValueError("the generator broke")
+
+    X, y = make_classification(300, 4, weights=[0.85], random_state=0)
+    with pytest.raises(ValueError, match="^the generator broke$"):
+        sb.evaluate(X, y, generator=Broken(), n_splits=2, n_repeats=1, n_jobs=2)
+
+
+def test_the_cli_runs_folds_in_workers_and_refuses_a_bad_n_jobs(make_config, capsys, tmp_path):
+    cfg = make_config("generator=smote", "evaluation.n_jobs=2", "threads=1")
+    cli.evaluation_job(cfg)
+    report = json.loads((Path(cfg.output_dir) / "report.json").read_text())
+    assert len(report["folds"]) > 0
+    bad = make_config("generator=smote", "evaluation.n_jobs=0", f"output_dir={tmp_path / 'bad'}")
+    with pytest.raises(SystemExit), cli.one_line_errors("synthbalance"):
+        cli.evaluation_job(bad)
+    assert capsys.readouterr().err == (
+        "synthbalance: error: evaluation.n_jobs must be auto, null or a non-zero integer "
+        "(-1: all cores); got 0\n"
+    )
+    assert not (tmp_path / "bad").exists()
