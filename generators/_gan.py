@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators.training import build_module, torch_generator
+from synthbalance.generators.training import adam, build_module, torch_generator
 
 _SEED_MAX = 2**31 - 1
 _SLOPE = 0.2  # LeakyReLU slope of every hidden layer, as in DCGAN
@@ -311,10 +311,8 @@ class _BaseGANSampler(BaseTorchSampler):
         betas = tuple(float(b) for b in self.betas)
         if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        g_optimizer = torch.optim.Adam(generator_net.parameters(), lr=self.lr, betas=betas)
-        d_optimizer = torch.optim.Adam(
-            discriminator.parameters(), lr=self.lr_discriminator, betas=betas
-        )
+        g_optimizer = adam(generator_net.parameters(), self.lr, betas)
+        d_optimizer = adam(discriminator.parameters(), self.lr_discriminator, betas)
         every = self._generator_every()
         state = {"batches": 0, "g_loss": torch.zeros((), device=self.device_)}
 

@@ -35,7 +35,7 @@ from synthbalance.generators._likelihoods import (
     kl_term,
     make_likelihood,
 )
-from synthbalance.generators.training import build_module, torch_generator
+from synthbalance.generators.training import adam, build_module, torch_generator
 
 _SEED_MAX = 2**31 - 1
 
@@ -347,7 +347,7 @@ class _BaseVAESampler(BaseTorchSampler):
     def _vae_step(self, model):
         """One Adam step on the negative ELBO of a batch, the KL weight ramped up linearly
         over the first ``kl_warmup`` steps; the exponential average updated after it."""
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        optimizer = adam(model.parameters(), self.lr)
         averaged = self._averaged(model)
         done = [0]
 

@@ -70,6 +70,14 @@ def build_module(factory: Callable[[], nn.Module], seed, device) -> nn.Module:
     return module.to(device)
 
 
+def adam(parameters, lr, betas=(0.9, 0.999)):
+    """The Adam optimiser every synthbalance model trains with: torch's multi-tensor
+    ("foreach") implementation, which updates all parameters in a few kernels instead of a
+    Python loop over them. On CPU, where torch defaults to the loop, it cuts 13 % off a
+    small CVAE's training step, with bitwise-identical weights (benchmarks/bench_generators.py)."""
+    return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True)
+
+
 def steps_for_epochs(epochs, n_samples, batch_size):
     """The optimiser steps of ``epochs`` passes over ``n_samples`` rows in mini-batches."""
     return int(epochs) * max(1, math.ceil(n_samples / batch_size))
@@ -124,7 +132,7 @@ def train(
     The one-loss case of :func:`train_steps` (see there for the other arguments). Returns
     the mean training loss of each epoch.
     """
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
+    optimizer = adam(module.parameters(), lr)
 
     def step(*batch, generator):
         loss = loss_fn(module, *batch, generator=generator)
