@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from synthbalance.generators._base import SAMPLE_CHUNK, BaseTorchSampler
-from synthbalance.generators.training import adam, build_module, torch_generator
+from synthbalance.generators.training import adam, build_module, descend, torch_generator
 
 _SEED_MAX = 2**31 - 1
 _SLOPE = 0.2  # LeakyReLU slope of every hidden layer, as in DCGAN
@@ -327,18 +327,11 @@ class _BaseGANSampler(BaseTorchSampler):
             d_loss = self._discriminator_loss(
                 discriminator, discriminator.real_inputs(x), _detached(fake), c, generator
             )
-            d_optimizer.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_optimizer.step()
+            d_loss = descend(d_optimizer, d_loss)
             if update_generator:
                 g_loss = self._generator_loss(discriminator(fake, c))
-                g_optimizer.zero_grad(set_to_none=True)
-                g_loss.backward()
-                g_optimizer.step()
-                if averaged is not None:
-                    averaged.update()
-                state["g_loss"] = g_loss.detach()
-            return torch.stack([d_loss.detach(), state["g_loss"]])
+                state["g_loss"] = descend(g_optimizer, g_loss, averaged)
+            return torch.stack([d_loss, state["g_loss"]])
 
         return step
 

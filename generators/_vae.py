@@ -35,7 +35,7 @@ from synthbalance.generators._likelihoods import (
     kl_term,
     make_likelihood,
 )
-from synthbalance.generators.training import adam, build_module, torch_generator
+from synthbalance.generators.training import adam, build_module, descend, torch_generator
 
 _SEED_MAX = 2**31 - 1
 
@@ -356,12 +356,7 @@ class _BaseVAESampler(BaseTorchSampler):
             beta = self.beta * min(1.0, done[0] / self.kl_warmup) if self.kl_warmup else self.beta
             loss = vae_loss(model, *batch, beta=beta, free_bits=self.free_bits,
                             generator=generator)  # fmt: skip
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if averaged is not None:
-                averaged.update()
-            return loss.detach()
+            return descend(optimizer, loss, averaged)
 
         return step
 

@@ -78,6 +78,16 @@ def adam(parameters, lr, betas=(0.9, 0.999)):
     return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True)
 
 
+def descend(optimizer, loss, ema=None):
+    """One optimiser step down ``loss`` (then ``ema``'s update); the detached loss."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if ema is not None:
+        ema.update()
+    return loss.detach()
+
+
 def steps_for_epochs(epochs, n_samples, batch_size):
     """The optimiser steps of ``epochs`` passes over ``n_samples`` rows in mini-batches."""
     return int(epochs) * max(1, math.ceil(n_samples / batch_size))
@@ -135,13 +145,7 @@ def train(
     optimizer = adam(module.parameters(), lr)
 
     def step(*batch, generator):
-        loss = loss_fn(module, *batch, generator=generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if ema is not None:
-            ema.update()
-        return loss.detach()
+        return descend(optimizer, loss_fn(module, *batch, generator=generator), ema)
 
     return train_steps(
         module, step, tensors, steps=steps, batch_size=batch_size, generator=generator, **loop
