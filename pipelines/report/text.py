@@ -17,6 +17,10 @@ QUALITY_LABELS = {
         "Fréchet distance",
         "between Gaussians fitted to real and synthetic features; 0 = alike",
     ),
+    "fd_real": (
+        "Fréchet distance of real rows",
+        "the same distance for the real training rows: what a perfect generator scores",
+    ),
     "diversity": ("diversity", "synthetic spread / real spread; near 0 = collapsed to a point"),
     "cas": ("CAS", "share of synthetic rows a real-data classifier gives the intended class"),
     "cas_real": (
