@@ -128,5 +128,5 @@ def test_rules_skip_what_a_report_did_not_measure():
     quality = {"recall": {"mean": 0.0}, "precision": {"mean": 0.9}, "density": {"mean": 5.0}}
     report = {"quality": quality, "generator": {"params": {}}}
     assert [f.name for f in diagnose(report)] == ["collapsed"]
-    assert all(rule({}, {}) is None for rule in RULES)
+    assert all(rule({}, {}, None) is None for rule in RULES)
     assert diagnosis_text({"quality": None, "generator": {}}) is None

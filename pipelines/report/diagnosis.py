@@ -44,6 +44,25 @@ COPIES = 0.05
 MEMORISED = 0.5
 
 
+# What kind of generator a report's ``generator`` block describes, for the advice.
+INTERPOLATING, MODEL = "interpolating", "model"
+# imbalanced-learn's samplers that interpolate between neighbours (a report of the Python API
+# names only the parameters changed from their defaults, so k_neighbors may be missing).
+INTERPOLATORS = {"SMOTE", "SMOTENC", "SMOTEN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE",
+                 "ADASYN"}  # fmt: skip
+
+
+def generator_kind(generator):
+    """``INTERPOLATING`` (SMOTE and its kin), ``MODEL`` (a trained generative model: a
+    budget of steps, or one of synthbalance's generators) or None."""
+    params, cls = generator.get("params") or {}, generator.get("class", "")
+    if "k_neighbors" in params or cls.rsplit(".", 1)[-1] in INTERPOLATORS:
+        return INTERPOLATING
+    if "steps" in params or cls.startswith("synthbalance.generators."):
+        return MODEL
+    return None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem the quality numbers show: ``name``, what it means, what to try."""
@@ -65,7 +84,7 @@ def is_collapsed(quality):
     return (recall <= COLLAPSED_RECALL and inside) or flat
 
 
-def _collapsed(quality, params):
+def _collapsed(quality, params, kind):
     if not is_collapsed(quality):
         return None
     density, diversity = _mean(quality, "density"), _mean(quality, "diversity")
@@ -91,7 +110,7 @@ def _collapsed(quality, params):
     )
 
 
-def _narrow(quality, params):
+def _narrow(quality, params, kind):
     diversity = _mean(quality, "diversity")
     if is_collapsed(quality) or not diversity < NARROW_DIVERSITY:
         return None
@@ -110,7 +129,7 @@ def _narrow(quality, params):
     )
 
 
-def _wide(quality, params):
+def _wide(quality, params, kind):
     diversity = _mean(quality, "diversity")
     if not diversity >= WIDE_DIVERSITY:
         return None
@@ -130,13 +149,13 @@ def _wide(quality, params):
     )
 
 
-def _off_manifold(quality, params):
+def _off_manifold(quality, params, kind):
     precision, c2st = _mean(quality, "precision"), _mean(quality, "c2st_auc")
     if not (precision <= OFF_PRECISION and c2st >= OFF_C2ST):
         return None
-    if "k_neighbors" in params:
+    if kind == INTERPOLATING:
         advice = "a smaller k_neighbors, which keeps the interpolations between close neighbours"
-    elif "steps" in params:
+    elif kind == MODEL:
         advice = (
             "train longer (generator.steps), or keep the checkpoint that fools a classifier "
             "best (generator.selection=c2st)"
@@ -151,7 +170,7 @@ def _off_manifold(quality, params):
     )
 
 
-def _wrong_class(quality, params):
+def _wrong_class(quality, params, kind):
     cas, cas_real = _mean(quality, "cas"), _mean(quality, "cas_real")
     if not cas < CAS_SHARE * cas_real:
         return None
@@ -163,12 +182,12 @@ def _wrong_class(quality, params):
         "boundary inside the other class.",
         "a generator of the minority alone (generator=vae fits one model per class), or "
         "train longer (generator.steps)"
-        if "steps" in params
+        if kind == MODEL
         else "a smaller k_neighbors (fewer interpolations towards far rows), or another generator",
     )
 
 
-def _misses_structure(quality, params):
+def _misses_structure(quality, params, kind):
     """A classifier tells the rows apart, or their mean and covariance are far from the
     real class's, though none of the rules above explains it."""
     c2st, fd, fd_real = (_mean(quality, n) for n in ("c2st_auc", "fd", "fd_real"))
@@ -188,7 +207,7 @@ def _misses_structure(quality, params):
     )
 
 
-def _copies(quality, params):
+def _copies(quality, params, kind):
     copies, memorised = _mean(quality, "exact_copies"), _mean(quality, "memorised")
     if not copies > COPIES:
         return None
@@ -202,7 +221,7 @@ def _copies(quality, params):
     )
 
 
-def _near_training_rows(quality, params):
+def _near_training_rows(quality, params, kind):
     """Memorised without copies nor crowding: rows that hug the training rows (SMOTE's
     interpolations between neighbours do; a model that memorised its training rows too).
     Crowding the centre inflates memorised too."""
@@ -214,7 +233,7 @@ def _near_training_rows(quality, params):
         f"The synthetic rows stay close to the training rows: {100 * memorised:.0f} % sit "
         "closer to one than 95 % of unseen real rows do, though none or few are copies. "
     )
-    if "k_neighbors" in params:
+    if kind == INTERPOLATING:
         return Finding(
             "near_training_rows",
             opening + "Interpolating between neighbours does this; it fills in between the "
@@ -241,8 +260,9 @@ def diagnose(report):
     quality = report.get("quality")
     if not quality:
         return []
-    params = report["generator"].get("params") or {}
-    return [found for rule in RULES if (found := rule(quality, params)) is not None]
+    generator = report["generator"]
+    params, kind = generator.get("params") or {}, generator_kind(generator)
+    return [found for rule in RULES if (found := rule(quality, params, kind)) is not None]
 
 
 def diagnosis_text(report):

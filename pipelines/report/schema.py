@@ -12,10 +12,11 @@ COMPARED_FIELDS = ("schema", "dataset", "generator", "classifier", "summary", "c
 # The fields some reports add: summary_by_class (several minority classes), quality (when
 # measured), calibration (reliability-diagram bins per method), diagnostics (what the
 # generator said of its fits: a VAE's active latent units), config_sha256 (runs of the
-# CLI), sample_grid (image runs), open_set (datasets with unknown classes).
+# CLI), sample_grid (image runs), sample_scatter (tabular runs: the scatter's file and the
+# two features it draws), open_set (datasets with unknown classes).
 OPTIONAL_FIELDS = (
     "summary_by_class", "quality", "calibration", "diagnostics", "config_sha256", "sample_grid",
-    "open_set",
+    "sample_scatter", "open_set",
 )  # fmt: skip
 # The comparisons' "class" of the macro average over several minority classes.
 MACRO = "macro"
