@@ -130,3 +130,19 @@ def test_rules_skip_what_a_report_did_not_measure():
     assert [f.name for f in diagnose(report)] == ["collapsed"]
     assert all(rule({}, {}, None) is None for rule in RULES)
     assert diagnosis_text({"quality": None, "generator": {}}) is None
+
+
+def test_the_report_names_the_collapse_of_latent_averaging_on_seed_case(make_config, tmp_path):
+    """Decoded averages of k latents sit at the class centre; the decoder's own noise (on by
+    default for tables) spreads them again, so it is off here."""
+    from synthbalance.pipelines.app import run
+
+    report = run(make_config(
+        "generator.sampling=latent_average", "generator.k=10", "generator.decoder_noise=false",
+        "evaluation.methods=[baseline,augmented]",
+    ))  # fmt: skip
+    assert "collapsed" in [f.name for f in diagnose(report)]
+    assert "generator.sampling=posterior" in diagnosis_text(report)
+    faithful = run(make_config("generator=smote", "evaluation.methods=[baseline,augmented]",
+                               f"output_dir={tmp_path / 'smote'}"))  # fmt: skip
+    assert {f.name for f in diagnose(faithful)} <= {"near_training_rows"}

@@ -151,7 +151,7 @@ class Report:
 
     def to_html(self):
         """report.html's content: one self-contained page."""
-        return render_html(self.data, self._source_directory())
+        return render_html(self.data, self._source_directory(), self.samples)
 
     def _repr_html_(self):
         return render_fragment(self.data, self._source_directory(), self.samples)

@@ -238,6 +238,7 @@ def render_fragment(report, directory=None, samples=None):
     return render("report_body.html.j2", **context(report, uris))
 
 
-def render_html(report, directory=None):
-    """The whole of report.html; figures are read from ``directory`` where they are."""
-    return render("report.html.j2", **context(report, images(report, directory)))
+def render_html(report, directory=None, samples=None):
+    """The whole of report.html; figures are read from ``directory`` where they are, the
+    sample figures otherwise drawn from ``samples``."""
+    return render("report.html.j2", **context(report, images(report, directory, samples)))

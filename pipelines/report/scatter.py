@@ -56,17 +56,17 @@ def scatter_figure(real, synthetic, block, generator, categorical=(), random_sta
     plt = pyplot()
     rng = np.random.RandomState(random_state)
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    sets = (
-        (synthetic, f"{generator} samples ({len(synthetic)})", "#d1242f", "x", 14),
-        (real, f"real minority, training part ({len(real)})", "#0969da", "o", 12),
+    sets = (  # the real rows on top
+        (synthetic, f"{generator} samples ({len(synthetic)})", "#d1242f", "x", 14, 0.35),
+        (real, f"real minority, training part ({len(real)})", "#0969da", "o", 16, 0.8),
     )
-    for rows, label, colour, marker, size in sets:
+    for rows, label, colour, marker, size, alpha in sets:
         rows = np.asarray(rows, dtype=np.float64)
         xy = [rows[:, column] for column in block["columns"]]
         for i, name in enumerate(block["features"]):
             if name in categorical:
                 xy[i] = xy[i] + rng.uniform(-JITTER, JITTER, len(rows))
-        ax.scatter(*xy, s=size, marker=marker, color=colour, alpha=0.45, linewidths=0.8,
+        ax.scatter(*xy, s=size, marker=marker, color=colour, alpha=alpha, linewidths=0.8,
                    label=label)  # fmt: skip
     labels = [f"{name} (MI {mi:.2f})" for name, mi in
               zip(block["features"], block["mutual_information"], strict=True)]  # fmt: skip
