@@ -260,7 +260,7 @@ def diagnose(report):
     quality = report.get("quality")
     if not quality:
         return []
-    generator = report["generator"]
+    generator = report.get("generator") or {}
     params, kind = generator.get("params") or {}, generator_kind(generator)
     return [found for rule in RULES if (found := rule(quality, params, kind)) is not None]
 

@@ -49,10 +49,6 @@ def mean_sd(stat):
     return cell
 
 
-def _percent(p):
-    return f"{100 * p:.0f} %"
-
-
 def render_markdown(report):
     """The whole of report.md. Blocks are separated by a blank line; a section's heading
     sits on the line above its first block."""
@@ -160,7 +156,7 @@ def _comparisons_section(report):
             interval(c),
             f"**{c['verdict']}**",
             f"\u00b1{c['mde']:.3f}" if "mde" in c else "",
-            " / ".join(_percent(c[k]) for k in ("p_better", "p_rope", "p_worse")),
+            " / ".join(f"{100 * c[k]:.0f} %" for k in ("p_better", "p_rope", "p_worse")),
         ]
         for c in shown
     ]
@@ -220,7 +216,7 @@ def quality_section(report):
     n_held_out = held_out_rows(report)
     notes = [
         f"Means over folds of each fold's synthetic minority against the real minority rows "
-        f"of its test part (at least {n_held_out}), which neither the generator nor the "
+        f"of its test part (at least {n_held_out} per fold), which neither the generator nor the "
         "classifier saw; they decide nothing (what each reads as, and its spread: "
         "report.html).",
         *crowding_note(quality),
