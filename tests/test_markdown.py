@@ -19,6 +19,7 @@ from synthbalance.pipelines.report.build import best_pair
 from synthbalance.pipelines.report.diagnosis import diagnosis_text
 from synthbalance.pipelines.report.markdown import key_comparisons
 from synthbalance.pipelines.report.scatter import SCATTER, informative_features
+from synthbalance.pipelines.report.schema import SCATTER_FIELDS, NotAReport
 from synthbalance.pipelines.report.text import QUALITY_LABELS, answer_lines, method_label
 
 from .conftest import shrink
@@ -123,6 +124,7 @@ def test_the_scatter_draws_the_two_features_that_carry_the_label(tmp_path):
     )  # fmt: skip
     block = report.data["sample_scatter"]
     assert set(block["features"]) == {"x3", "x6"} and block["file"] == SCATTER
+    assert tuple(block) == SCATTER_FIELDS
     assert [X.columns[i] for i in block["columns"]] == block["features"]
     assert block["mutual_information"] == sorted(block["mutual_information"], reverse=True)
     assert block["ranked_on"] == 350  # the first fold's training part
@@ -132,6 +134,9 @@ def test_the_scatter_draws_the_two_features_that_carry_the_label(tmp_path):
     assert on_disk["sample_scatter"] == block
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'class="scatter"' in page and "x3 (mutual information" in page
+    on_disk["sample_scatter"].pop("columns")
+    with pytest.raises(NotAReport, match="sample_scatter is not"):
+        sb.Report(on_disk)
     # a report loaded from disk, without its samples, copies the figure when saved again
     sb.Report.load(tmp_path).save(tmp_path / "again")
     assert (tmp_path / "again" / SCATTER).read_bytes() == (tmp_path / SCATTER).read_bytes()

@@ -18,6 +18,10 @@ OPTIONAL_FIELDS = (
     "summary_by_class", "quality", "calibration", "diagnostics", "config_sha256", "sample_grid",
     "sample_scatter", "open_set",
 )  # fmt: skip
+# What a sample_scatter block holds (``scatter.informative_features``): the figure's file,
+# the two features drawn, best first, their columns and mutual information with the label,
+# and the number of rows they were ranked on.
+SCATTER_FIELDS = ("file", "features", "columns", "mutual_information", "ranked_on")
 # The comparisons' "class" of the macro average over several minority classes.
 MACRO = "macro"
 
@@ -37,6 +41,13 @@ def check_report(report, where="report", fields=FIELDS):
         raise NotAReport(f"{where}: an incomplete synthbalance report, without {missing}")
     if "folds" in fields and not report["folds"]:
         raise NotAReport(f"{where}: a synthbalance report without folds")
+    scatter = report.get("sample_scatter")
+    if scatter is not None and not (
+        isinstance(scatter, dict)
+        and all(key in scatter for key in SCATTER_FIELDS)
+        and len(scatter["features"]) == len(scatter["columns"]) == 2
+    ):
+        raise NotAReport(f"{where}: its sample_scatter is not {SCATTER_FIELDS} of two features")
     return report
 
 
