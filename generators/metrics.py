@@ -93,8 +93,8 @@ def c2st_auc(real, synthetic, *, n_splits=5, random_state=None):
 
 
 QUALITY_METRICS = (
-    "c2st_auc", "precision", "recall", "density", "coverage", "fd", "diversity", "memorised",
-    "exact_copies", "leaked",
+    "c2st_auc", "precision", "recall", "density", "coverage", "fd", "fd_real", "diversity",
+    "memorised", "exact_copies", "leaked",
 )  # fmt: skip
 
 
@@ -153,8 +153,10 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
     ``train`` are the minority rows the generator was fitted on, ``validation`` held-out
     real minority rows; all three are already standardised. C2ST and PRDC compare equal
     numbers of real and synthetic rows (the synthetic ones subsampled); the Fréchet distance
-    compares every synthetic row with the held-out rows, and the diversity is the synthetic
-    rows' spread over the training minority's (``diversity``).
+    compares every synthetic row with the held-out rows, ``fd_real`` the training rows with
+    the same held-out rows (what a generator that reproduced its training rows' distribution
+    scores: the finite-sample floor of ``fd``), and the diversity is the synthetic rows'
+    spread over the training minority's (``diversity``).
     """
     rng = check_random_state(random_state)
     n = min(len(validation), len(synthetic))
@@ -166,6 +168,7 @@ def minority_quality(train, validation, synthetic, *, nearest_k=5, random_state=
         "c2st_auc": c2st_auc(validation, sample, n_splits=min(5, n), random_state=rng),
         **prdc_scores(validation, sample, nearest_k=k),
         "fd": frechet_distance(validation, synthetic),
+        "fd_real": frechet_distance(validation, train),
         "diversity": diversity(train, synthetic, random_state=rng),
         **memorisation(synthetic, train, validation),
         **leakage(synthetic, train, validation),

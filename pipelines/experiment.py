@@ -23,6 +23,7 @@ from synthbalance.pipelines.methods import AUGMENTED, REGISTRY, applicable
 from synthbalance.pipelines.openset import check_open_set, run_open_set
 from synthbalance.pipelines.report import Report, build_report
 from synthbalance.pipelines.report.figures import GRID
+from synthbalance.pipelines.report.scatter import informative_features
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def evaluate_dataset(
         task = dataclasses.replace(task, protocol=ran)
         open_set = run_open_set(task, protocol.open_set, outliers)
     reports = {}
+    drawn = [run for run in runs.values() if run.samples is not None]
+    scatter = _scatter(dataset, task) if drawn and dataset.kind != "image" else None
     for name, run in runs.items():
         description = setup.generators[name][1]
         grid = GRID if dataset.kind == "image" and run.samples is not None else None
@@ -113,9 +116,21 @@ def evaluate_dataset(
         data = build_report(
             dataset, description, setup.classifier[1], described, run.records, asked,
             config_sha256=config_sha256, sample_grid=grid, open_set=open_set,
+            sample_scatter=scatter if run.samples is not None else None,
         )  # fmt: skip
         reports[name] = Report(data, samples=run.samples)
     return reports
+
+
+def _scatter(dataset, task):
+    """The sample scatter's features, ranked on the first fold's training part: the rows
+    the samples' generator was fitted on (``scatter.informative_features``)."""
+    train, _ = task.protocol.folds(task.y, range(1))[0]
+    train = task.known(train)
+    return informative_features(
+        task.X[train], task.y[train], list(dataset.X.columns),
+        categorical=task.categorical, random_state=task.protocol.seed,
+    )  # fmt: skip
 
 
 def _api_config(generator, setup, protocol):

@@ -109,7 +109,8 @@ def test_save_writes_what_the_cli_writes_and_load_reads_it_back(data, tmp_path):
     report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
     path = report.save(tmp_path / "out")
     written = {p.name for p in (tmp_path / "out").iterdir()}
-    assert written == {"report.json", "report.md", "report.html", "deltas.png", "calibration.png"}
+    assert written == {"report.json", "report.md", "report.html", "deltas.png", "calibration.png",
+                       "scatter.png"}  # fmt: skip
     loaded = sb.Report.load(tmp_path / "out")
     assert loaded.data == json.loads(path.read_text()) and loaded.headline == report.headline
     other = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)

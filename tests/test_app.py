@@ -58,9 +58,8 @@ def test_default_run_writes_a_complete_report(make_config, tmp_path):
         assert c["ci_low"] < c["delta_mean"] < c["ci_high"] or np.all(deltas == deltas[0])
         assert c["p_better"] + c["p_rope"] + c["p_worse"] == pytest.approx(1)
     markdown = (tmp_path / "report.md").read_text()
-    opening = markdown.splitlines()[2]
-    assert opening.startswith("For F1, ") and "for ROC AUC, " in opening
-    assert "On seed_case with logreg, cvae augmentation " in opening
+    opening = markdown.splitlines()[3:5]  # the answer, after the title and the question
+    assert opening[0].startswith("- **F1: ") and opening[1].startswith("- **ROC AUC: ")
     assert (tmp_path / "deltas.png").stat().st_size > 0
     assert 'id="diagnosis"' in (tmp_path / "report.html").read_text()
 

@@ -8,7 +8,6 @@ import struct
 import subprocess
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE
 from markupsafe import escape
@@ -17,11 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import synthbalance as sb
-from synthbalance.generators.metrics import minority_quality
 from synthbalance.pipelines.compare import write_comparison
 from synthbalance.pipelines.datasets import seed_case
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
-from synthbalance.pipelines.report.diagnosis import diagnose, diagnosis_text
 from synthbalance.pipelines.report.text import answer_lines, method_label, question
 
 from .test_compare import write_fake_report
@@ -129,44 +126,6 @@ def test_a_run_writes_report_html_next_to_report_json(make_config, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["summary"] == data["summary"]
     assert all(escape(line) in page for line in answer_lines(data))
     assert 'id="diagnosis"' in page
-
-
-def _quality(train, validation, synthetic):
-    quality = minority_quality(train, validation, synthetic, random_state=0)
-    return {name: {"mean": value, "std": 0.0} for name, value in quality.items()}
-
-
-@pytest.fixture(scope="module")
-def minority():
-    rng = np.random.default_rng(0)
-    return rng.standard_normal((320, 6)), rng.standard_normal((80, 6)), rng
-
-
-@pytest.mark.parametrize(
-    "planted, params, found",
-    [
-        ("faithful", {}, []),
-        ("centre", {"sampling": "latent_average", "k": 10}, ["collapsed"]),
-        ("copies", {}, ["copies"]),
-        ("shifted", {"epochs": 30}, ["off_manifold"]),
-    ],
-)
-def test_diagnosis_names_what_planted_generators_do(minority, planted, params, found):
-    train, validation, rng = minority
-    synthetic = {
-        "faithful": lambda: rng.standard_normal((500, 6)),  # new rows of the real distribution
-        "centre": lambda: 0.02 * rng.standard_normal((500, 6)),  # every sample at the mean
-        "copies": lambda: train[rng.integers(0, len(train), 500)],  # random over-sampling
-        "shifted": lambda: rng.standard_normal((500, 6)) + 4.0,
-    }[planted]()
-    report = {"quality": _quality(train, validation, synthetic), "generator": {"params": params}}
-    assert [f.name for f in diagnose(report)] == found
-    text = diagnosis_text(report)
-    if not found:
-        assert text.startswith("Nothing alarming")
-    if planted == "centre":
-        assert "collapsed onto the class centre" in text and "sampling=posterior" in text
-    assert diagnosis_text({"quality": None, "generator": {}}) is None
 
 
 @pytest.fixture

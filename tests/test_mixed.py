@@ -235,7 +235,7 @@ def test_multiclass_default_runs_end_to_end(make_config, tmp_path):
     assert set(report["summary_by_class"]) == {"1", "2", "3"}
     markdown = (tmp_path / "report.md").read_text()
     assert "## Scores by minority class (each against 0 alone)" in markdown
-    assert "more comparisons (other metrics, classes) are in report.json" in markdown
+    assert "comparisons are in report.html and report.json." in markdown
     assert report["quality"] is not None
 
 

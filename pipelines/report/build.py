@@ -271,7 +271,7 @@ def _per_row(totals, count):
 
 def build_report(
     dataset, generator, classifier, protocol, folds, config, *, config_sha256=None,
-    sample_grid=None, open_set=None,
+    sample_grid=None, sample_scatter=None, open_set=None,
 ):  # fmt: skip
     """report.json's content.
 
@@ -279,7 +279,8 @@ def build_report(
     ``{"name", "class", "params"}`` blocks describing them, ``protocol`` report.json's
     protocol block, ``folds`` the records of ``evaluation.run_folds`` and ``config`` what
     the run was asked (the resolved Hydra config, or the API call's arguments);
-    ``config_sha256`` and ``sample_grid`` (the grid's file name) when there are any;
+    ``config_sha256``, ``sample_grid`` (the grid's file name) and ``sample_scatter`` (the
+    scatter's block, ``scatter.informative_features``) when there are any;
     ``open_set``: the records of ``openset.run_open_set`` (datasets with unknown classes).
     """
     if BASELINE not in {r["method"] for r in folds}:
@@ -308,6 +309,8 @@ def build_report(
         report["config_sha256"] = config_sha256
     if sample_grid is not None:
         report["sample_grid"] = sample_grid
+    if sample_scatter is not None:
+        report["sample_scatter"] = sample_scatter
     if open_set is not None:
         report["open_set"] = open_set_report(open_set, protocol, description["unknown"])
     return report

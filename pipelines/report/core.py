@@ -56,7 +56,8 @@ class Report:
     data : dict
         report.json's content (schema ``synthbalance/report-v1``).
     samples : (real, synthetic) arrays, optional
-        Minority rows of the first fold's generator fit, for the sample grid of image runs.
+        Minority rows of the first fold's generator fit, for the sample grid of image runs
+        and the sample scatter of tabular ones.
     """
 
     def __init__(self, data, samples=None, source=None):
@@ -150,7 +151,7 @@ class Report:
 
     def to_html(self):
         """report.html's content: one self-contained page."""
-        return render_html(self.data, self._source_directory())
+        return render_html(self.data, self._source_directory(), self.samples)
 
     def _repr_html_(self):
         return render_fragment(self.data, self._source_directory(), self.samples)
@@ -172,19 +173,18 @@ class Report:
             figures.write(figures.selection_figure(found), directory / figures.SELECTION)
         if self.data.get("calibration"):
             figures.write(figures.reliability_figure(self.data), directory / figures.RELIABILITY)
-        if self.data.get("sample_grid"):
-            self._write_grid(directory / self.data["sample_grid"])
+        for name, draw in figures.sample_figures(self.data, self.samples).items():
+            self._write_samples(directory / name, draw)
         write_text(directory / "report.md", render_markdown(self.data))
         write_text(directory / HTML_FILE, render_html(self.data, directory))
         path = directory / REPORT_FILE
         write_text(path, json.dumps(self.data, indent=1, default=str) + "\n")
         return path
 
-    def _write_grid(self, path):
-        if self.samples is not None:
-            real, synthetic = self.samples
-            shape = tuple(self.data["dataset"]["image_shape"])
-            figures.write(figures.grid_figure(real, synthetic, shape, self.name), path)
+    def _write_samples(self, path, draw):
+        """Draw a sample figure from ``samples``, or copy the one of the run loaded."""
+        if draw is not None:
+            figures.write(draw(), path)
         elif self._source is not None and (self._source.parent / path.name).is_file():
             if (self._source.parent / path.name).resolve() != path.resolve():
                 shutil.copyfile(self._source.parent / path.name, path)

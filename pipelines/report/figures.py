@@ -1,6 +1,6 @@
-"""A report's figures: the forest plot of its comparisons, the checkpoint-selection history and
-the sample grid of image runs. Each ``*_figure`` returns a matplotlib figure; ``write_*``
-saves one."""
+"""A report's figures: the forest plot of its comparisons, the checkpoint-selection history,
+the sample grid of image runs (the sample scatter of tabular ones is in ``scatter``). Each
+``*_figure`` returns a matplotlib figure; ``write`` saves one."""
 
 import math
 import textwrap
@@ -11,6 +11,7 @@ from synthbalance.pipelines.io import pyplot, save_figure
 from synthbalance.pipelines.methods import AUGMENTATION, REGISTRY
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 from synthbalance.pipelines.report.build import paired_deltas
+from synthbalance.pipelines.report.scatter import scatter_figure
 from synthbalance.pipelines.report.schema import primary_class
 from synthbalance.pipelines.report.text import method_label
 
@@ -169,6 +170,21 @@ def grid_figure(real, synthetic, image_shape, generator, n_images=GRID_IMAGES, r
         ax.set_title(title, fontsize="small")
         ax.axis("off")
     return fig
+
+
+def sample_figures(report, samples):
+    """``{file name: draw}`` of the report's sample figures (the image grid, the tabular
+    scatter), ``draw`` a function returning the figure drawn from ``samples`` (the
+    ``(real, synthetic)`` minority rows of the first fold's fit), None without them."""
+    found = {}
+    name = report["generator"]["name"]
+    if grid := report.get("sample_grid"):
+        shape = tuple(report["dataset"]["image_shape"])
+        found[grid] = lambda: grid_figure(*samples, shape, name)
+    if block := report.get("sample_scatter"):
+        categorical = report["dataset"].get("categorical", ())
+        found[block["file"]] = lambda: scatter_figure(*samples, block, name, categorical)
+    return {file: (None if samples is None else draw) for file, draw in found.items()}
 
 
 def write(fig, path, dpi=100):

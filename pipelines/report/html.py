@@ -28,6 +28,7 @@ from synthbalance.pipelines.report.text import (
     method_label,
     protocol_text,
     question,
+    scatter_caption,
     selection_summary,
     undetected,
 )
@@ -84,18 +85,14 @@ def forest_uris(report):
 
 def images(report, directory=None, samples=None):
     """``{file name: data URI}`` of the report's figures besides the forest plot: read from
-    ``directory`` where ``Report.save`` wrote them, else drawn here (the sample grid from
-    ``samples``, the ``(real, synthetic)`` minority images)."""
+    ``directory`` where ``Report.save`` wrote them, else drawn here (the sample grid or
+    scatter from ``samples``, the ``(real, synthetic)`` minority rows)."""
     drawn = {}
     if found := figures.selections(report):
         drawn[figures.SELECTION] = lambda: figures.selection_figure(found)
     if report.get("calibration"):
         drawn[figures.RELIABILITY] = lambda: figures.reliability_figure(report)
-    if grid := report.get("sample_grid"):
-        shape, name = tuple(report["dataset"]["image_shape"]), report["generator"]["name"]
-        drawn[grid] = (
-            None if samples is None else lambda: figures.grid_figure(*samples, shape, name)
-        )
+    drawn.update(figures.sample_figures(report, samples))
     result = {}
     for name, draw in drawn.items():
         path = Path(directory) / name if directory is not None else None
@@ -217,6 +214,7 @@ def context(report, figure_uris):
             "selection": figures.SELECTION,
             "reliability": figures.RELIABILITY,
             "grid": report.get("sample_grid"),
+            "scatter": report.get("sample_scatter"),
         },
         "dataset": ds,
         "protocol": report["protocol"],
@@ -227,6 +225,7 @@ def context(report, figure_uris):
         "verdict_rules": VERDICT_RULES.replace("**", ""),
         "quality": _quality(report),
         "sampling": generator.get("params", {}).get("sampling"),
+        "scatter_caption": scatter_caption(report) if report.get("sample_scatter") else None,
         "selection": _selection(report),
         "calibration": _calibration(report),
         "provenance": _provenance(report),
@@ -239,6 +238,7 @@ def render_fragment(report, directory=None, samples=None):
     return render("report_body.html.j2", **context(report, uris))
 
 
-def render_html(report, directory=None):
-    """The whole of report.html; figures are read from ``directory`` where they are."""
-    return render("report.html.j2", **context(report, images(report, directory)))
+def render_html(report, directory=None, samples=None):
+    """The whole of report.html; figures are read from ``directory`` where they are, the
+    sample figures otherwise drawn from ``samples``."""
+    return render("report.html.j2", **context(report, images(report, directory, samples)))

@@ -1,20 +1,34 @@
-"""report.md: the answer first, then the scores, the headline comparisons, the generator's
-quality and samples. Every comparison is in report.json (and the HTML report); the markdown
-lists those of the headline metrics."""
+"""report.md: report.html's order in at most about 60 lines for the default job: the answer
+first, the forest plot, the headline metrics' scores and key comparisons, the generator's
+quality in one short table with its diagnosis, samples, checkpoint selection, calibration and
+the setting. Every comparison and every metric is in report.json and report.html."""
 
-from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS, METRICS
-from synthbalance.pipelines.report.figures import FOREST, RELIABILITY, SELECTION, selections
+from synthbalance.pipelines.methods import BASELINE
+from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS
+from synthbalance.pipelines.report.build import best_pair
+from synthbalance.pipelines.report.diagnosis import diagnosis_text
+from synthbalance.pipelines.report.figures import (
+    FOREST,
+    RELIABILITY,
+    SELECTION,
+    headline_comparisons,
+    selections,
+)
 from synthbalance.pipelines.report.schema import MACRO, primary_class
 from synthbalance.pipelines.report.text import (
+    QUALITY_GROUPS,
     QUALITY_LABELS,
     VERDICT_RULES,
+    answer_lines,
     crowding_note,
     few_rows_note,
-    headline,
     held_out_rows,
     interval,
     method_label,
     protocol_text,
+    question,
+    samples_of,
+    scatter_caption,
     selection_summary,
     sequential_note,
     signed,
@@ -35,26 +49,23 @@ def mean_sd(stat):
     return cell
 
 
-def _percent(p):
-    return f"{100 * p:.0f} %"
-
-
 def render_markdown(report):
-    """The whole of report.md."""
+    """The whole of report.md. Blocks are separated by a blank line; a section's heading
+    sits on the line above its first block."""
     generator = report["generator"]["name"]
     parts = [
-        f"# synthbalance report: {generator} on {report['dataset']['name']}",
-        headline(report),
-        _setting(report),
+        f"# synthbalance report: {generator} on {report['dataset']['name']}\n{question(report)}",
+        "\n".join(f"- **{line}**" for line in answer_lines(report)),
+        f"![every comparison's delta with its 95 % CI, per-fold dots]({FOREST})",
         *_scores_section(report),
         *_by_class_section(report),
         *_comparisons_section(report),
-        *_calibration_section(report),
         *quality_section(report),
+        *_samples_section(report),
         *_selection_section(report),
-        *_sample_grid_section(report),
+        *_calibration_section(report),
         *open_set_section(report),
-        f"![Per-fold paired deltas]({FOREST})",
+        "## Setting\n" + _setting(report),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -77,26 +88,30 @@ def _setting(report):
         f"{ds['n_features']} features; {classes}; {minority}).{categorical} "
         f"Classifier **{report['classifier']['name']}**, generator "
         f"**{report['generator']['name']}**. Protocol: {protocol_text(protocol)}; generator "
-        "fitted on each training part only."
-        + (f" {note}" if (note := sequential_note(protocol)) else "")
+        "fitted on each training part only. The config and versions are in report.json and "
+        "report.html." + (f" {note}" if (note := sequential_note(protocol)) else "")
     )
 
 
 def _scores_section(report):
-    methods = list(report["summary"])
+    """The headline metrics' scores of every method, and the calibration metrics where the
+    report has a calibration section; every metric is in report.html."""
+    summary = report["summary"]
     several = primary_class(report) == MACRO
-    seeds = report["protocol"].get("generator_seeds", 1)
+    metrics = [*HEADLINE, *(CALIBRATION if report.get("calibration") else ())]
     table = markdown_table(
-        ["metric", *(method_label(report, m) for m in methods)],
-        [[LABELS[m], *(mean_sd(report["summary"][k][m]) for k in methods)] for m in METRICS],
+        ["method", *(LABELS[m] for m in metrics)],
+        [[method_label(report, k), *(mean_sd(summary[k][m]) for m in metrics)] for k in summary],
     )
+    seeds = report["protocol"].get("generator_seeds", 1)
     if seeds > 1:
         table += (
             f"\n\nAugmented scores average {seeds} generator fits per fold; \u00b1 is the spread "
             "over folds, *gen. \u00b1* the spread between generator seeds within a fold."
         )
-    title = "## Scores (mean \u00b1 sd over folds)"
-    return [title + (" \u2014 macro average over the minority classes" if several else ""), table]
+    title = "## Scores (mean \u00b1 sd over folds"
+    title += ", macro average over the minority classes" if several else ""
+    return [f"{title}; every metric in report.html and report.json)\n{table}"]
 
 
 def _by_class_section(report):
@@ -108,22 +123,31 @@ def _by_class_section(report):
     rows = [
         [class_, LABELS[m], *(mean_sd(summary[k][m]) for k in methods)]
         for class_, summary in by_class.items()
-        for m in ("f1", "roc_auc")
+        for m in HEADLINE
     ]
     return [
-        f"## Scores by minority class (each against {report['dataset']['base']!r} alone)",
-        markdown_table(["class", "metric", *(method_label(report, m) for m in methods)], rows),
+        f"## Scores by minority class (each against {report['dataset']['base']!r} alone)\n"
+        + markdown_table(["class", "metric", *(method_label(report, m) for m in methods)], rows)
     ]
+
+
+def key_comparisons(report):
+    """The comparisons report.md lists: on each headline metric, for the headline class,
+    every method against the baseline and the best augmented method against the best
+    option without augmentation (the answer's comparison)."""
+    shown = []
+    for metric in HEADLINE:
+        pair = best_pair(report["summary"], metric)
+        shown += [
+            c
+            for c in headline_comparisons(report, metric)
+            if c["versus"] == BASELINE or (c["method"], c["versus"]) == pair
+        ]
+    return shown
 
 
 def _comparisons_section(report):
-    """The headline metrics' comparisons of the headline class; the rest is in report.json."""
-    class_ = primary_class(report)
-    shown = [
-        c
-        for c in report["comparisons"]
-        if c["metric"] in HEADLINE and c.get("class", class_) == class_
-    ]
+    shown = key_comparisons(report)
     rows = [
         [
             method_label(report, c["method"]),
@@ -132,25 +156,22 @@ def _comparisons_section(report):
             interval(c),
             f"**{c['verdict']}**",
             f"\u00b1{c['mde']:.3f}" if "mde" in c else "",
-            " / ".join(_percent(c[k]) for k in ("p_better", "p_rope", "p_worse")),
+            " / ".join(f"{100 * c[k]:.0f} %" for k in ("p_better", "p_rope", "p_worse")),
         ]
         for c in shown
     ]
     rest = len(report["comparisons"]) - len(shown)
     header = ["method", "versus", "metric", "delta [95 % CI]", "verdict", "MDE", "P"]
+    more = f" The other {rest} comparisons are in report.html and report.json." if rest else ""
     return [
-        "## Comparisons",
-        f"Paired per-fold deltas; 95 % CI from the corrected resampled t-test (Nadeau & Bengio "
-        f"2003), rope \u00b1{report['protocol']['rope']}; MDE: the smallest true difference the "
-        "run detects with 80 % power; P(better / rope / worse) from the Bayesian correlated "
-        "t-test. Threshold tuning cannot change ROC AUC, so pairs that differ only by the "
-        f"threshold are not compared there. {VERDICT_RULES}",
-        markdown_table(header, rows)
-        + (
-            f"\n\n{rest} more comparisons (other metrics, classes) are in report.json."
-            if rest
-            else ""
-        ),
+        "## Comparisons\nEvery method against the baseline, and the best augmentation against "
+        "the best option without it. Paired per-fold deltas; 95 % CI from the corrected "
+        f"resampled t-test (Nadeau & Bengio 2003), rope \u00b1{report['protocol']['rope']}; "
+        "MDE: the smallest true difference the run detects with 80 % power; P(better / rope "
+        "/ worse) from the Bayesian correlated t-test. Threshold tuning cannot change ROC "
+        f"AUC, so pairs that differ only by the threshold are not compared there. "
+        f"{VERDICT_RULES}{more}",
+        markdown_table(header, rows),
         *_undetected(report, shown),
     ]
 
@@ -158,25 +179,34 @@ def _comparisons_section(report):
 def _calibration_section(report):
     if not report.get("calibration"):
         return []
-    summary = report["summary"]
-    rows = [
-        [method_label(report, m), *(f"{summary[m][k]['mean']:.3f}" for k in CALIBRATION)]
-        for m in summary
-    ]
     return [
-        "## Calibration of the minority probability",
-        "Over-sampling shifts the class prior the classifier learns, and with it every "
-        "probability (van den Goorbergh et al. 2022); recalibration moves the augmented "
-        "probabilities back to the real prior. Lower is better; the verdicts are in report.json.",
-        markdown_table(["method", *(LABELS[k] for k in CALIBRATION)], rows),
-        f"![reliability diagram]({RELIABILITY})",
+        "## Calibration of the minority probability\nThe scores table gives every method's "
+        f"{', '.join(LABELS[k] for k in CALIBRATION)} (lower is better). Over-sampling "
+        "shifts the class prior the classifier learns, and with it every probability (van "
+        "den Goorbergh et al. 2022); recalibration moves the augmented probabilities back to "
+        f"the real prior. The verdicts are in report.json. ![reliability diagram]({RELIABILITY})"
     ]
 
 
 def _undetected(report, shown):
-    """What each inconclusive comparison shown could not see, as a list."""
-    lines = [f"- {line}" for line in undetected(report, shown)]
-    return ["\n".join(lines)] if lines else []
+    """What each inconclusive comparison shown could not see, in one paragraph."""
+    sentences = undetected(report, shown)
+    return [" ".join(sentences)] if sentences else []
+
+
+def quality_table(quality):
+    """The quality metrics' means, one row per question they answer (``QUALITY_GROUPS``);
+    metrics of no group in a last row."""
+    grouped = [(title, [n for n in names if n in quality]) for title, names in QUALITY_GROUPS]
+    known = {n for _, names in grouped for n in names}
+    grouped.append(("other", [n for n in quality if n not in known]))
+    rows = [
+        [title, " \u00b7 ".join(f"{QUALITY_LABELS.get(n, (n,))[0]} {quality[n]['mean']:.3f}"
+                                for n in names)]
+        for title, names in grouped
+        if names
+    ]  # fmt: skip
+    return markdown_table(["question", "mean over folds"], rows)
 
 
 def quality_section(report):
@@ -184,23 +214,20 @@ def quality_section(report):
     if not quality:
         return []
     n_held_out = held_out_rows(report)
-    return [
-        "## Generator quality (synthetic vs unseen real minority)",
-        "In every fold the generator was fitted on the whole training part, and its synthetic "
-        f"minority is compared with the real minority rows of the test part (at least "
-        f"{n_held_out} per fold), which neither the generator nor the classifier saw, on "
-        "standardised features (one-hot for categorical columns; for images, features of a "
-        "small CNN trained on the training part). These numbers decide nothing.",
-        *few_rows_note(n_held_out),
-        markdown_table(
-            ["metric", "mean \u00b1 sd over folds", "reads as"],
-            [
-                [QUALITY_LABELS[name][0], mean_sd(stat), QUALITY_LABELS[name][1]]
-                for name, stat in quality.items()
-            ],
-        ),
+    notes = [
+        f"Means over folds of each fold's synthetic minority against the real minority rows "
+        f"of its test part (at least {n_held_out} per fold), which neither the generator nor the "
+        "classifier saw; they decide nothing (what each reads as, and its spread: "
+        "report.html).",
         *crowding_note(quality),
         *_latent_note(report),
+    ]
+    return [
+        "## Generator quality (synthetic vs unseen real minority)\n**Diagnosis:** "
+        + diagnosis_text(report),
+        *few_rows_note(n_held_out),
+        quality_table(quality),
+        " ".join(notes),
     ]
 
 
@@ -218,17 +245,21 @@ def _latent_note(report):
     ]
 
 
-def _sample_grid_section(report):
-    if not report.get("sample_grid"):
-        return []
-    sampling = report["generator"]["params"].get("sampling")
-    mode = f", sampling={sampling}" if sampling else ""
-    return [
-        "## Samples",
-        f"Real minority images (top) and {report['generator']['name']}{mode} samples (bottom): "
-        "the first fold's generator, which the evaluation scored, and the real images it was "
-        f"fitted on. ![real and synthetic minority images]({report['sample_grid']})",
-    ]
+def _samples_section(report):
+    """The image grid or the tabular scatter of the first fold's samples."""
+    if report.get("sample_grid"):
+        return [
+            f"## Samples\nReal minority images (top) and {samples_of(report)} samples "
+            "(bottom): the first fold's generator, which the evaluation scored, and the real "
+            f"images it was fitted on. ![real and synthetic minority images]"
+            f"({report['sample_grid']})"
+        ]
+    if block := report.get("sample_scatter"):
+        return [
+            f"## Samples\n{scatter_caption(report)} "
+            f"![real and synthetic minority rows]({block['file']})"
+        ]
+    return []
 
 
 def _selection_section(report):
@@ -244,11 +275,10 @@ def _selection_section(report):
         else ""
     )
     return [
-        "## Checkpoint selection",
-        f"The generator kept the checkpoint with the best {summary['metric']} on held-out rows "
-        f"of the generated class: steps {summary['low']}\u2013{summary['high']} (median "
-        f"{summary['median']}) over {summary['fits']} fits.{tracks} "
-        f"![selection history]({SELECTION})",
+        "## Checkpoint selection\nThe generator kept the checkpoint with the best "
+        f"{summary['metric']} on held-out rows of the generated class: steps "
+        f"{summary['low']}\u2013{summary['high']} (median {summary['median']}) over "
+        f"{summary['fits']} fits.{tracks} ![selection history]({SELECTION})"
     ]
 
 
@@ -287,7 +317,7 @@ def open_set_section(report):
     ]  # fmt: skip
     unknown = ", ".join(map(repr, open_set["unknown"]))
     return [
-        "## Open set",
+        "## Open set\n"
         f"Classes {unknown} were kept out of every training part and scored as unknowns in the "
         "test parts. Each method wraps the classifier in a reject option (RejectOptionClassifier) "
         f"whose threshold accepts {100 * open_set['coverage']:.0f} % of known rows held out "

@@ -12,11 +12,16 @@ COMPARED_FIELDS = ("schema", "dataset", "generator", "classifier", "summary", "c
 # The fields some reports add: summary_by_class (several minority classes), quality (when
 # measured), calibration (reliability-diagram bins per method), diagnostics (what the
 # generator said of its fits: a VAE's active latent units), config_sha256 (runs of the
-# CLI), sample_grid (image runs), open_set (datasets with unknown classes).
+# CLI), sample_grid (image runs), sample_scatter (tabular runs: the scatter's file and the
+# two features it draws), open_set (datasets with unknown classes).
 OPTIONAL_FIELDS = (
     "summary_by_class", "quality", "calibration", "diagnostics", "config_sha256", "sample_grid",
-    "open_set",
+    "sample_scatter", "open_set",
 )  # fmt: skip
+# What a sample_scatter block holds (``scatter.informative_features``): the figure's file,
+# the two features drawn, best first, their columns and mutual information with the label,
+# and the number of rows they were ranked on.
+SCATTER_FIELDS = ("file", "features", "columns", "mutual_information", "ranked_on")
 # The comparisons' "class" of the macro average over several minority classes.
 MACRO = "macro"
 
@@ -36,6 +41,13 @@ def check_report(report, where="report", fields=FIELDS):
         raise NotAReport(f"{where}: an incomplete synthbalance report, without {missing}")
     if "folds" in fields and not report["folds"]:
         raise NotAReport(f"{where}: a synthbalance report without folds")
+    scatter = report.get("sample_scatter")
+    if scatter is not None and not (
+        isinstance(scatter, dict)
+        and all(key in scatter for key in SCATTER_FIELDS)
+        and len(scatter["features"]) == len(scatter["columns"]) == 2
+    ):
+        raise NotAReport(f"{where}: its sample_scatter is not {SCATTER_FIELDS} of two features")
     return report
 
 

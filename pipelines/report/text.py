@@ -17,6 +17,10 @@ QUALITY_LABELS = {
         "Fréchet distance",
         "between Gaussians fitted to real and synthetic features; 0 = alike",
     ),
+    "fd_real": (
+        "Fréchet distance of real rows",
+        "the same distance for the real training rows: what a perfect generator scores",
+    ),
     "diversity": ("diversity", "synthetic spread / real spread; near 0 = collapsed to a point"),
     "cas": ("CAS", "share of synthetic rows a real-data classifier gives the intended class"),
     "cas_real": (
@@ -28,6 +32,14 @@ QUALITY_LABELS = {
     "exact_copies": ("exact copies", "share identical to a training row"),
     "leaked": ("leaked", "share closer to an unseen real row than 95 % of training rows are"),
 }
+# The quality metrics by the question each answers (report.md's short table); each group's
+# reference (what real rows score) follows the metric it is for.
+QUALITY_GROUPS = (
+    ("fidelity: do they look real?", ("c2st_auc", "precision", "density", "fd", "fd_real")),
+    ("variety: do they cover the class?", ("recall", "coverage", "diversity")),
+    ("usefulness: are they the class?", ("cas", "cas_real", "tstr_f1")),
+    ("privacy: do they copy rows?", ("memorised", "exact_copies", "leaked")),
+)
 VERDICT_RULES = (
     "Verdicts: **equivalent** \u2014 the CI lies inside \u00b1rope; otherwise **improves** "
     "\u2014 the whole CI is above 0; **hurts** \u2014 the whole CI is below 0; "
@@ -303,3 +315,25 @@ def selection_summary(found):
         "metric": found[0][1]["metric"], "low": chosen[0], "high": chosen[-1],
         "median": chosen[len(chosen) // 2], "fits": len(found), "rho": median,
     }  # fmt: skip
+
+
+def samples_of(report):
+    """The generator and its sampling mode, "cvae (sampling=posterior)"."""
+    sampling = report["generator"].get("params", {}).get("sampling")
+    return report["generator"]["name"] + (f" (sampling={sampling})" if sampling else "")
+
+
+def scatter_caption(report):
+    """What the sample scatter of a tabular run draws, in two sentences."""
+    block, minority = report["sample_scatter"], report["dataset"]["minority"]
+    minority = minority[0] if isinstance(minority, list) else minority
+    features = " and ".join(
+        f"{name} (mutual information {mi:.2f} nats)"
+        for name, mi in zip(block["features"], block["mutual_information"], strict=True)
+    )
+    return (
+        f"Real rows of minority class {minority!r} from the first fold's training part and "
+        f"the {samples_of(report)} samples the evaluation scored, on {features}: the two "
+        "features that tell the classes apart best in those training rows. Synthetic rows "
+        "outside the real cloud teach the classifier a wrong boundary."
+    )
