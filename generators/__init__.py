@@ -1,10 +1,11 @@
 """Sample generators for imbalanced data, each an imbalanced-learn over-sampler.
 
 The SMOTE family is imbalanced-learn's own (see ``conf/generator/``); this package adds
-the torch generators, and synthetic outliers (rows between the known classes) for training
-a rejecting classifier.
+the torch generators (VAEs, GANs, a diffusion model), and synthetic outliers (rows between
+the known classes) for training a rejecting classifier.
 """
 
+from synthbalance.generators._ddpm import DDPMSampler, Denoiser
 from synthbalance.generators._gan import (
     CGANSampler,
     ConvDiscriminator,
@@ -26,6 +27,8 @@ __all__ = [
     "ConvDiscriminator",
     "ConvGenerator",
     "ConvVAE",
+    "DDPMSampler",
+    "Denoiser",
     "ImagePreprocessor",
     "MLPDiscriminator",
     "MLPGenerator",

@@ -172,7 +172,7 @@ class BaseTorchSampler(BaseOverSampler):
         X_dense = X.toarray() if sparse.issparse(X) else X
         start = time.perf_counter()
         if self.image_shape is None:
-            self.preprocessor_ = TabularPreprocessor(self.categorical_features).fit(X_dense)
+            self.preprocessor_ = self._tabular_preprocessor().fit(X_dense)
         else:
             self.preprocessor_ = ImagePreprocessor().fit(X_dense)
         self._fit_model(self.preprocessor_.transform(X_dense), y, rng)
@@ -200,6 +200,11 @@ class BaseTorchSampler(BaseOverSampler):
             new = type(X)(X_res)  # csr_matrix stays a matrix, csr_array an array
             return sparse.vstack([X, new], format=X.format), y_res
         return X_res, y_res
+
+    def _tabular_preprocessor(self):
+        """The (unfitted) preprocessor of tables: standardised numeric columns, one-hot
+        categorical ones; a sampler may prepare its columns otherwise."""
+        return TabularPreprocessor(self.categorical_features)
 
     def _check_architecture(self, n_features):
         """``"conv"`` or ``"mlp"``: ``auto`` is conv for images (``image_shape`` given)."""

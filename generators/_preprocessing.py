@@ -2,14 +2,22 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, QuantileTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+# Most quantiles a ``numeric="quantile"`` transform keeps (scikit-learn's default), and the
+# fewest rows per quantile (TabDDPM's choice: n_rows // 30, at least 10).
+MAX_QUANTILES, ROWS_PER_QUANTILE = 1000, 30
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
     """Map table rows to a generator's network space and generated rows back.
 
-    Numeric features are standardised; categorical ones (``categorical_features``: their
+    Numeric features are standardised (``numeric="standard"``) or mapped to a standard
+    normal by their quantiles (``numeric="quantile"``: scikit-learn's
+    ``QuantileTransformer``, as TabDDPM prepares its numeric columns, which makes skewed
+    and multi-modal columns Gaussian-shaped; its inverse stays in the range seen in
+    ``fit``); categorical ones (``categorical_features``: their
     indices or a boolean mask; their values are category codes or labels) are one-hot
     encoded, one block per feature after the numeric ones. ``inverse_transform`` takes the
     largest entry of each block, so generated rows only ever hold categories seen in
@@ -21,7 +29,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     ----------
     categorical_ : ndarray of int
         Indices of the categorical features.
-    scaler_ : StandardScaler or None
+    scaler_ : StandardScaler, QuantileTransformer or None
         Fitted on the numeric features (None without any).
     encoder_ : OneHotEncoder or None
         Fitted on the categorical features.
@@ -31,8 +39,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Dtype of the data seen in ``fit``.
     """
 
-    def __init__(self, categorical_features=None):
+    def __init__(self, categorical_features=None, numeric="standard"):
         self.categorical_features = categorical_features
+        self.numeric = numeric
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=None)
@@ -41,7 +50,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.numeric_ = np.setdiff1d(np.arange(X.shape[1]), self.categorical_)
         self.scaler_ = None
         if len(self.numeric_):
-            self.scaler_ = StandardScaler().fit(X[:, self.numeric_].astype(np.float64))
+            self.scaler_ = self._scaler(len(X)).fit(X[:, self.numeric_].astype(np.float64))
         self.encoder_, self.categorical_slices_ = None, []
         if len(self.categorical_):
             self.encoder_ = OneHotEncoder(sparse_output=False, dtype=np.float32)
@@ -51,6 +60,17 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 self.categorical_slices_.append(slice(start, start + len(categories)))
                 start += len(categories)
         return self
+
+    def _scaler(self, n_rows):
+        if self.numeric == "standard":
+            return StandardScaler()
+        if self.numeric != "quantile":
+            raise ValueError(f"numeric must be 'standard' or 'quantile', got {self.numeric!r}")
+        n_quantiles = min(max(n_rows // ROWS_PER_QUANTILE, 10), MAX_QUANTILES, n_rows)
+        # every row counts (no subsampling), so the transform is deterministic
+        return QuantileTransformer(
+            n_quantiles=n_quantiles, output_distribution="normal", subsample=None
+        )
 
     def transform(self, X):
         check_is_fitted(self)

@@ -21,7 +21,7 @@ SMALL_MULTICLASS = [
 ]
 SMALL_EVALUATION = ["evaluation.n_splits=2", "evaluation.n_repeats=1", "evaluation.progress=false"]
 SMALL_TORCH = ["generator.steps=4", "generator.hidden_dims=[16]"]
-TORCH_GENERATORS = {"vae", "cvae", "cgan", "wgan_gp", "msggan", "stylegan"}
+TORCH_GENERATORS = {"vae", "cvae", "cgan", "wgan_gp", "msggan", "stylegan", "ddpm"}
 
 
 def shrink(overrides):

@@ -99,7 +99,7 @@ def test_every_classifier_runs(make_config, classifier):
     assert report["classifier"]["name"] == classifier
 
 
-@pytest.mark.parametrize("generator", ["ros", "smote", "borderline_smote", "adasyn", "vae"])
+@pytest.mark.parametrize("generator", ["ros", "smote", "borderline_smote", "adasyn", "vae", "ddpm"])
 def test_every_generator_runs(make_config, generator):
     report = run(make_config(f"generator={generator}"))
     assert report["generator"]["name"] == generator

@@ -54,7 +54,7 @@ def expected_failed_checks(estimator):
 def test_every_exported_sampler_is_checked():
     names = {type(s).__name__ for s in exported_samplers()}
     assert names >= {"VAESampler", "CVAESampler", "CGANSampler", "WGANGPSampler",
-                     "MSGGANSampler"}  # fmt: skip
+                     "MSGGANSampler", "DDPMSampler"}  # fmt: skip
 
 
 @parametrize_with_checks(exported_samplers(), expected_failed_checks=expected_failed_checks)

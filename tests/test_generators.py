@@ -195,7 +195,9 @@ def test_preprocessor_round_trip_and_standardisation(data):
     np.testing.assert_allclose(pre.inverse_transform(Z), X, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["ros", "smote", "borderline_smote", "adasyn", "vae", "cvae"])
+@pytest.mark.parametrize(
+    "name", ["ros", "smote", "borderline_smote", "adasyn", "vae", "cvae", "ddpm"]
+)
 def test_generator_configs_instantiate_and_resample(name, data):
     from hydra import compose, initialize_config_module
     from hydra.utils import instantiate
@@ -205,7 +207,7 @@ def test_generator_configs_instantiate_and_resample(name, data):
         cfg = compose("config", overrides=[f"generator={name}"]).generator
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
-    node.update({"steps": 2} if name in {"vae", "cvae"} else {})
+    node.update({"steps": 2} if name in {"vae", "cvae", "ddpm"} else {})
     sampler = instantiate(node, random_state=0)
     X, y = data
     X_res, y_res = sampler.fit_resample(X, y)

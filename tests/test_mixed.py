@@ -102,14 +102,14 @@ def test_keel_categorical_columns_are_typed(abalone):
     check_dataset(abalone, n_splits=5)
 
 
-GENERATORS = ["vae", "cvae", "cgan", "wgan_gp", "smote", "smotenc", "ros"]
+GENERATORS = ["vae", "cvae", "cgan", "wgan_gp", "ddpm", "smote", "smotenc", "ros"]
 
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_every_generator_yields_only_valid_categories(name, abalone, one_torch_thread):
     with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"generator={name}"])
-    if name in {"vae", "cvae", "cgan", "wgan_gp"}:
+    if name in {"vae", "cvae", "cgan", "wgan_gp", "ddpm"}:
         cfg.generator.steps, cfg.generator.hidden_dims = 6, [16]
     generator, _ = for_dataset(*build(cfg.generator), abalone)
     X, y = abalone.encoded(), abalone.y
