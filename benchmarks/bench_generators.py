@@ -16,6 +16,17 @@ passes; the bare loops run the same epochs, so the same steps. Both samplers get
 the bare loops' networks are theirs, with the same decoder likelihood (the samplers'
 default Gaussian with one shared, fitted variance).
 
+A second table sets the diffusion generator (``DDPMSampler`` at its defaults: the
+``generator=ddpm`` a user gets) beside the CVAE's prior samples (the fit above), TVAE and
+imbalanced-learn's SMOTE, each judged against the same unseen real minority rows (the
+held-out 20 %): fit seconds; C2ST AUC, PRDC recall and coverage (Naeem et al. 2020, k = 5,
+standardised by the training part) of ``C2ST_DRAWS`` synthetic sets as large as the
+held-out minority; and the F1 and ROC AUC deltas of logistic regression (the default
+classifier's settings, standardised) trained on the training part plus as many synthetic
+minority rows as balance it, against the same classifier on the training part alone, on the
+held-out part (one split: single numbers, not fold means). Target: ddpm's C2ST below TVAE's
+and below the CVAE prior's, by the upper end of the paired draws' 95 % CI.
+
 Usage::
 
     python benchmarks/bench_generators.py           # full benchmark, a few minutes
@@ -28,13 +39,18 @@ import time
 
 import numpy as np
 import torch
+from imblearn.over_sampling import SMOTE
 from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from synthbalance.generators import VAE, CVAESampler, VAESampler
+from synthbalance.generators import VAE, CVAESampler, DDPMSampler, VAESampler
 from synthbalance.generators._likelihoods import make_likelihood
 from synthbalance.generators._vae import vae_loss
-from synthbalance.generators.metrics import c2st_auc
+from synthbalance.generators.metrics import c2st_auc, prdc_scores
 from synthbalance.generators.training import steps_for_epochs
 from synthbalance.pipelines.datasets import seed_case
 
@@ -55,6 +71,7 @@ FULL = dict(
     vae_epochs=300,
     tvae_epochs=30,
     tvae_max_drawn=2_000_000,
+    ddpm_steps="auto",
     repeats=3,
 )
 QUICK = dict(
@@ -63,6 +80,7 @@ QUICK = dict(
     vae_epochs=30,
     tvae_epochs=3,
     tvae_max_drawn=200_000,
+    ddpm_steps=300,
     repeats=1,
 )
 
@@ -259,6 +277,7 @@ def tvae_row(X_train, y_train, held_out, minority, settings, notes):
     n = len(held_out)
     synthetic, _ = tvae_minority(tvae, C2ST_DRAWS * n, minority, settings["tvae_max_drawn"])
     row = dict(name="TVAE (ctgan)", fit=fit_seconds, ratio=None, sample=sample_seconds)
+    row |= dict(rows=rows, draws=synthetic)  # for the second table
     if len(synthetic) < C2ST_DRAWS * n:
         notes.append(f"TVAE: too few minority rows for the C2STs ({len(synthetic)}).")
         return row | dict(auc=float("nan"))
@@ -335,6 +354,168 @@ def targets(cvae_rows, cvae_fits, cvae_bare, tvae):
             f"{row['name']} C2ST - TVAE C2ST = {difference.mean():+.3f}, 95 % CI upper end "
             f"{high:+.3f} over {C2ST_DRAWS} paired draws (target <= {TARGET_C2ST_MARGIN}): "
             f"{verdict(high <= TARGET_C2ST_MARGIN)}"
+        )
+    return lines
+
+
+class Judge:
+    """The second table's measures of synthetic minority rows, against one split's unseen
+    real minority rows (``held_out``) and its test part."""
+
+    def __init__(self, X_train, y_train, X_test, y_test, minority):
+        self.X_train, self.y_train = X_train, y_train
+        self.X_test, self.is_minority = X_test, y_test == minority
+        self.held_out = X_test[self.is_minority]
+        self.minority = minority
+        self.scaler = StandardScaler().fit(X_train)
+        self.n_new = int((y_train != minority).sum() - (y_train == minority).sum())
+        self.baseline = self.scores(X_train, y_train)
+
+    def scores(self, X, y):
+        """F1 and ROC AUC of the minority on the test part, logistic regression fitted on X, y."""
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+        model.fit(X, y == self.minority)
+        probability = model.predict_proba(self.X_test)[:, 1]
+        return f1_score(self.is_minority, probability >= 0.5), roc_auc_score(
+            self.is_minority, probability
+        )
+
+    def rate(self, name, fit_seconds, draw, augmentation=None):
+        """A table row: C2ST, recall and coverage of ``C2ST_DRAWS`` sets ``draw(i)`` (as many
+        rows as ``held_out``; draw i against C2ST seed SEED + i, as in the first table), and
+        the deltas of training on ``augmentation`` (``n_new`` synthetic minority rows) too."""
+        aucs, recall, coverage = [], [], []
+        real = self.scaler.transform(self.held_out)
+        for i in range(C2ST_DRAWS):
+            synthetic = np.asarray(draw(i), dtype=np.float64)
+            aucs.append(c2st_auc(self.held_out, synthetic, random_state=SEED + i))
+            prdc = prdc_scores(real, self.scaler.transform(synthetic), nearest_k=5)
+            recall.append(prdc["recall"])
+            coverage.append(prdc["coverage"])
+        aucs = np.array(aucs)
+        row = dict(name=name, fit=fit_seconds, auc=aucs.mean(), auc_sd=aucs.std(ddof=1),
+                   aucs=aucs, recall=np.mean(recall), coverage=np.mean(coverage))  # fmt: skip
+        if augmentation is not None:
+            X = np.vstack([self.X_train, augmentation])
+            y = np.concatenate([self.y_train, np.full(len(augmentation), self.minority)])
+            f1, roc_auc = self.scores(X, y)
+            row |= dict(d_f1=f1 - self.baseline[0], d_auc=roc_auc - self.baseline[1])
+        return row
+
+
+def ddpm_row(judge, steps):
+    """DDPMSampler at its defaults (``steps`` "auto", or the quick run's), fitted once."""
+    sampler = DDPMSampler(steps=steps, device="cpu", random_state=SEED)
+    X_res, y_res = sampler.fit_resample(judge.X_train, judge.y_train)
+    new = X_res[len(judge.X_train) :]
+    n = len(judge.held_out)
+    row = judge.rate(
+        "DDPMSampler",
+        sampler.fit_seconds_,
+        lambda i: sampler.sample(n, y=judge.minority, random_state=SEED + i),
+        new,
+    )
+    start = time.perf_counter()
+    sampler.sample(N_SAMPLE, y=judge.minority)
+    return row | dict(sample=time.perf_counter() - start, steps=sampler.steps_)
+
+
+def smote_row(judge):
+    """imbalanced-learn's SMOTE (k = 5); its C2ST draws are subsets of its one balanced set."""
+    start = time.perf_counter()
+    X_res, _ = SMOTE(random_state=SEED).fit_resample(judge.X_train, judge.y_train)
+    seconds = time.perf_counter() - start
+    new = X_res[len(judge.X_train) :]
+    n = len(judge.held_out)
+    return judge.rate(
+        "SMOTE", seconds,
+        lambda i: new[np.random.RandomState(SEED + i).choice(len(new), n, replace=False)], new,
+    )  # fmt: skip
+
+
+def field_rows(judge, cvae, cvae_fit, tvae, settings, notes):
+    """The second table: ddpm, the CVAE's prior samples, TVAE, SMOTE and the real rows."""
+    n = len(judge.held_out)
+    log("fitting DDPMSampler")
+    rows = [ddpm_row(judge, settings["ddpm_steps"])]
+    cvae.set_params(sampling="prior")
+    rows.append(judge.rate(
+        "CVAESampler prior", cvae_fit,
+        lambda i: cvae.sample(n, y=judge.minority, random_state=SEED + i),
+        cvae.sample(judge.n_new, y=judge.minority, random_state=SEED),
+    ))  # fmt: skip
+    if tvae is not None and len(tvae["draws"]) >= C2ST_DRAWS * n:
+        augmentation = tvae["rows"][: judge.n_new]
+        if len(augmentation) < judge.n_new:
+            notes.append(f"TVAE: only {len(augmentation):,} minority rows to augment with.")
+        rows.append(judge.rate(
+            "TVAE (ctgan)", tvae["fit"], lambda i: tvae["draws"][i * n : (i + 1) * n],
+            augmentation,
+        ))  # fmt: skip
+    log("SMOTE")
+    rows.append(smote_row(judge))
+    train_minority = judge.X_train[judge.y_train == judge.minority]
+    rng = np.random.RandomState(SEED)
+    rows.append(judge.rate(
+        "real (train minority)", None,
+        lambda i: train_minority[rng.choice(len(train_minority), n, replace=False)],
+    ))  # fmt: skip
+    notes.append(
+        f"DDPMSampler: its defaults ({rows[0]['steps']:,} steps of 256 rows, 1,000 diffusion "
+        f"timesteps, 100 sampling steps), fitted once; sample({N_SAMPLE}) took "
+        f"{rows[0]['sample']:.1f} s. Baseline (training part alone): F1 "
+        f"{judge.baseline[0]:.3f}, ROC AUC {judge.baseline[1]:.3f}; the deltas add "
+        f"{judge.n_new:,} synthetic minority rows."
+    )
+    return rows
+
+
+def format_field(rows):
+    columns = [
+        ("generator", "name", "s"),
+        ("fit s", "fit", ".2f"),
+        ("C2ST AUC", "auc", ".3f"),
+        ("sd", "auc_sd", ".3f"),
+        ("recall", "recall", ".3f"),
+        ("coverage", "coverage", ".3f"),
+        ("dF1", "d_f1", "+.3f"),
+        ("dROC AUC", "d_auc", "+.4f"),
+    ]
+    header = [head for head, _, _ in columns]
+    cells = [[_cell(row.get(key), spec) for _, key, spec in columns] for row in rows]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *cells, strict=True)]
+    lines = [_line(header, widths), "  ".join("-" * width for width in widths)]
+    return "\n".join(lines + [_line(row, widths) for row in cells])
+
+
+def print_field(judge, cvae, cvae_fit, tvae, settings):
+    """The second table, its notes and its target. The CVAE's fit time is its slowest
+    (ddpm and TVAE are fitted once)."""
+    notes = []
+    rows = field_rows(judge, cvae, cvae_fit, tvae, settings, notes)
+    print("\nddpm against the field (unseen real minority rows; deltas on the held-out part):")
+    print(format_field(rows))
+    print("\nnotes:")
+    print("\n".join(f"- {note}" for note in notes))
+    print("\ntargets:")
+    print("\n".join(f"- {line}" for line in ddpm_targets(rows)))
+
+
+def ddpm_targets(rows):
+    """ddpm's C2ST below TVAE's and the CVAE prior's: the upper end of the 95 % CI of the
+    paired difference (draw by draw) below 0."""
+    by_name = {row["name"]: row for row in rows}
+    ddpm, lines = by_name["DDPMSampler"], []
+    for name in ("TVAE (ctgan)", "CVAESampler prior"):
+        if name not in by_name:
+            lines.append(f"ddpm C2ST below {name}: SKIPPED (no {name} row)")
+            continue
+        difference = ddpm["aucs"] - by_name[name]["aucs"]
+        high = difference.mean() + stats.t.ppf(0.975, C2ST_DRAWS - 1) * stats.sem(difference)
+        lines.append(
+            f"ddpm C2ST {ddpm['auc']:.3f} - {name} C2ST {by_name[name]['auc']:.3f} = "
+            f"{difference.mean():+.3f}, 95 % CI upper end {high:+.3f} over {C2ST_DRAWS} "
+            f"paired draws (target < 0): {verdict(high < 0)}"
         )
     return lines
 
@@ -422,6 +603,8 @@ def main(argv=None):
     print("\n".join(f"- {line}" for line in targets(cvae_rows, cvae_fits, cvae_bare, tvae)))
     print("\nthroughput:")
     print(f"- {step_throughput(X_train_np.shape[1], 2)}")
+    judge = Judge(X_train_np, y_train, X_test.to_numpy(np.float64), y_test, minority)
+    print_field(judge, cvae, max(cvae_fits), tvae, settings)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ class Denoiser(nn.Module):
         self.body = nn.Sequential(*layers, nn.Linear(width, n_features))
 
     def forward(self, x, t, c):
+        """The prediction for noisy rows ``x`` at timesteps ``t`` (one per row, or one for
+        all) of classes ``c``."""
         embedding = self.time(sinusoidal_embedding(t, self.embedding_dim)) + self.label(c)
         return self.body(self.project(x) + embedding)
 
@@ -174,7 +176,7 @@ def reverse_process(model, code, n_samples, *, schedule, n_numeric, blocks, clip
         for b in blocks
     ]
     for step in reversed(range(len(schedule.timesteps))):
-        i = torch.full((n_samples,), step, dtype=torch.long, device=device)
+        i = torch.full((1,), step, dtype=torch.long, device=device)  # broadcast over rows
         out = model(torch.cat([numeric, *categories], dim=1), schedule.timesteps[i], c)
         alpha_bar, previous = schedule.alphas_bar[step], schedule.alphas_bar_prev[step]
         beta = schedule.betas[step]

@@ -168,3 +168,14 @@ def test_checkpoint_selection_records_sample_metric(data):
     record = sampler.selection_
     assert record["metric"] == "c2st" and record["best_step"] in {3, 6}
     assert [s for s, _, _ in record["history"]] == [3, 6]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_trains_and_samples_on_cuda(mixed):
+    X, y = mixed
+    params = dict(TINY, device="cuda", categorical_features=[3, 4], random_state=0)
+    a, y_res = DDPMSampler(**params).fit_resample(X, y)
+    b, _ = DDPMSampler(**params).fit_resample(X, y)
+    assert Counter(y_res) == {0: 200, 1: 200, 2: 200}
+    np.testing.assert_array_equal(a, b)
+    assert set(a[len(X) :, 3]) <= {"red", "green", "blue"}
