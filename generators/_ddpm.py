@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from synthbalance.generators._base import BaseTorchSampler
 from synthbalance.generators._preprocessing import TabularPreprocessor
-from synthbalance.generators.training import build_module, torch_generator
+from synthbalance.generators.training import adam, build_module, descend, torch_generator
 
 _SEED_MAX = 2**31 - 1
 # Offset of the cosine schedule, so that the first steps add noise of a pixel's size
@@ -366,7 +366,7 @@ class DDPMSampler(BaseTorchSampler):
 
     def _step(self, model):
         """One Adam step on the diffusion loss of a batch; the average updated after it."""
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        optimizer = adam(model.parameters(), self.lr)
         averaged = self._averaged(model)
 
         def step(x, c, *, generator):
@@ -374,12 +374,7 @@ class DDPMSampler(BaseTorchSampler):
                 model, x, c, schedule=self._schedule, n_numeric=self._n_numeric,
                 blocks=self._blocks, generator=generator,
             )  # fmt: skip
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if averaged is not None:
-                averaged.update()
-            return loss.detach()
+            return descend(optimizer, loss, averaged)
 
         return step
 
