@@ -20,13 +20,18 @@ FILLED_FROM_DATA = ("categorical_features", "image_shape")
 
 def check_sampler(sampler, name="generator"):
     """Refuse an object that is not an imbalanced-learn sampler (``fit_resample`` and
-    ``get_params``), naming it, and parameters its declared constraints do not allow."""
+    ``get_params``), naming it, one whose optional library is missing (its
+    ``check_installed``), and parameters its declared constraints do not allow."""
     if not (hasattr(sampler, "fit_resample") and hasattr(sampler, "get_params")):
         raise TypeError(
             f"{name} must be an imbalanced-learn sampler (with fit_resample and get_params), "
             f"got {type(sampler).__name__}"
         )
-    return check_params(sampler)
+    check_params(sampler)
+    installed = getattr(final_step(sampler), "check_installed", None)
+    if callable(installed):  # a third-party generator: its optional library is there
+        installed()
+    return sampler
 
 
 def check_params(estimator):
