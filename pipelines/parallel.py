@@ -15,9 +15,12 @@ fold seed, so a fold's results do not depend on the process that ran it: a paral
 report equals a serial run's with the same seed and threads per fold.
 """
 
+import logging
 from numbers import Integral
 
 from synthbalance.pipelines.sweep import available_cores
+
+log = logging.getLogger(__name__)
 
 AUTO = "auto"
 
@@ -67,6 +70,7 @@ def ordered_map(function, argument_tuples, *, workers=1, threads=None):
         return
     from joblib import Parallel, delayed
 
+    log.info("folds: %d worker processes, %d thread(s) each", workers, threads)
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
     yield from parallel(
         delayed(_with_threads)(threads, function, arguments) for arguments in argument_tuples
