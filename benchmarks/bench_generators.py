@@ -46,12 +46,13 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torch.utils.flop_counter import FlopCounterMode
 
 from synthbalance.generators import VAE, CVAESampler, DDPMSampler, VAESampler
 from synthbalance.generators._likelihoods import make_likelihood
 from synthbalance.generators._vae import vae_loss
 from synthbalance.generators.metrics import c2st_auc, prdc_scores
-from synthbalance.generators.training import steps_for_epochs
+from synthbalance.generators.training import adam, steps_for_epochs
 from synthbalance.pipelines.datasets import seed_case
 
 SEED = 0
@@ -133,10 +134,6 @@ def step_throughput(n_features, n_classes, steps=300, rounds=3):
     (Adam as the samplers use it), and the best rate of a 2048 x 2048 matrix product on the
     same thread: how far the step is from what the hardware does on dense work.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from synthbalance.generators.training import adam
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
@@ -310,12 +307,16 @@ def format_table(rows):
         ("C2ST AUC", "auc", ".3f"),
         ("sd", "auc_sd", ".3f"),
     ]
+    return _table(columns, rows)
+
+
+def _table(columns, rows):
+    """``rows`` (dicts) as a text table of ``columns``: (header, key, format spec) each."""
     header = [head for head, _, _ in columns]
     cells = [[_cell(row.get(key), spec) for _, key, spec in columns] for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *cells, strict=True)]
     lines = [_line(header, widths), "  ".join("-" * width for width in widths)]
-    lines += [_line(row, widths) for row in cells]
-    return "\n".join(lines)
+    return "\n".join(lines + [_line(row, widths) for row in cells])
 
 
 def verdict(passed):
@@ -481,11 +482,7 @@ def format_field(rows):
         ("dF1", "d_f1", "+.3f"),
         ("dROC AUC", "d_auc", "+.4f"),
     ]
-    header = [head for head, _, _ in columns]
-    cells = [[_cell(row.get(key), spec) for _, key, spec in columns] for row in rows]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *cells, strict=True)]
-    lines = [_line(header, widths), "  ".join("-" * width for width in widths)]
-    return "\n".join(lines + [_line(row, widths) for row in cells])
+    return _table(columns, rows)
 
 
 def print_field(judge, cvae, cvae_fit, tvae, settings):

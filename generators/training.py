@@ -73,8 +73,9 @@ def build_module(factory: Callable[[], nn.Module], seed, device) -> nn.Module:
 def adam(parameters, lr, betas=(0.9, 0.999)):
     """The Adam optimiser every synthbalance model trains with: torch's multi-tensor
     ("foreach") implementation, which updates all parameters in a few kernels instead of a
-    Python loop over them. On CPU, where torch defaults to the loop, it cuts 13 % off a
-    small CVAE's training step, with bitwise-identical weights (benchmarks/bench_generators.py)."""
+    Python loop over them. On CPU, where torch defaults to the loop, it took 13 % off the
+    default tabular CVAE's step (batch 500, one thread: 4.11 against 4.72 ms, measured side by
+    side in one process), and the weights after 100 steps were bitwise the same."""
     return torch.optim.Adam(parameters, lr=lr, betas=betas, foreach=True)
 
 
