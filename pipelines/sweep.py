@@ -9,6 +9,7 @@ atomically (:mod:`synthbalance.pipelines.io`), so a killed run never leaves one 
 
 import copy
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -108,6 +109,63 @@ class RunDirectoryCheck(Callback):
         with one_line_errors(config.hydra.job.name):
             if directory is not None:
                 check_run_directory(directory, config_hash(config), overwrite, announce=False)
+
+
+def swept_generators(config):
+    """The override lists that give each generator a sweep would run: the product of its
+    sweeps over ``generator`` and ``generator.*`` (the sweeper's ``params`` and the command
+    line's, the command line winning), beside the command line's other plain overrides; its
+    other sweeps are left out (they do not choose the generator). ``[]`` when the sweep
+    does not vary the generator, or varies it by a search space (Optuna's ``interval``),
+    not by a list of choices."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    lines = [f"{key}={value}" for key, value in params.items()]
+    overrides = OverridesParser.create().parse_overrides(
+        lines + list(OmegaConf.select(config, "hydra.overrides.task") or [])
+    )
+    by_key = {override.key_or_group: override for override in overrides}  # the last one wins
+    fixed, swept = [], []
+    for key, override in by_key.items():
+        generator = key == "generator" or key.startswith("generator.")
+        if not override.is_sweep_override():
+            fixed.append(override.input_line)
+        elif generator:
+            try:
+                values = list(override.sweep_string_iterator())
+            except HydraException:  # an interval search space: not choices
+                return []
+            swept.append([f"{override.get_key_element()}={value}" for value in values])
+    if not swept:
+        return []
+    return [fixed + list(choice) for choice in itertools.product(*swept)]
+
+
+class GeneratorCheck(Callback):
+    """Hydra callback: before a sweep's first job, build every generator the sweep names
+    and check it (``estimators.check_sampler``: its parameters, and the optional library
+    of a third-party generator), so that a missing extra or a bad generator parameter
+    stops the sweep in one line before any job runs, not at the first job that needs it."""
+
+    def on_multirun_start(self, config, **kwargs):
+        from hydra.core.global_hydra import GlobalHydra
+
+        from synthbalance.pipelines.cli import one_line_errors
+        from synthbalance.pipelines.components import build
+        from synthbalance.pipelines.estimators import check_sampler
+
+        loader = GlobalHydra.instance().config_loader()
+        # Hydra turns an exception of a callback into a warning and goes on: exit here
+        with one_line_errors(config.hydra.job.name, unfinished="no job run"):
+            checked = set()
+            for overrides in swept_generators(config):
+                node = loader.load_sweep_config(config, overrides).generator
+                key = OmegaConf.to_yaml(node)
+                if key not in checked:
+                    checked.add(key)
+                    check_sampler(build(node)[0])
 
 
 def check_objective(metric, methods):

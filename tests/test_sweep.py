@@ -403,3 +403,53 @@ def test_optuna_search_tunes_the_cvae_on_the_f1_gain(tmp_path):
     assert best["best_value"] == pytest.approx(max(gains))
     params = {json.dumps(json.loads(p.read_text())["generator"]["params"]) for p in done}
     assert len(params) == 2  # the trials tried different hyperparameters
+
+
+# --- a sweep's generators, checked before its first job -----------------------------------
+
+
+def sweep_config(task, params=None):
+    """The primary config of a multirun: ``task`` as its command line, ``params`` as its
+    sweeper's (composed without them, as Hydra does before the sweeper expands them)."""
+    plain = [line for line in task if "," not in line]
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
+        cfg = compose("config", overrides=plain, return_hydra_config=True)
+    cfg.hydra.overrides.task = list(task)
+    if params is not None:
+        cfg.hydra.sweeper.params = params
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "task, params, expected",
+    [
+        (["seed=0,1", "dataset=digits"], None, []),  # the sweep does not vary the generator
+        (["generator=none,smote", "seed=0,1", "dataset=digits"], None,
+         [["dataset=digits", "generator=none"], ["dataset=digits", "generator=smote"]]),
+        (["generator=smote_variants", "generator.method=ProWSyn,Lee"], None,
+         [["generator=smote_variants", "generator.method=ProWSyn"],
+          ["generator=smote_variants", "generator.method=Lee"]]),
+        (["generator=ros"], {"generator": "none,ddpm", "dataset.name": "pima,glass0"},
+         []),  # the command line's generator wins over the sweeper's list
+        (["experiment=keel_benchmark"], {"generator": "none,prowsyn", "dataset.name": "a,b"},
+         [["experiment=keel_benchmark", "generator=none"],
+          ["experiment=keel_benchmark", "generator=prowsyn"]]),
+        (["+generator.steps=10,20", "generator=vae,cvae"], None,
+         [["+generator.steps=10", "generator=vae"], ["+generator.steps=10", "generator=cvae"],
+          ["+generator.steps=20", "generator=vae"], ["+generator.steps=20", "generator=cvae"]]),
+        (["generator=vae", "generator.steps=range(10,30,10)"], None,
+         [["generator=vae", "generator.steps=10"], ["generator=vae", "generator.steps=20"]]),
+        (["generator.lr=interval(0.001,0.01)"], None, []),  # a search space, not choices
+    ],
+    ids=["no_generator_sweep", "generator_list", "method_list", "command_line_wins",
+         "sweeper_params", "product", "range", "interval"],
+)  # fmt: skip
+def test_swept_generators_are_the_choices_a_sweep_runs(task, params, expected):
+    assert sweep.swept_generators(sweep_config(task, params)) == expected
+
+
+def test_the_keel_benchmark_sweeps_the_generators_it_says():
+    cfg = sweep_config(["experiment=keel_benchmark"])  # its sweeper's params come with it
+    generators = [overrides[-1] for overrides in sweep.swept_generators(cfg)]
+    assert generators == [f"generator={name}" for name in (
+        "none", "ros", "smote", "vae", "cvae", "ddpm", "polynom_fit_smote", "prowsyn")]  # fmt: skip

@@ -4,6 +4,7 @@ with one line naming the ``pip install``; with it (``pytest.importorskip``) they
 the asked rows, honour ``sampling_strategy`` and their seed. imbalanced-learn's own checks
 run on them in test_estimator_checks.py."""
 
+import os
 import sys
 from collections import Counter
 
@@ -20,7 +21,8 @@ from synthbalance.pipelines import cli, experiment, sweep
 from synthbalance.pipelines.app import run
 from synthbalance.pipelines.datasets import seed_case
 
-from .test_errors import _no_fold, one_line, written
+from .conftest import SMALL_DATA, SMALL_EVALUATION
+from .test_errors import _no_fold, command, one_line, written
 
 # The generator config, the module its extra installs, the extra, tiny settings.
 ADAPTERS = {
@@ -66,6 +68,28 @@ def test_a_missing_extra_is_one_line_from_the_cli_and_nothing_is_written(
         f'pip install "synthbalance[{extra}]"'
     )
     assert written(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "sweep", [["generator=none,prowsyn", *SMALL_DATA], ["experiment=keel_benchmark"]],
+    ids=["generator_list", "keel_benchmark"],
+)  # fmt: skip
+def test_a_sweep_needing_a_missing_extra_stops_before_its_first_job(sweep, tmp_path):
+    blocked = tmp_path / "blocked"  # a smote_variants whose import fails, installed or not
+    blocked.mkdir()
+    (blocked / "smote_variants.py").write_text('raise ImportError("blocked by the test")\n')
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    overrides = [*sweep, *SMALL_EVALUATION, "hydra.sweep.dir=sweep"]
+    process = command("synthbalance", "-m", *overrides, cwd=run_dir,
+                      env={**os.environ, "PYTHONPATH": str(blocked)})  # fmt: skip
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert one_line(stderr) == (
+        "synthbalance: error: generator=smote_variants needs the optional package "
+        "'smote_variants': pip install \"synthbalance[smote_variants]\""
+    )
+    assert not (run_dir / "sweep").exists()  # no job ran, Hydra wrote nothing
 
 
 @pytest.mark.parametrize("sampler", [SmoteVariantsSampler(), ForestDiffusionSampler()])
