@@ -126,14 +126,14 @@ def _threads(cfg):
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
-    from synthbalance.pipelines import sweep
+    from synthbalance.pipelines import parallel, sweep
 
     threads = cfg.get("threads")
     if threads is None:
         launcher = None
         if HydraConfig.initialized():
             launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
-        threads = sweep.threads_per_job(launcher, sweep.available_cores())
+        threads = sweep.threads_per_job(launcher, parallel.available_cores())
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be a positive integer or null; got {threads!r}")
     in_force = sweep.limit_threads(threads)

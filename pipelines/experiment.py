@@ -105,7 +105,7 @@ def evaluate_dataset(
         outliers = check_open_set(dataset, setup.classifier[0], protocol.open_set)
         ran = dataclasses.replace(protocol, n_repeats=described["n_repeats"])
         task = dataclasses.replace(task, protocol=ran)
-        open_set = run_open_set(task, protocol.open_set, outliers)
+        open_set = run_open_set(task, protocol.open_set, outliers, n_jobs=n_jobs)
     reports = {}
     drawn = [run for run in runs.values() if run.samples is not None]
     scatter = _scatter(dataset, task) if drawn and dataset.kind != "image" else None

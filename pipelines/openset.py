@@ -26,6 +26,7 @@ from synthbalance.classifiers import SCORES, RejectOptionClassifier, has_logits
 from synthbalance.classifiers import TRAINED_SCORES as TRAINED
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.estimators import final_step, with_seed
+from synthbalance.pipelines.parallel import ordered_map, plan
 
 # The method every other is compared with.
 MSP = "msp"
@@ -199,16 +200,22 @@ def _outlier_images(folder, dataset):
     return np.stack(rows)
 
 
-def run_open_set(task, check, outliers):
+def run_open_set(task, check, outliers, n_jobs=None):
     """The open-set records of every fold: the folds and seeds of ``run_folds``, the
     unknown classes' rows left out of every training part. ``outliers`` are the rows of
-    the file sources (``check_open_set``)."""
-    protocol, records = task.protocol, []
+    the file sources (``check_open_set``); ``n_jobs`` the folds run at once, in worker
+    processes as ``run_folds`` runs them (the same records, in fold order)."""
+    protocol = task.protocol
     splits = zip(protocol.fold_seeds(), protocol.folds(task.y), strict=True)
-    for i, (seed, (train, test)) in enumerate(splits):
+    folds = [
+        (task, check, outliers, task.known(train), test, seed) for seed, (train, test) in splits
+    ]
+    workers, threads = plan(n_jobs, len(folds))
+    records = []
+    for i, fold_records in enumerate(ordered_map(open_set_fold, folds, workers=workers,
+                                                 threads=threads)):  # fmt: skip
         repeat, fold = divmod(i, protocol.n_splits)
-        for record in open_set_fold(task, check, outliers, task.known(train), test, seed):
-            records.append({"repeat": repeat, "fold": fold, **record})
+        records += [{"repeat": repeat, "fold": fold, **record} for record in fold_records]
     return records
 
 

@@ -16,13 +16,20 @@ report equals a serial run's with the same seed and threads per fold.
 """
 
 import logging
+import os
 from numbers import Integral
-
-from synthbalance.pipelines.sweep import available_cores
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+
+
+def available_cores():
+    """CPU cores this process may run on (respects affinity masks and SLURM cgroups)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def check_n_jobs(n_jobs):

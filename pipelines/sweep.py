@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -184,14 +183,6 @@ def objective(report, metric):
     """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises
     (the macro average with several minority classes)."""
     return float(find_comparison(report, *AUGMENTATION, metric)["delta_mean"])
-
-
-def available_cores():
-    """CPU cores this process may run on (respects affinity masks and SLURM cgroups)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def threads_per_job(launcher, cores):

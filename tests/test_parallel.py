@@ -4,10 +4,11 @@ serial run's."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from imblearn.over_sampling import SMOTE
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_blobs, make_classification
 
 import synthbalance as sb
 from synthbalance.pipelines import cli, parallel
@@ -54,9 +55,11 @@ def test_a_bad_n_jobs_is_refused_before_any_fold(bad):
         sb.evaluate(X, y, generator=SMOTE(), n_jobs=bad)
 
 
-def _without_timings(report):
-    """The fold records without their wall-clock seconds, the one thing that may differ."""
-    return [{k: v for k, v in record.items() if k != "seconds"} for record in report.data["folds"]]
+def _without_timings(report, records=None):
+    """The fold records (or ``records``) without their wall-clock seconds, the one thing
+    that may differ."""
+    records = report.data["folds"] if records is None else records
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
 
 
 def test_folds_in_workers_give_the_serial_report(threads):
@@ -72,6 +75,27 @@ def test_folds_in_workers_give_the_serial_report(threads):
     ]
     assert _without_timings(in_workers) == _without_timings(serial)
     assert in_workers.data["comparisons"] == serial.data["comparisons"]
+
+
+def test_open_set_folds_in_workers_give_the_serial_records(threads, caplog):
+    threads(1)
+    centers = [[0, 0], [5, 0], [0, 5], [2.5, 2.5]]
+    X, y = make_blobs(n_samples=[200, 60, 60, 50], centers=centers, random_state=0)
+    y = np.array(list("abcd"), dtype=object)[y]
+    arguments = dict(
+        generator=SMOTE(), methods=["baseline", "augmented"], n_splits=3, n_repeats=1,
+        quality=False, minority=["b", "c"], base="a", unknown=["d"], seed=2,
+        open_set={"scores": ["msp", "mahalanobis", "other_class"], "outliers": ["smote"]},
+    )  # fmt: skip
+    serial = sb.evaluate(X, y, n_jobs=None, **arguments).data["open_set"]["folds"]
+    with caplog.at_level("INFO", logger="synthbalance.pipelines.parallel"):
+        in_workers = sb.evaluate(X, y, n_jobs=3, **arguments).data["open_set"]["folds"]
+    # the augmentation folds and then the open-set folds went to workers
+    assert [r.getMessage() for r in caplog.records] == [
+        "folds: 3 worker processes, 1 thread(s) each"
+    ] * 2
+    assert len(serial) == 3 * 3
+    assert _without_timings(None, in_workers) == _without_timings(None, serial)
 
 
 def test_an_error_in_a_worker_reaches_the_caller_as_it_is():

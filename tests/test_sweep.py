@@ -22,7 +22,7 @@ import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from synthbalance.pipelines import sweep
+from synthbalance.pipelines import parallel, sweep
 from synthbalance.pipelines.app import run
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION, SMALL_TORCH
@@ -222,7 +222,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_with_limited_threads(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Joblib.Parallel(n_jobs=2" in result.stdout + result.stderr
     assert len(reports(tmp_path / "sweep")) == 2
-    expected = max(1, sweep.available_cores() // 2)
+    expected = max(1, parallel.available_cores() // 2)
     for job in ("0", "1"):
         torch_threads, native = _threads_in_log(tmp_path / "sweep" / job)
         assert torch_threads == expected
