@@ -89,9 +89,10 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path, dpi=100):
-    """Lay ``fig`` out, write it to ``path`` atomically and free it."""
+def save_figure(fig, path, dpi=100, *, whole=False):
+    """Lay ``fig`` out, write it to ``path`` atomically and free it. ``whole``: grow the
+    image to hold whatever is drawn outside the axes (labels placed beyond them)."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi)
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if whole else None)
     pyplot().close(fig)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from synthbalance.pipelines.compare import friedman, holm, write_comparison
+from synthbalance.pipelines.compare.across import _bayesian_signed_rank
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.metrics import METRICS
 from synthbalance.pipelines.report import SCHEMA
@@ -290,3 +291,10 @@ def test_generators_are_ranked_by_sample_quality_over_folds_and_seeds(tmp_path):
     assert "## Generators ranked by sample quality" in markdown
     assert "| sharp | 1.00 | 2.00 | -0.020 |" in markdown.replace("  ", " ")
     assert (tmp_path / "out" / "cd_quality_c2st_auc.png").stat().st_size > 0
+
+
+def test_the_bayesian_signed_rank_gives_the_same_probabilities_every_time():
+    deltas = [0.01, 0.02, -0.005, 0.03, 0.0, 0.015, 0.02, -0.01, 0.005, 0.012]
+    first = _bayesian_signed_rank(deltas, 0.01)  # a Monte Carlo estimate, seeded
+    assert _bayesian_signed_rank(deltas, 0.01) == first
+    assert 0 < first["p_better"] < 1 and 0 < first["p_rope"] < 1

@@ -20,7 +20,7 @@ def plot_critical_difference(result, what, path):
         "bars join methods Nemenyi cannot separate",
         fontsize="small",
     )
-    save_figure(fig, path)
+    save_figure(fig, path, whole=True)  # scikit-posthocs writes long names beyond the axes
 
 
 def plot_amounts(table, classifier, path):
