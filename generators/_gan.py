@@ -169,13 +169,20 @@ class ConvDiscriminator(nn.Module):
     lower-resolution image is concatenated to the feature maps of the block input of its
     resolution, the lowest one before the final layer (the "simple" combine function of
     Karnewar & Wang). ``real_inputs`` makes that list from real rows by average pooling.
+
+    ``minibatch_std`` > 0 appends one feature map before the final layer: the standard
+    deviation of the features over groups of that many images of the batch
+    (``minibatch_stddev``), so that the discriminator sees how varied a batch is and can
+    punish a generator that makes the same image again (Karras et al. 2018, ProGAN §3; also
+    in StyleGAN and MSG-GAN).
     """
 
-    def __init__(self, image_shape, channels, n_classes, *, multiscale=False):
+    def __init__(self, image_shape, channels, n_classes, *, multiscale=False, minibatch_std=0):
         super().__init__()
         channels = list(channels) or [32]
         self.image_shape = tuple(int(s) for s in image_shape)
         self.n_classes, self.multiscale = n_classes, multiscale
+        self.minibatch_std = int(minibatch_std)
         self.sizes = resolutions(self.image_shape, len(channels))
         depth = self.image_shape[0]
         extra = depth if multiscale else 0
@@ -184,7 +191,7 @@ class ConvDiscriminator(nn.Module):
             nn.Sequential(nn.Conv2d(n_in, n_out, 3, stride=2, padding=1), nn.LeakyReLU(_SLOPE))
             for n_in, n_out in zip(inputs, channels, strict=True)
         )
-        flat = (channels[-1] + extra) * int(np.prod(self.sizes[0]))
+        flat = (channels[-1] + extra + (self.minibatch_std > 0)) * int(np.prod(self.sizes[0]))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 1))
 
     def forward(self, x, c):
@@ -208,6 +215,8 @@ class ConvDiscriminator(nn.Module):
             h = block(h)
         if self.multiscale:
             h = torch.cat([h, images[0]], dim=1)
+        if self.minibatch_std:
+            h = torch.cat([h, minibatch_stddev(h, self.minibatch_std)], dim=1)
         return self.head(h)[:, 0]
 
     def real_inputs(self, x):
@@ -217,6 +226,18 @@ class ConvDiscriminator(nn.Module):
             return x
         image = x.view(-1, *self.image_shape)
         return [F.adaptive_avg_pool2d(image, size) for size in self.sizes[:-1]] + [image]
+
+
+def minibatch_stddev(h, group_size):
+    """One feature map per image: the standard deviation of the feature maps ``h`` (N, C,
+    H, W) over each group of images, averaged over channels and pixels, broadcast to (N, 1,
+    H, W). Image i is in group i mod N / G (as in StyleGAN2's implementation), with G the
+    largest divisor of N not above ``group_size`` (a last, smaller batch still works)."""
+    n, _, height, width = h.shape
+    group = max(g for g in range(1, min(group_size, n) + 1) if n % g == 0)
+    y = h.reshape(group, -1, *h.shape[1:])  # (G, N / G, C, H, W)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (N / G,)
+    return y.repeat(group)[:, None, None, None].expand(n, 1, height, width)
 
 
 def discriminator_loss(kind, real_logits, fake_logits):

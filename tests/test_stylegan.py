@@ -6,6 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from synthbalance.generators import StyleGANSampler, StyleGenerator
+from synthbalance.generators._gan import ConvDiscriminator, minibatch_stddev
 from synthbalance.generators._stylegan import ModulatedConv2d
 
 TINY = dict(latent_dim=8, hidden_dims=(8, 16), steps=4, batch_size=32, device="cpu", w_dim=16,
@@ -26,6 +27,31 @@ def test_modulated_convolution_matches_a_plain_reference():
     plain = ModulatedConv2d(3, 5, 1, w_dim=4, demodulate=False)
     weight = plain.weight * plain.affine(w)[0][None, :, None, None]
     torch.testing.assert_close(plain(x, w)[:1], F.conv2d(x[:1], weight), rtol=1e-5, atol=1e-5)
+
+
+def test_minibatch_stddev_is_the_spread_of_each_group():
+    torch.manual_seed(0)
+    h = torch.randn(8, 3, 2, 2)
+    out = minibatch_stddev(h, 4)
+    assert out.shape == (8, 1, 2, 2)
+    for m in range(2):  # image i is in group i mod 2: images m, m + 2, m + 4, m + 6
+        group = h[m::2]
+        expected = group.var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(out[m::2], expected.expand(4, 1, 2, 2))
+    same = minibatch_stddev(h[:1].expand(8, -1, -1, -1), 4)
+    assert torch.all(same < 1e-3)  # a batch of one image again: no spread
+    assert minibatch_stddev(h[:6], 4).shape == (6, 1, 2, 2)  # groups of 3 for 6 images
+
+
+def test_the_minibatch_stddev_discriminator_sees_the_rest_of_the_batch():
+    torch.manual_seed(0)
+    x, c = torch.rand(4, 64), torch.zeros(4, dtype=torch.long)
+    varied = x.clone()
+    varied[1:] = torch.rand(3, 64)  # the first image the same, its group mates new
+    for group, sees in ((0, False), (4, True)):
+        d = ConvDiscriminator((1, 8, 8), (8, 16), 2, minibatch_std=group)
+        changed = not torch.allclose(d(x, c)[0], d(varied, c)[0])
+        assert changed is sees
 
 
 def test_demodulated_outputs_have_unit_weight_norm():
@@ -95,6 +121,14 @@ def test_lazy_r1_runs_every_r1_every_discriminator_steps(images, monkeypatch):
     sampler = StyleGANSampler(image_shape=(1, 8, 8), random_state=0, r1_every=2, **TINY)
     sampler.fit_resample(X, y)
     assert len(calls) == TINY["steps"] // 2
+
+
+def test_the_default_discriminator_has_a_minibatch_stddev_map(images):
+    X, y = images
+    sampler = StyleGANSampler(random_state=0, image_shape=(1, 8, 8), **TINY)
+    sampler.fit_resample(X, y)
+    assert sampler.discriminator_.minibatch_std == 4
+    assert StyleGANSampler().minibatch_std == 4
 
 
 def test_tables_are_refused(images):
