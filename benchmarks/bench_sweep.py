@@ -2,8 +2,9 @@
 
     python benchmarks/bench_sweep.py --quick   # 3 KEEL datasets x {smote, cvae}, 2 folds
     python benchmarks/bench_sweep.py --quick --splits 5
-    python benchmarks/bench_sweep.py           # experiment=keel_benchmark: 12 x 5, 5 x 2 folds
-    python benchmarks/bench_sweep.py --splits 2 --repeats 1   # the same 60 runs, 2 folds each
+    python benchmarks/bench_sweep.py           # experiment=keel_benchmark: 12 x 8, 5 x 2 folds
+                                               # (its smote-variants runs need that extra)
+    python benchmarks/bench_sweep.py --splits 2 --repeats 1   # the same 96 runs, 2 folds each
 
 Both sweeps run the same ``synthbalance -m`` command in a subprocess; only the launcher
 differs. With ``threads=null`` each joblib job limits torch and BLAS to cores / n_jobs
