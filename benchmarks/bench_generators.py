@@ -24,8 +24,16 @@ standardised by the training part) of ``C2ST_DRAWS`` synthetic sets as large as 
 held-out minority; and the F1 and ROC AUC deltas of logistic regression (the default
 classifier's settings, standardised) trained on the training part plus as many synthetic
 minority rows as balance it, against the same classifier on the training part alone, on the
-held-out part (one split: single numbers, not fold means). Target: ddpm's C2ST below TVAE's
-and below the CVAE prior's, by the upper end of the paired draws' 95 % CI.
+held-out part (one split: single numbers, not fold means). With the extras installed
+(``pip install "synthbalance[smote_variants,forest_diffusion]"``) the table adds
+smote-variants' two top-ranked oversamplers (polynom_fit_SMOTE and ProWSyn, Kovács 2019) and
+ForestDiffusion (smaller than its defaults: ``FOREST``); these and SMOTE are fitted once and
+their C2ST draws come from their new rows. Target: ddpm's C2ST below TVAE's and below
+the CVAE prior's, by the upper end of the paired draws' 95 % CI.
+
+A third table repeats the second on four KEEL sets (``KEEL_SETS``, split the same way),
+every generator at its defaults: the CVAE (prior samples) and ddpm as a user gets them,
+TVAE at ctgan's default 300 epochs.
 
 Usage::
 
@@ -38,6 +46,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 from imblearn.over_sampling import SMOTE
 from scipy import stats
@@ -48,12 +57,20 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch.utils.flop_counter import FlopCounterMode
 
-from synthbalance.generators import VAE, CVAESampler, DDPMSampler, VAESampler
+from synthbalance.generators import (
+    VAE,
+    CVAESampler,
+    DDPMSampler,
+    ForestDiffusionSampler,
+    MissingExtraError,
+    SmoteVariantsSampler,
+    VAESampler,
+)
 from synthbalance.generators._likelihoods import make_likelihood
 from synthbalance.generators._vae import vae_loss
 from synthbalance.generators.metrics import c2st_auc, prdc_scores
 from synthbalance.generators.training import adam, steps_for_epochs
-from synthbalance.pipelines.datasets import seed_case
+from synthbalance.pipelines.datasets import keel, seed_case
 
 SEED = 0
 THREADS = 2
@@ -63,6 +80,12 @@ LATENT_DIM, HIDDEN_DIMS, LR, BETA = 8, (128, 128), 1e-3, 1.0
 OUTPUT_VARIANCE = "shared"  # the samplers' default: the Gaussian decoder's fitted variance
 MODES = ("prior", "posterior", "latent_average")
 LABEL = "target"
+
+# The third table's KEEL sets: those of experiment=keel_benchmark with the most minority
+# rows (the C2ST needs unseen ones: 20 % of the minority), yeast3 the most imbalanced.
+KEEL_SETS = ("pima", "vehicle1", "yeast1", "yeast3")
+# ForestDiffusion smaller than its defaults: bench_third_party.py's FULL forest.
+FOREST = dict(n_t=10, duplicate_K=20, n_estimators=50)
 
 # tvae_max_drawn: TVAE cannot be conditioned, so its minority rows come from sampling and
 # filtering; it gets at most this many draws to find them.
@@ -74,6 +97,9 @@ FULL = dict(
     tvae_max_drawn=2_000_000,
     ddpm_steps="auto",
     repeats=3,
+    keel_sets=KEEL_SETS,
+    keel_cvae_steps="auto",
+    keel_tvae_epochs=300,
 )
 QUICK = dict(
     n_majority=1_500,
@@ -83,6 +109,9 @@ QUICK = dict(
     tvae_max_drawn=200_000,
     ddpm_steps=300,
     repeats=1,
+    keel_sets=KEEL_SETS[:1],
+    keel_cvae_steps=100,
+    keel_tvae_epochs=10,
 )
 
 TARGET_BARE_RATIO = 1.5
@@ -91,7 +120,7 @@ TARGET_TVAE_RATIO = 15.0
 TARGET_C2ST_MARGIN = 0.02
 # C2ST draws per generator; draw i of every generator uses C2ST seed SEED + i, so the
 # generators' AUCs pair up draw by draw.
-C2ST_DRAWS = 10
+C2ST_DRAWS = 30
 
 
 def log(message):
@@ -193,6 +222,15 @@ def fit_against_bare(sampler_class, X_train, y_train, bare_args, epochs, repeats
     return sampler, sampler_seconds, min(bare_seconds), steps
 
 
+def draw_from(pool, n, i):
+    """Draw ``i`` of ``C2ST_DRAWS`` sets of ``n`` rows from ``pool``: disjoint slices when
+    it holds that many rows (fresh rows each draw), else a subset seeded by ``i``
+    (without replacement unless the pool has fewer than ``n`` rows)."""
+    if len(pool) >= C2ST_DRAWS * n:
+        return pool[i * n : (i + 1) * n]
+    return pool[np.random.RandomState(SEED + i).choice(len(pool), n, replace=len(pool) < n)]
+
+
 def c2st_draws(held_out, draw):
     """C2ST AUCs of ``C2ST_DRAWS`` synthetic sets from ``draw(i)`` against ``held_out``."""
     return np.array([c2st_auc(held_out, draw(i), random_state=SEED + i) for i in range(C2ST_DRAWS)])
@@ -247,19 +285,10 @@ def tvae_minority(tvae, n_rows, minority, max_drawn):
 
 
 def tvae_row(X_train, y_train, held_out, minority, settings, notes):
-    try:
-        from ctgan import TVAE
-    except ImportError:
+    tvae, fit_seconds = fit_tvae(X_train, y_train, settings["tvae_epochs"])
+    if tvae is None:
         notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
         return None
-    frame = X_train.copy()
-    frame[LABEL] = y_train
-    # enable_gpu=False is ctgan 0.12's spelling of the deprecated cuda=False.
-    tvae = TVAE(epochs=settings["tvae_epochs"], batch_size=BATCH_SIZE, enable_gpu=False)
-    tvae.set_random_state(SEED)
-    start = time.perf_counter()
-    tvae.fit(frame, discrete_columns=[LABEL])
-    fit_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
     rows, n_drawn = tvae_minority(tvae, N_SAMPLE, minority, settings["tvae_max_drawn"])
@@ -275,10 +304,15 @@ def tvae_row(X_train, y_train, held_out, minority, settings, notes):
     synthetic, _ = tvae_minority(tvae, C2ST_DRAWS * n, minority, settings["tvae_max_drawn"])
     row = dict(name="TVAE (ctgan)", fit=fit_seconds, ratio=None, sample=sample_seconds)
     row |= dict(rows=rows, draws=synthetic)  # for the second table
-    if len(synthetic) < C2ST_DRAWS * n:
-        notes.append(f"TVAE: too few minority rows for the C2STs ({len(synthetic)}).")
+    if len(synthetic) < n:
+        notes.append(f"TVAE: too few minority rows for a C2ST ({len(synthetic)}).")
         return row | dict(auc=float("nan"))
-    aucs = c2st_draws(held_out, lambda i: synthetic[i * n : (i + 1) * n])
+    if len(synthetic) < C2ST_DRAWS * n:
+        notes.append(
+            f"TVAE: {len(synthetic):,} minority rows for {C2ST_DRAWS} draws of {n}: its C2ST "
+            "draws are subsets of them."
+        )
+    aucs = c2st_draws(held_out, lambda i: draw_from(synthetic, n, i))
     return row | dict(auc=aucs.mean(), auc_sd=aucs.std(ddof=1), aucs=aucs)
 
 
@@ -421,21 +455,58 @@ def ddpm_row(judge, steps):
     return row | dict(sample=time.perf_counter() - start, steps=sampler.steps_)
 
 
-def smote_row(judge):
-    """imbalanced-learn's SMOTE (k = 5); its C2ST draws are subsets of its one balanced set."""
+def resampled_row(judge, name, sampler):
+    """An imbalanced-learn sampler fitted once (``fit_resample`` timed whole): its new rows
+    are the augmentation, and its C2ST draws come from them (``draw_from``)."""
     start = time.perf_counter()
-    X_res, _ = SMOTE(random_state=SEED).fit_resample(judge.X_train, judge.y_train)
+    X_res, _ = sampler.fit_resample(judge.X_train, judge.y_train)
     seconds = time.perf_counter() - start
-    new = X_res[len(judge.X_train) :]
+    new = np.asarray(X_res[len(judge.X_train) :], dtype=np.float64)
     n = len(judge.held_out)
-    return judge.rate(
-        "SMOTE", seconds,
-        lambda i: new[np.random.RandomState(SEED + i).choice(len(new), n, replace=False)], new,
-    )  # fmt: skip
+    return judge.rate(name, seconds, lambda i: draw_from(new, n, i), new)
+
+
+def third_party_samplers(notes):
+    """smote-variants' two top-ranked oversamplers and ForestDiffusion (``FOREST``), those
+    whose extra is installed; a note for each that is not."""
+    samplers = {
+        "polynom_fit_SMOTE": SmoteVariantsSampler(method="polynom_fit_SMOTE", random_state=SEED),
+        "ProWSyn": SmoteVariantsSampler(method="ProWSyn", random_state=SEED),
+        "forest_diffusion": ForestDiffusionSampler(n_jobs=THREADS, random_state=SEED, **FOREST),
+    }
+    installed = {}
+    for name, sampler in samplers.items():
+        try:
+            sampler.check_installed()
+        except MissingExtraError as error:
+            notes.append(f"{name} skipped: {error}")
+            continue
+        installed[name] = sampler
+    return installed
+
+
+def fit_tvae(X_train, y_train, epochs):
+    """ctgan's TVAE on the training part with the label as a discrete column (it cannot be
+    conditioned), ``epochs`` at batch ``BATCH_SIZE``; and its fit seconds. None without the
+    ``bench`` extra."""
+    try:
+        from ctgan import TVAE
+    except ImportError:
+        return None, None
+    frame = pd.DataFrame(X_train).rename(columns=str)
+    frame[LABEL] = y_train
+    # enable_gpu=False is ctgan 0.12's spelling of the deprecated cuda=False.
+    tvae = TVAE(epochs=epochs, batch_size=BATCH_SIZE, enable_gpu=False)
+    tvae.set_random_state(SEED)
+    start = time.perf_counter()
+    tvae.fit(frame, discrete_columns=[LABEL])
+    return tvae, time.perf_counter() - start
 
 
 def field_rows(judge, cvae, cvae_fit, tvae, settings, notes):
-    """The second table: ddpm, the CVAE's prior samples, TVAE, SMOTE and the real rows."""
+    """The second table: ddpm, the CVAE's prior samples, TVAE (``tvae``: its fit seconds,
+    ``rows`` to augment with and C2ST ``draws``, or None), SMOTE, the third-party generators
+    whose extras are installed, and the real rows."""
     n = len(judge.held_out)
     log("fitting DDPMSampler")
     rows = [ddpm_row(judge, settings["ddpm_steps"])]
@@ -445,30 +516,74 @@ def field_rows(judge, cvae, cvae_fit, tvae, settings, notes):
         lambda i: cvae.sample(n, y=judge.minority, random_state=SEED + i),
         cvae.sample(judge.n_new, y=judge.minority, random_state=SEED),
     ))  # fmt: skip
-    if tvae is not None and len(tvae["draws"]) >= C2ST_DRAWS * n:
+    if tvae is not None and len(tvae["draws"]) >= n:
         augmentation = tvae["rows"][: judge.n_new]
         if len(augmentation) < judge.n_new:
             notes.append(f"TVAE: only {len(augmentation):,} minority rows to augment with.")
         rows.append(judge.rate(
-            "TVAE (ctgan)", tvae["fit"], lambda i: tvae["draws"][i * n : (i + 1) * n],
-            augmentation,
+            "TVAE (ctgan)", tvae["fit"], lambda i: draw_from(tvae["draws"], n, i), augmentation,
         ))  # fmt: skip
     log("SMOTE")
-    rows.append(smote_row(judge))
+    rows.append(resampled_row(judge, "SMOTE", SMOTE(random_state=SEED)))
+    for name, sampler in third_party_samplers(notes).items():
+        log(f"fitting {name}")
+        rows.append(resampled_row(judge, name, sampler))
     train_minority = judge.X_train[judge.y_train == judge.minority]
     rng = np.random.RandomState(SEED)
     rows.append(judge.rate(
         "real (train minority)", None,
         lambda i: train_minority[rng.choice(len(train_minority), n, replace=False)],
     ))  # fmt: skip
-    notes.append(
-        f"DDPMSampler: its defaults ({rows[0]['steps']:,} steps of 256 rows, 1,000 diffusion "
-        f"timesteps, 100 sampling steps), fitted once; sample({N_SAMPLE}) took "
-        f"{rows[0]['sample']:.1f} s. Baseline (training part alone): F1 "
-        f"{judge.baseline[0]:.3f}, ROC AUC {judge.baseline[1]:.3f}; the deltas add "
-        f"{judge.n_new:,} synthetic minority rows."
-    )
     return rows
+
+
+def keel_judge(name):
+    """One KEEL set split as seed_case is (80/20, stratified, seed ``SEED``)."""
+    data = keel(name)
+    X, y = data.X.to_numpy(np.float64), np.asarray(data.y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=SEED
+    )
+    return Judge(X_train, y_train, X_test, y_test, data.minority)
+
+
+def keel_tvae(judge, settings, notes):
+    """TVAE for a KEEL set at ctgan's default 300 epochs (``keel_tvae_epochs``): its fit
+    seconds, rows to augment with and C2ST draws (the second table's ``tvae``)."""
+    tvae, seconds = fit_tvae(judge.X_train, judge.y_train, settings["keel_tvae_epochs"])
+    if tvae is None:
+        notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
+        return None
+    max_drawn = settings["tvae_max_drawn"]
+    rows, _ = tvae_minority(tvae, judge.n_new, judge.minority, max_drawn)
+    wanted = C2ST_DRAWS * len(judge.held_out)
+    draws, n_drawn = tvae_minority(tvae, wanted, judge.minority, max_drawn)
+    if len(draws) < wanted:
+        notes.append(
+            f"TVAE: {len(draws):,} minority rows in {n_drawn:,} drawn, fewer than {wanted:,}: "
+            "its C2ST draws are subsets of them" + (" (too few: left out)." if len(draws) <
+                                                    len(judge.held_out) else ".")
+        )  # fmt: skip
+    return dict(fit=seconds, rows=rows, draws=draws)
+
+
+def print_keel(settings):
+    """The second table on each of ``keel_sets``, every generator at its defaults."""
+    for name in settings["keel_sets"]:
+        log(f"KEEL {name}")
+        judge, notes = keel_judge(name), []
+        cvae = CVAESampler(steps=settings["keel_cvae_steps"], device="cpu", random_state=SEED)
+        cvae.fit_resample(judge.X_train, judge.y_train)
+        tvae = keel_tvae(judge, settings, notes)
+        rows = field_rows(judge, cvae, cvae.fit_seconds_, tvae, settings, notes)
+        n_minority = int((judge.y_train == judge.minority).sum())
+        print(
+            f"\nKEEL {name}: {len(judge.y_train)} training rows ({n_minority} minority), "
+            f"{len(judge.held_out)} unseen minority rows; baseline F1 {judge.baseline[0]:.3f}, "
+            f"ROC AUC {judge.baseline[1]:.3f}; the deltas add {judge.n_new} synthetic rows"
+        )
+        print(format_field(rows))
+        print("\n".join(f"- {note}" for note in notes))
 
 
 def format_field(rows):
@@ -490,6 +605,13 @@ def print_field(judge, cvae, cvae_fit, tvae, settings):
     (ddpm and TVAE are fitted once)."""
     notes = []
     rows = field_rows(judge, cvae, cvae_fit, tvae, settings, notes)
+    notes.append(
+        f"DDPMSampler: its defaults ({rows[0]['steps']:,} steps of 256 rows, 1,000 diffusion "
+        f"timesteps, 100 sampling steps), fitted once; sample({N_SAMPLE}) took "
+        f"{rows[0]['sample']:.1f} s. Baseline (training part alone): F1 "
+        f"{judge.baseline[0]:.3f}, ROC AUC {judge.baseline[1]:.3f}; the deltas add "
+        f"{judge.n_new:,} synthetic minority rows."
+    )
     print("\nddpm against the field (unseen real minority rows; deltas on the held-out part):")
     print(format_field(rows))
     print("\nnotes:")
@@ -602,6 +724,7 @@ def main(argv=None):
     print(f"- {step_throughput(X_train_np.shape[1], 2)}")
     judge = Judge(X_train_np, y_train, X_test.to_numpy(np.float64), y_test, minority)
     print_field(judge, cvae, max(cvae_fits), tvae, settings)
+    print_keel(settings)
 
 
 if __name__ == "__main__":
