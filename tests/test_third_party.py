@@ -5,8 +5,10 @@ the asked rows, honour ``sampling_strategy`` and their seed. imbalanced-learn's 
 run on them in test_estimator_checks.py."""
 
 import os
+import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +216,34 @@ def test_a_run_of_the_generator_config_reports_it(name, make_config):
     assert report["generator"]["name"] == expected
     augmented = [f for f in report["folds"] if f["method"] == "augmented"]
     assert augmented and all(f["n_synthetic"] > 0 for f in augmented)
+
+
+# --- with the extras installed, in CI too ----------------------------------------------------
+
+
+@pytest.mark.slow  # installs TensorFlow, XGBoost, LightGBM and CatBoost: minutes
+def test_the_adapters_pass_with_their_extras_installed(tmp_path):
+    """CI has neither extra (they are not in dev): this installs both into a virtual
+    environment on top of this one and runs the adapters' tests and imbalanced-learn's
+    checks there, none of them skipped."""
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = subprocess.run([str(python), "-c", where], check=True, capture_output=True, text=True)
+    site = site.stdout.strip()
+    here = [p for p in sys.path if p.endswith("site-packages")]
+    Path(site, "zz_outer_environment.pth").write_text("\n".join(here) + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+    subprocess.run([*pip, "smote-variants==1.0.1", "ForestDiffusion==1.0.6"], check=True)
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
+    result = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         "tests/test_third_party.py", "tests/test_estimator_checks.py",
+         "-k", "third_party or SmoteVariants or ForestDiffusion"],
+        cwd=root, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "skipped" not in summary and "passed" in summary, summary
