@@ -189,11 +189,12 @@ class StyleGANSampler(CGANSampler):
         Weight gamma of the R1 penalty gamma/2 * E||grad D(x)||^2 on real images.
     r1_every : int, default=16
         Lazy regularisation: the penalty every ``r1_every`` discriminator steps, times that.
-    minibatch_std : int, default=4
+    minibatch_std : int, default=0
         The discriminator's minibatch standard deviation over groups of this many images
-        (``ConvDiscriminator``; Karras et al. 2018, kept in StyleGAN); 0: none. Without it
-        the default fit on mnist collapsed toward a few images (diversity 0.23 of the real
-        images'; 0.66 with it, docs/benchmark.md).
+        (``ConvDiscriminator``; Karras et al. 2018, kept in StyleGAN); 0: none. Measured on
+        mnist (docs/benchmark.md): with 4 and one torch thread the fit's diversity rose from
+        0.23 to 0.66 of the real images', but with two threads the same fit's generator died
+        (black images), so it is not the default.
     hidden_dims, steps, batch_size : "auto" (default): channels (32, 64), 1,000 steps of
         64 images (a StyleGAN step costs about three of a DCGAN's on a CPU).
     Others as in :class:`CGANSampler` (``loss`` is non-saturating; ``architecture`` is
@@ -232,7 +233,7 @@ class StyleGANSampler(CGANSampler):
         mixing=0.9,
         r1_gamma=1.0,
         r1_every=16,
-        minibatch_std=4,
+        minibatch_std=0,
         loss="non_saturating",
         architecture="auto",
         image_shape=None,

@@ -123,12 +123,12 @@ def test_lazy_r1_runs_every_r1_every_discriminator_steps(images, monkeypatch):
     assert len(calls) == TINY["steps"] // 2
 
 
-def test_the_default_discriminator_has_a_minibatch_stddev_map(images):
+def test_minibatch_std_reaches_the_discriminator(images):
     X, y = images
-    sampler = StyleGANSampler(random_state=0, image_shape=(1, 8, 8), **TINY)
+    sampler = StyleGANSampler(random_state=0, image_shape=(1, 8, 8), minibatch_std=4, **TINY)
     sampler.fit_resample(X, y)
     assert sampler.discriminator_.minibatch_std == 4
-    assert StyleGANSampler().minibatch_std == 4
+    assert StyleGANSampler().minibatch_std == 0  # not the default: see its docstring
 
 
 def test_tables_are_refused(images):
