@@ -480,3 +480,13 @@ def test_the_commands_import_nothing_heavy_before_their_guard():
     assert set(sb.__all__) == {*sb._EXPORTS, "__version__"}
     assert all(getattr(sb, name) is not None for name in sb.__all__)
     assert os.environ.get(cli.USER_FULL_ERROR) is None  # the commands restore the environment
+
+
+def test_a_sweep_naming_an_unknown_generator_is_one_line_before_any_job(tmp_path):
+    # the sweep's generator check composes every choice first: Hydra's own message, one line
+    code, stderr = finished("synthbalance", "-m", "generator=none,nope", "hydra.sweep.dir=sweep",
+                            cwd=tmp_path)  # fmt: skip
+    assert code == 1
+    line = one_line(stderr)
+    assert line.startswith("synthbalance: error: ") and "Could not find 'generator/nope'" in line
+    assert not (tmp_path / "sweep").exists()

@@ -5,6 +5,7 @@ the asked rows, honour ``sampling_strategy`` and their seed. imbalanced-learn's 
 run on them in test_estimator_checks.py."""
 
 import os
+import site as site_packages
 import subprocess
 import sys
 from collections import Counter
@@ -233,8 +234,8 @@ def test_the_adapters_pass_with_their_extras_installed(tmp_path):
     where = "import sysconfig; print(sysconfig.get_path('purelib'))"
     site = subprocess.run([str(python), "-c", where], check=True, capture_output=True, text=True)
     site = site.stdout.strip()
-    here = [p for p in sys.path if p.endswith("site-packages")]
-    Path(site, "zz_outer_environment.pth").write_text("\n".join(here) + "\n")
+    outer = [*site_packages.getsitepackages(), site_packages.getusersitepackages()]
+    Path(site, "zz_outer_environment.pth").write_text("\n".join(outer) + "\n")
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
     subprocess.run([*pip, "smote-variants==1.0.1", "ForestDiffusion==1.0.6"], check=True)
     subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
