@@ -121,6 +121,8 @@ def time_pair(name, X, y, image_shape, epochs, rounds, device):
     sampler = GANS[name][0](
         steps=steps, batch_size=BATCH_SIZE, hidden_dims=HIDDEN_DIMS, latent_dim=LATENT_DIM,
         ema=EMA, image_shape=image_shape, device=str(device), random_state=0,
+        balanced_batches=False,  # the bare loop's randperm batches
+        **({"n_critic": GANS[name][2]} if name == "WGANGPSampler" else {}),
         # time the fit: generate a single new row
         sampling_strategy={minority: int((y == minority).sum()) + 1},
     )  # fmt: skip

@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from scipy import sparse, stats
@@ -29,7 +30,6 @@ SAMPLE_CHUNK = 65_536
 
 # The parameters that may be "auto": their value depends on whether the sampler meets a
 # table (MLP networks) or images (convolutions); each sampler class declares its own.
-AUTO_SETTINGS = ("hidden_dims", "batch_size", "steps")
 
 
 class BaseTorchSampler(BaseOverSampler):
@@ -76,6 +76,15 @@ class BaseTorchSampler(BaseOverSampler):
     the machine). With ``ema`` > 0 an exponential moving average of the weights (decay
     ``ema`` per step) is what samples and is selected.
 
+    Class-balanced batches: a model trained on every class (one condition per class) draws
+    its batches with ``balanced_batches`` so that each class fills an equal share on
+    average (rows drawn with replacement, weight 1 / class size), instead of each row once
+    per epoch: with 400 minority images among 4,000, a uniform batch gives the class the
+    sampler exists for a tenth of every update. Measured on mnist (docs/benchmark.md):
+    the conditional VAE's prior samples went from a CAS of 0.748 to 0.980 and the CGAN's
+    from 0.846 to 0.894. A model of one class (``VAESampler``) sees only that class, so
+    the parameter has no effect there.
+
     Checkpoint selection: with ``selection`` in ``{"c2st", "coverage", "fd"}``,
     ``validation_fraction`` of the rows of each class to generate is held out from
     training; every ``eval_every`` steps the model is rated on them by a sample metric (the
@@ -93,6 +102,7 @@ class BaseTorchSampler(BaseOverSampler):
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "ema": [Interval(Real, 0, 1, closed="left")],
+        "balanced_batches": ["boolean"],
         "architecture": [StrOptions({"auto", "mlp", "conv"})],
         "image_shape": ["array-like", None],
         "categorical_features": ["array-like", None],
@@ -105,7 +115,8 @@ class BaseTorchSampler(BaseOverSampler):
         "verbose": ["boolean"],
     }
 
-    # "auto" settings per architecture; subclasses declare theirs.
+    # "auto" settings per architecture; subclasses declare theirs (and may add settings).
+    _AUTO_SETTINGS = ("hidden_dims", "batch_size", "steps")
     _AUTO = {
         "mlp": {"hidden_dims": (128, 128), "batch_size": 256, "steps": 2000},
         "conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 2000},
@@ -121,6 +132,7 @@ class BaseTorchSampler(BaseOverSampler):
         batch_size="auto",
         lr=1e-3,
         ema=0.0,
+        balanced_batches=True,
         architecture="auto",
         image_shape=None,
         categorical_features=None,
@@ -142,6 +154,7 @@ class BaseTorchSampler(BaseOverSampler):
         self.batch_size = batch_size
         self.lr = lr
         self.ema = ema
+        self.balanced_batches = balanced_batches
         self.selection = selection
         self.eval_every = eval_every
         self.patience = patience
@@ -164,7 +177,7 @@ class BaseTorchSampler(BaseOverSampler):
         self.device_ = resolve_device(self.device)
         self.architecture_ = self._check_architecture(X.shape[1])
         auto = self._AUTO[self.architecture_]
-        for name in AUTO_SETTINGS:
+        for name in self._AUTO_SETTINGS:
             value = getattr(self, name)
             setattr(self, f"{name}_", auto[name] if isinstance(value, str) else value)
         self.hidden_dims_ = tuple(check_widths("hidden_dims", self.hidden_dims_))
@@ -314,16 +327,17 @@ class BaseTorchSampler(BaseOverSampler):
                 scores.append(-prdc_scores(real, fake, nearest_k=k)["coverage"])
         return float(np.mean(scores))
 
-    def _train(self, modules, step, tensors, seed, *, sampled, score=None, desc=None):
+    def _train(self, modules, step, tensors, seed, *, sampled, score=None, desc=None, codes=None):
         """Run the shared training loop for ``self.steps_`` steps and select a checkpoint.
 
         ``modules`` holds every network trained, ``step`` makes one batch's updates (see
         ``training.train_steps``), ``sampled`` is the network that generates (with
         ``ema`` > 0, ``step`` must update ``self._averaged(sampled)``'s average);
         ``score(network)`` rates a checkpoint of it by a sample metric (lower is better;
-        None: no selection). Returns ``(network, history, selection)``: the network to
-        sample from (the average with ``ema``; the selected checkpoint), the loss per
-        epoch and the ``selection_`` record.
+        None: no selection); ``codes`` are the training rows' class codes, for
+        class-balanced batches (None: a model of one class). Returns ``(network, history,
+        selection)``: the network to sample from (the average with ``ema``; the selected
+        checkpoint), the loss per epoch and the ``selection_`` record.
         """
         target = sampled if self._ema is None else self._ema.averaged
         selector = None
@@ -333,9 +347,20 @@ class BaseTorchSampler(BaseOverSampler):
             modules, step, tensors, steps=self.steps_, batch_size=self.batch_size_,
             generator=torch_generator(seed, self.device_), verbose=self.verbose, desc=desc,
             callback=selector, callback_every=self.eval_every, max_seconds=self.max_seconds,
+            weights=self._batch_weights(codes),
         )  # fmt: skip
         target.eval()
         return target, history, None if selector is None else self._selection_record(selector)
+
+    def _batch_weights(self, codes):
+        """Row weights for ``train_steps``: with ``balanced_batches``, 1 / class size for
+        the training rows' class ``codes`` (each class fills an equal share of a batch on
+        average), else None (every row once per epoch)."""
+        if codes is None or not self.balanced_batches:
+            return None
+        codes = torch.as_tensor(codes).long()
+        counts = torch.bincount(codes).double()
+        return (1.0 / counts[codes]).to(self.device_)
 
     def _averaged(self, network):
         """Start the exponential moving average of ``network`` (``ema`` > 0) and return it,

@@ -233,6 +233,9 @@ class DDPMSampler(BaseTorchSampler):
     ema : float, default=0.999
         Decay of the exponential moving average of the weights that samples and is
         selected (0: the raw weights).
+    balanced_batches : bool, default=True
+        Draw class-balanced batches (see ``BaseTorchSampler``); False: each row once per
+        epoch.
     architecture : {"auto", "mlp"}, default="auto"
         Always an MLP (images are rows of pixels).
     image_shape : (channels, height, width) or None
@@ -282,6 +285,7 @@ class DDPMSampler(BaseTorchSampler):
         batch_size="auto",
         lr=2e-3,
         ema=0.999,
+        balanced_batches=True,
         architecture="auto",
         image_shape=None,
         categorical_features=None,
@@ -301,6 +305,7 @@ class DDPMSampler(BaseTorchSampler):
             batch_size=batch_size,
             lr=lr,
             ema=ema,
+            balanced_batches=balanced_batches,
             architecture=architecture,
             image_shape=image_shape,
             categorical_features=categorical_features,
@@ -361,8 +366,9 @@ class DDPMSampler(BaseTorchSampler):
                 return self._sample_score(validation, generate, seed)
 
         self.model_, self.loss_history_, self.selection_ = self._train(
-            model, self._step(model), tensors, seed, sampled=model, score=score, desc="DDPM"
-        )
+            model, self._step(model), tensors, seed, sampled=model, score=score, desc="DDPM",
+            codes=codes[~held_out],
+        )  # fmt: skip
 
     def _step(self, model):
         """One Adam step on the diffusion loss of a batch; the average updated after it."""

@@ -195,13 +195,14 @@ class StyleGANSampler(CGANSampler):
         mnist (docs/benchmark.md): with 4 and one torch thread the fit's diversity rose from
         0.23 to 0.66 of the real images', but with two threads the same fit's generator died
         (black images), so it is not the default.
-    hidden_dims, steps, batch_size : "auto" (default): channels (32, 64), 1,000 steps of
-        64 images (a StyleGAN step costs about three of a DCGAN's on a CPU).
+    hidden_dims, steps, batch_size : "auto" (default): channels (32, 64), 1,500 steps of
+        64 images (a StyleGAN step costs about three of a DCGAN's on a CPU; on mnist 1,000
+        steps gave a CAS of 0.892, 1,500 gave 0.994 at diversity 0.63: docs/benchmark.md).
     Others as in :class:`CGANSampler` (``loss`` is non-saturating; ``architecture`` is
     ``"auto"`` or ``"conv"``).
     """
 
-    _AUTO = {"conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 1000}}
+    _AUTO = {"conv": {"hidden_dims": (32, 64), "batch_size": 64, "steps": 1500}}
 
     _parameter_constraints: dict = {
         **CGANSampler._parameter_constraints,
@@ -228,6 +229,7 @@ class StyleGANSampler(CGANSampler):
         lr_discriminator=1e-3,
         betas=(0.0, 0.99),
         ema=0.999,
+        balanced_batches=True,
         w_dim=64,
         mapping_layers=4,
         mixing=0.9,
@@ -248,7 +250,8 @@ class StyleGANSampler(CGANSampler):
         super().__init__(
             sampling_strategy=sampling_strategy, latent_dim=latent_dim, hidden_dims=hidden_dims,
             steps=steps, max_seconds=max_seconds, batch_size=batch_size, lr=lr,
-            lr_discriminator=lr_discriminator, betas=betas, ema=ema, loss=loss,
+            lr_discriminator=lr_discriminator, betas=betas, ema=ema,
+            balanced_batches=balanced_batches, loss=loss,
             architecture=architecture, image_shape=image_shape, selection=selection,
             eval_every=eval_every, patience=patience, validation_fraction=validation_fraction,
             device=device, random_state=random_state, verbose=verbose,

@@ -166,6 +166,7 @@ def train_steps(
     callback: Callable[[int, object], bool] | None = None,
     callback_every=1,
     max_seconds=None,
+    weights: torch.Tensor | None = None,
 ):
     """The training loop: call ``step(*batch, generator=generator)`` ``steps`` times.
 
@@ -174,7 +175,10 @@ def train_steps(
     a 1-D tensor of several losses. ``tensors`` all live on the module's device and share
     their first dimension; the loop walks them epoch by epoch, each in a fresh random order
     (drawn from ``generator``), in mini-batches of ``batch_size`` (a last, shorter batch
-    included), until ``steps`` batches are done. ``module`` (holding every network trained)
+    included), until ``steps`` batches are done; with ``weights`` (one non-negative number per
+    row) each epoch is instead as many rows drawn with replacement, row i with probability
+    proportional to ``weights[i]`` (torch's ``WeightedRandomSampler``; class-balanced
+    batches when the weights are 1 / class size). ``module`` (holding every network trained)
     is in training mode while it trains and in eval mode otherwise.
 
     Every ``callback_every`` steps, ``callback(step, loss)`` (``step`` 1-based, ``loss`` the
@@ -192,7 +196,10 @@ def train_steps(
     progress = tqdm(total=steps, desc=desc, disable=not verbose, leave=False)
     module.train()
     while done < steps:
-        order = torch.randperm(n_samples, generator=generator, device=generator.device)
+        if weights is None:
+            order = torch.randperm(n_samples, generator=generator, device=generator.device)
+        else:
+            order = torch.multinomial(weights, n_samples, replacement=True, generator=generator)
         epoch_total, epoch_rows = None, 0
         for start in range(0, n_samples, batch_size):
             index = order[start : start + batch_size]

@@ -106,6 +106,19 @@ def test_wgan_takes_a_generator_step_every_n_critic_batches(data):
     assert generator_losses[100] == [0.0, 0.0, 0.0]  # no generator step in 21 batches
 
 
+def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(data, images):
+    X, y = data
+    sampler = WGANGPSampler(random_state=0, **TINY)
+    sampler.fit_resample(X, y)
+    assert sampler.n_critic_ == 5
+    X, y, shape = images
+    sampler = WGANGPSampler(image_shape=shape, random_state=0, **TINY_IMAGES)
+    sampler.fit_resample(X, y)
+    assert sampler.n_critic_ == 2
+    sampler.set_params(n_critic=3).fit_resample(X, y)
+    assert sampler.n_critic_ == 3
+
+
 @pytest.mark.parametrize("Sampler", [CGANSampler, WGANGPSampler])
 def test_selection_restores_the_best_checkpoint(Sampler, data, monkeypatch):
     X, y = data

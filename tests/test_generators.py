@@ -8,6 +8,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
 from synthbalance.generators import CVAESampler, TabularPreprocessor, VAESampler
+from synthbalance.generators.training import torch_generator, train_steps
 
 SAMPLERS = [VAESampler, CVAESampler]
 TINY = dict(latent_dim=3, hidden_dims=(16,), steps=6, batch_size=64, device="cpu")
@@ -359,3 +360,43 @@ def test_max_seconds_stops_training_early(data, one_torch_thread):
     sampler.fit_resample(X, y)
     n_batches = -(-len(X) // TINY["batch_size"])
     assert 1 <= len(sampler.loss_history_) < 1_000_000 // n_batches
+
+
+def test_weighted_training_draws_rows_by_their_weights():
+    codes = torch.tensor([0] * 360 + [1] * 40)
+    weights = 1.0 / torch.bincount(codes).double()[codes]
+    seen = []
+
+    def step(c, *, generator):
+        seen.append(c.clone())
+        return torch.zeros(())
+
+    module = torch.nn.Linear(1, 1)
+    train_steps(module, step, [codes], steps=200, batch_size=50,
+                generator=torch_generator(0, "cpu"), weights=weights)  # fmt: skip
+    share = torch.cat(seen).double().mean().item()
+    assert 0.45 < share < 0.55  # a tenth of the rows, half of every batch on average
+    seen.clear()
+    train_steps(module, step, [codes], steps=8, batch_size=50,
+                generator=torch_generator(0, "cpu"))  # fmt: skip
+    assert torch.cat(seen).sum().item() == 40  # unweighted: each row once per epoch
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_balanced_batches_give_each_class_an_equal_share(balanced, data):
+    X, y = data
+    sampler = CVAESampler(random_state=0, balanced_batches=balanced, **TINY)
+    sampler.fit_resample(X, y)
+    codes = np.searchsorted(sampler.classes_, y)
+    weights = sampler._batch_weights(codes)
+    if not balanced:
+        assert weights is None
+        return
+    totals = [weights[codes == code].sum().item() for code in (0, 1)]
+    assert totals == pytest.approx([1.0, 1.0])
+
+
+def test_a_one_class_model_ignores_balanced_batches(data):
+    X, y = data
+    on, off = (VAESampler(random_state=0, balanced_batches=b, **TINY) for b in (True, False))
+    np.testing.assert_array_equal(on.fit_resample(X, y)[0], off.fit_resample(X, y)[0])
