@@ -15,8 +15,8 @@ config defaults (``conf/generator/{vae,cvae}.yaml``) in each sampling mode, and 
 set up for the dataset as ``synthbalance`` sets it up (``components.for_dataset``): on
 ``digits`` the VAEs learn the image shape and so are the convolutional models the app
 trains on images, not MLPs on flattened pixels. Their training budget is the config's
-``steps`` ("auto": resolved per dataset as the samplers resolve it, e.g. 1,000 steps on
-tables and 2,000 on images); ``--quick`` divides it by ten.
+``steps`` ("auto": resolved per dataset as the samplers resolve it, e.g. 1,000 (vae) or 500
+(cvae) steps on tables and 2,000 on images); ``--quick`` divides it by ten.
 
 Usage::
 
