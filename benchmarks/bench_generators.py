@@ -14,7 +14,9 @@ training row, the VAE on the training minority rows), which are exactly ``epochs
 passes; the bare loops run the same epochs, so the same steps. Both samplers get
 ``batch_size=BATCH_SIZE`` and ``hidden_dims=HIDDEN_DIMS`` explicitly (not "auto"), so that
 the bare loops' networks are theirs, with the same decoder likelihood (the samplers'
-default Gaussian with one shared, fitted variance).
+default Gaussian with one shared, fitted variance). The CVAE keeps its default class-balanced
+batches (rows drawn by weight; the bare loops permute the rows): the work per step is the
+same, and its samples are the default CVAE's for the second table.
 
 A second table sets the diffusion generator (``DDPMSampler`` at its defaults: the
 ``generator=ddpm`` a user gets) beside the CVAE's prior samples (the fit above), TVAE and

@@ -68,6 +68,7 @@ def main():
         image_shape=shape, steps=steps, batch_size=args.batch_size, hidden_dims=CHANNELS,
         latent_dim=LATENT_DIM, sampling_strategy={"digit_3": int((y == "digit_3").sum()) + 1},
         device=args.device, random_state=0,
+        balanced_batches=False,  # the bare loop walks a permutation of the rows
     )  # fmt: skip
     timings = {"CVAESampler (conv)": [], "bare loop": []}
     for _ in range(args.rounds):

@@ -28,9 +28,6 @@ from synthbalance.generators.training import (
 # Rows decoded per forward pass when generating: bounds memory for any n_samples.
 SAMPLE_CHUNK = 65_536
 
-# The parameters that may be "auto": their value depends on whether the sampler meets a
-# table (MLP networks) or images (convolutions); each sampler class declares its own.
-
 
 class BaseTorchSampler(BaseOverSampler):
     """Over-sampler whose new samples come from a torch model fitted in ``fit_resample``.
@@ -115,7 +112,9 @@ class BaseTorchSampler(BaseOverSampler):
         "verbose": ["boolean"],
     }
 
-    # "auto" settings per architecture; subclasses declare theirs (and may add settings).
+    # The parameters that may be "auto", and their values per architecture: they depend on
+    # whether the sampler meets a table (MLP networks) or images (convolutions); subclasses
+    # declare theirs (and may add parameters).
     _AUTO_SETTINGS = ("hidden_dims", "batch_size", "steps")
     _AUTO = {
         "mlp": {"hidden_dims": (128, 128), "batch_size": 256, "steps": 2000},

@@ -425,7 +425,8 @@ class CGANSampler(_BaseGANSampler):
     steps, batch_size : int or "auto", default="auto"
         Training length in optimiser steps (discriminator steps) and mini-batch size;
         ``"auto"``: 3,000 steps of 256 rows for tables, 3,000 steps of 64 images (on mnist
-        2,000 left the CGAN's CAS at 0.894, 3,000 gave 0.902; docs/benchmark.md).
+        the CGAN's CAS went 0.894 -> 0.902 and its C2ST 0.780 -> 0.749 from 2,000 steps,
+        one fit each; docs/benchmark.md).
     max_seconds : float, default=None
         Wall-clock training budget: training stops after the first step past it.
     ema : float, default=0.999
@@ -535,11 +536,12 @@ class WGANGPSampler(_BaseGANSampler):
     Parameters
     ----------
     n_critic : int or "auto", default="auto"
-        Critic steps (batches) per generator step; ``"auto"``: 5 for tables (Gulrajani et
-        al. 2017), 2 for images. ``steps`` counts critic steps, so with 5 a 3,000-step
-        budget leaves the generator 600 updates: on mnist (docs/benchmark.md, class-balanced
-        batches, 2,000 steps) 2 gave a CAS of 0.972 and a Fréchet distance of 6 against
-        0.832 and 9, while on seed_case 5 kept the better C2ST (0.705 against 0.777) and
+        Critic steps (batches) per generator step; ``"auto"``: 5 for the MLP networks (tables;
+        Gulrajani et al. 2017), 2 for the convolutional ones (images). ``steps`` counts
+        critic steps, so with 5 a 3,000-step budget leaves the generator 600 updates: on mnist
+        (docs/benchmark.md, class-balanced batches, one 2,000-step fit each) 2 gave a CAS of
+        0.972 and a Fréchet distance of 6 against 0.832 and 9 (the 3,000-step default with 2:
+        0.892 and 5), while on seed_case 5 kept the better C2ST (0.705 against 0.777) and
         recall (0.85 against 0.65).
     gp_weight : float, default=10.0
         Weight of the gradient penalty.
@@ -549,7 +551,7 @@ class WGANGPSampler(_BaseGANSampler):
     Attributes
     ----------
     As in :class:`CGANSampler`; ``loss_history_`` holds the critic's loss (penalty
-    included) and the generator's.
+    included) and the generator's. ``n_critic_`` is the number of critic steps trained with.
     """
 
     _AUTO_SETTINGS = (*_BaseGANSampler._AUTO_SETTINGS, "n_critic")

@@ -51,6 +51,23 @@ def check_widths(name, widths):
     return [int(w) for w in widths]
 
 
+# torch.multinomial draws from at most 2**24 categories; weighted epochs of more rows are
+# drawn by inverse transform sampling instead (the same distribution).
+MULTINOMIAL_LIMIT = 2**24
+
+
+def weighted_rows(weights, n, generator, cumulative=None):
+    """``n`` row indices drawn with replacement, row i with probability proportional to
+    ``weights[i]``: ``torch.multinomial``, or with ``cumulative`` (the float64 cumulative sum
+    of the weights, for more rows than it takes) the first row whose cumulative weight
+    exceeds a uniform draw over the total."""
+    if cumulative is None:
+        return torch.multinomial(weights, n, replacement=True, generator=generator)
+    u = torch.rand(n, dtype=cumulative.dtype, generator=generator, device=cumulative.device)
+    index = torch.searchsorted(cumulative, u * cumulative[-1], right=True)
+    return index.clamp_(max=len(cumulative) - 1)
+
+
 def torch_generator(seed, device):
     """A ``torch.Generator`` on ``device`` seeded with ``seed``; the global RNG is left alone."""
     generator = torch.Generator(device=device)
@@ -99,9 +116,9 @@ class ExponentialAverage:
     ``average = d * average + (1 - d) * weights`` with ``d = min(decay, (1 + n) / (10 + n))``.
     The warm-up (TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``) keeps a
     short run's average from staying near the untrained weights: with a fixed 0.999, 400
-    generator steps (a WGAN-GP's 2,000 critic steps) would leave two thirds of the weight on
-    the initialisation. ``module`` stays the one trained; ``averaged`` is the copy to sample
-    from (torch's ``AveragedModel``)."""
+    generator steps (a WGAN-GP with 5 critic steps each in a 2,000-step budget) would leave
+    two thirds of the weight on the initialisation. ``module`` stays the one trained;
+    ``averaged`` is the copy to sample from (torch's ``AveragedModel``)."""
 
     def __init__(self, module, decay):
         self.decay = decay
@@ -176,9 +193,10 @@ def train_steps(
     their first dimension; the loop walks them epoch by epoch, each in a fresh random order
     (drawn from ``generator``), in mini-batches of ``batch_size`` (a last, shorter batch
     included), until ``steps`` batches are done; with ``weights`` (one non-negative number per
-    row) each epoch is instead as many rows drawn with replacement, row i with probability
-    proportional to ``weights[i]`` (torch's ``WeightedRandomSampler``; class-balanced
-    batches when the weights are 1 / class size). ``module`` (holding every network trained)
+    row, on the generator's device) each epoch is instead as many rows drawn with
+    replacement, row i with probability proportional to ``weights[i]`` (``weighted_rows``, as
+    torch's ``WeightedRandomSampler``; class-balanced batches when the weights are 1 / class
+    size). ``module`` (holding every network trained)
     is in training mode while it trains and in eval mode otherwise.
 
     Every ``callback_every`` steps, ``callback(step, loss)`` (``step`` 1-based, ``loss`` the
@@ -190,6 +208,15 @@ def train_steps(
     for several losses); a last, unfinished epoch counts as one.
     """
     n_samples = tensors[0].shape[0]
+    cumulative = None
+    if weights is not None:
+        if weights.shape != (n_samples,):
+            raise ValueError(
+                f"weights must hold one number per row ({n_samples}), got shape "
+                f"{tuple(weights.shape)}"
+            )
+        if n_samples > MULTINOMIAL_LIMIT:
+            cumulative = torch.cumsum(weights.double(), dim=0)
     history, started = [], time.perf_counter()
     epoch_total = epoch_rows = window_total = None
     window_steps = done = 0
@@ -199,7 +226,7 @@ def train_steps(
         if weights is None:
             order = torch.randperm(n_samples, generator=generator, device=generator.device)
         else:
-            order = torch.multinomial(weights, n_samples, replacement=True, generator=generator)
+            order = weighted_rows(weights, n_samples, generator, cumulative)
         epoch_total, epoch_rows = None, 0
         for start in range(0, n_samples, batch_size):
             index = order[start : start + batch_size]

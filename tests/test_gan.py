@@ -182,6 +182,8 @@ def test_msggan_on_a_table_asks_for_image_shape(architecture, data):
     "change, message",
     [
         ({"n_critic": 0}, "n_critic"),
+        ({"n_critic": "fast"}, "n_critic"),
+        ({"balanced_batches": "yes"}, "balanced_batches"),
         ({"gp_weight": -1.0}, "gp_weight"),
         ({"lr_discriminator": 0.0}, "lr_discriminator"),
         ({"latent_dim": 0}, "latent_dim"),
@@ -318,7 +320,7 @@ def test_app_runs_a_gan_end_to_end(overrides, make_config, tmp_path):
 
 
 def test_the_weight_average_forgets_the_initial_weights_in_a_short_run():
-    # 400 updates (a WGAN-GP's generator steps in 2,000 critic steps): a fixed decay of 0.999
+    # 400 updates (a WGAN-GP with 5 critic steps each in 2,000): a fixed decay of 0.999
     # would keep 67 % of the weight on the untrained network; the warm-up keeps almost none.
     from synthbalance.generators.training import ExponentialAverage
 

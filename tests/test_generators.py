@@ -382,18 +382,68 @@ def test_weighted_training_draws_rows_by_their_weights():
     assert torch.cat(seen).sum().item() == 40  # unweighted: each row once per epoch
 
 
+def test_weighted_draws_past_multinomials_limit_follow_the_weights(monkeypatch):
+    from synthbalance.generators import training
+
+    monkeypatch.setattr(training, "MULTINOMIAL_LIMIT", 10)  # 400 rows: inverse transform
+    codes = torch.tensor([0] * 360 + [1] * 40)
+    weights = 1.0 / torch.bincount(codes).double()[codes]
+    weights[:10] = 0.0  # never drawn
+    seen = []
+
+    def step(c, i, *, generator):
+        seen.append(torch.stack([c, i]))
+        return torch.zeros(())
+
+    train_steps(torch.nn.Linear(1, 1), step, [codes, torch.arange(400)], steps=200,
+                batch_size=50, generator=torch_generator(0, "cpu"), weights=weights)  # fmt: skip
+    c, i = torch.cat(seen, dim=1)
+    assert 0.45 < c.double().mean().item() < 0.55
+    assert i.min().item() >= 10 and i.max().item() == 399
+
+
+def test_weights_must_hold_one_number_per_row():
+    with pytest.raises(ValueError, match=r"one number per row \(400\), got shape \(3,\)"):
+        train_steps(torch.nn.Linear(1, 1), None, [torch.zeros(400)], steps=1, batch_size=50,
+                    generator=torch_generator(0, "cpu"), weights=torch.ones(3))  # fmt: skip
+
+
+def _three_classes():
+    return make_classification(
+        n_samples=400, n_features=6, n_informative=3, n_classes=3, weights=[0.8, 0.15],
+        random_state=0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["CVAESampler", "CGANSampler", "WGANGPSampler", "DDPMSampler"])
+@pytest.mark.parametrize("selection", ["last", "c2st"])
 @pytest.mark.parametrize("balanced", [True, False])
-def test_balanced_batches_give_each_class_an_equal_share(balanced, data):
-    X, y = data
-    sampler = CVAESampler(random_state=0, balanced_batches=balanced, **TINY)
-    sampler.fit_resample(X, y)
-    codes = np.searchsorted(sampler.classes_, y)
-    weights = sampler._batch_weights(codes)
+def test_every_conditional_sampler_trains_on_class_balanced_batches(
+    name, selection, balanced, monkeypatch
+):
+    import synthbalance.generators as generators
+    from synthbalance.generators import _base
+
+    seen = {}
+
+    def spy(module, step, tensors, **loop):
+        seen["codes"], seen["weights"] = tensors[1], loop["weights"]
+        return train_steps(module, step, tensors, **loop)
+
+    monkeypatch.setattr(_base, "train_steps", spy)
+    X, y = _three_classes()
+    tiny = dict(hidden_dims=(16,), steps=4, batch_size=64, device="cpu", eval_every=2)
+    Sampler = getattr(generators, name)
+    Sampler(selection=selection, balanced_batches=balanced, random_state=0, **tiny).fit_resample(
+        X, y
+    )
     if not balanced:
-        assert weights is None
+        assert seen["weights"] is None
         return
-    totals = [weights[codes == code].sum().item() for code in (0, 1)]
-    assert totals == pytest.approx([1.0, 1.0])
+    codes, weights = seen["codes"], seen["weights"]
+    assert weights.shape == codes.shape  # one weight per training row, held-out rows left out
+    totals = [weights[codes == k].sum().item() for k in range(3)]
+    assert totals == pytest.approx([1.0, 1.0, 1.0])  # each class an equal share
 
 
 def test_a_one_class_model_ignores_balanced_batches(data):
