@@ -196,8 +196,8 @@ def train_steps(
     row, on the generator's device) each epoch is instead as many rows drawn with
     replacement, row i with probability proportional to ``weights[i]`` (``weighted_rows``, as
     torch's ``WeightedRandomSampler``; class-balanced batches when the weights are 1 / class
-    size). ``module`` (holding every network trained)
-    is in training mode while it trains and in eval mode otherwise.
+    size). ``module`` (holding every network trained) is in training mode while it trains
+    and in eval mode otherwise.
 
     Every ``callback_every`` steps, ``callback(step, loss)`` (``step`` 1-based, ``loss`` the
     mean recorded loss since the previous call, a float or a list of floats) runs in eval
