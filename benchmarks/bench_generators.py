@@ -287,9 +287,8 @@ def tvae_minority(tvae, n_rows, minority, max_drawn):
 
 
 def tvae_row(X_train, y_train, held_out, minority, settings, notes):
-    tvae, fit_seconds = fit_tvae(X_train, y_train, settings["tvae_epochs"])
+    tvae, fit_seconds = fit_tvae(X_train, y_train, settings["tvae_epochs"], notes)
     if tvae is None:
-        notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
         return None
 
     start = time.perf_counter()
@@ -492,13 +491,14 @@ def third_party_samplers(notes):
     return installed
 
 
-def fit_tvae(X_train, y_train, epochs):
+def fit_tvae(X_train, y_train, epochs, notes):
     """ctgan's TVAE on the training part with the label as a discrete column (it cannot be
-    conditioned), ``epochs`` at batch ``BATCH_SIZE``; and its fit seconds. None without the
-    ``bench`` extra."""
+    conditioned), ``epochs`` at batch ``BATCH_SIZE``; and its fit seconds. Without the
+    ``bench`` extra: None, and a note saying so."""
     try:
         from ctgan import TVAE
     except ImportError:
+        notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
         return None, None
     frame = pd.DataFrame(X_train).rename(columns=str)
     frame[LABEL] = y_train
@@ -557,9 +557,8 @@ def keel_judge(name):
 def keel_tvae(judge, settings, notes):
     """TVAE for a KEEL set at ctgan's default 300 epochs (``keel_tvae_epochs``): its fit
     seconds, rows to augment with and C2ST draws (the second table's ``tvae``)."""
-    tvae, seconds = fit_tvae(judge.X_train, judge.y_train, settings["keel_tvae_epochs"])
+    tvae, seconds = fit_tvae(judge.X_train, judge.y_train, settings["keel_tvae_epochs"], notes)
     if tvae is None:
-        notes.append("TVAE skipped: ctgan is not importable (the `bench` extra is not installed).")
         return None
     max_drawn = settings["tvae_max_drawn"]
     rows, _ = tvae_minority(tvae, judge.n_new, judge.minority, max_drawn)
