@@ -27,10 +27,14 @@ from synthbalance.pipelines.images import mnist
 
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "coins", "moon", "page")
 FAR = ("uniform noise", "Gaussian noise", "photo patches")
-# Classifier and protocol per dataset: larger images get a lighter budget on CPU.
+# Classifier and protocol per dataset. On mnist's 28 x 28 images two blocks leave a 7 x 7 map
+# that global pooling flattens: measured on one 2/3 split of digits 0-4, CNNClassifier with
+# channels (16, 32) and 15 epochs classified 0.733 of the known test digits correctly (max
+# softmax AUROC against digits 5-9: 0.706), (32, 64, 128) with 20 epochs 0.977 (0.958),
+# (32, 64, 128, 256) with 20 epochs 0.989 (0.959), in 28 s on 2 threads.
 SETTINGS = {
     "digits": dict(channels=(32, 64), epochs=100, n_splits=5),
-    "mnist": dict(channels=(16, 32), epochs=15, n_splits=3),
+    "mnist": dict(channels=(32, 64, 128, 256), epochs=20, n_splits=3),
 }
 
 
