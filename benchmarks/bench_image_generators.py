@@ -30,6 +30,11 @@ The VAEs are rated in each sampling mode (prior, posterior, latent_average with 
 the same fit. Targets: every default fit <= 300 s on 2 cores, CAS >= 0.90 and diversity >= 0.5
 for every GAN and for the VAEs' prior and posterior modes.
 
+One fit is one draw: the CAS of checkpoints of one GAN fit swings by several hundredths, and
+``selection=fd`` chooses by FD alone. ``--seeds 0 1 2`` fits every generator once per seed
+(its ``random_state``; the split, the feature CNN and the sampling seed stay fixed), prints a
+row per fit and a ``mean`` row over the seeds, and checks the targets on every fit.
+
 Tables (``--part tables``): ``seed_case`` (20,000 majority, 500 minority rows, 20 features),
 split 80/20, standardised features. vae and cvae in each sampling mode, cgan, wgan_gp, smote
 and ctgan's TVAE (its defaults, fitted on the minority rows; the ``bench`` extra) as the
@@ -38,7 +43,7 @@ and how latent averaging's diversity shrinks with k = 1, 3, 10, 30. Targets: the
 samples of vae and cvae at least as diverse as TVAE's and their C2ST no higher.
 
     python benchmarks/bench_image_generators.py [--part images tables]
-        [--generators vae cvae ...] [--selection fd] [--threads 2]
+        [--generators vae cvae ...] [--selection fd] [--threads 2] [--seeds 0]
 """
 
 import argparse
@@ -76,12 +81,12 @@ STEPS = None  # --steps: every generator's steps, for a quick smoke run
 COLUMNS = ("fit s", "CAS", "div", "FD", "C2ST", "prec", "rec", "dens", "cov", "TSTR", "rho")
 
 
-def configured(name, dataset, **overrides):
+def configured(name, dataset, seed=SEED, **overrides):
     """The generator ``name`` as its Hydra config builds it, set up for ``dataset``."""
     with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"generator={name}"])
     generator, description = for_dataset(*build(cfg.generator), dataset)
-    return generator.set_params(random_state=SEED, **overrides)
+    return generator.set_params(random_state=seed, **overrides)
 
 
 class Judge:
@@ -161,25 +166,37 @@ def print_table(title, rows):
         print(f"{name:26s}{cells.replace('nan', '  -')}", flush=True)
 
 
-def fit_and_rate(name, dataset, judge, X_train, y_train, selection, rows, modes=True):
-    overrides = {"selection": selection}
+def fit_and_rate(name, dataset, judge, X_train, y_train, args, rows, modes=True):
+    """Fit ``name`` once per seed of ``args.seeds`` and append its rows (one per sampling
+    mode for the VAEs; with several seeds, each row's label ends in its seed and a ``mean``
+    row per mode follows). Returns the first seed's fitted generator."""
+    overrides = {"selection": args.selection}
     if STEPS is not None:
         overrides.update(steps=STEPS, eval_every=max(1, STEPS // 4))
-    generator = configured(name, dataset, **overrides)
-    start = time.perf_counter()
-    generator.fit_resample(X_train, y_train)
-    seconds = time.perf_counter() - start
-    rho = rho_of(generator)
-    if name in ("vae", "cvae") and modes:
-        for mode in MODES:
-            generator.set_params(sampling=mode, k=10)
+    labels = [f"{name} {mode}" for mode in MODES] if name in ("vae", "cvae") and modes else [name]
+    several = len(args.seeds) > 1
+    first, start_row = None, len(rows)
+    for seed in args.seeds:
+        generator = configured(name, dataset, seed=seed, **overrides)
+        start = time.perf_counter()
+        generator.fit_resample(X_train, y_train)
+        seconds = time.perf_counter() - start
+        rho = rho_of(generator)
+        for label in labels:
+            if label != name:
+                generator.set_params(sampling=label.split()[-1], k=10)
             synthetic = generator.sample(N_SAMPLES, y=dataset.minority, random_state=1)
-            rows.append((f"{name} {mode}", judge(synthetic, seconds, rho)))
-    else:
-        synthetic = generator.sample(N_SAMPLES, y=dataset.minority, random_state=1)
-        rows.append((name, judge(synthetic, seconds, rho)))
-    print_table(f"after {name}", rows[-3 if name in ("vae", "cvae") else -1 :])
-    return generator
+            rows.append((f"{label} s{seed}" if several else label, judge(synthetic, seconds, rho)))
+        if first is None:
+            first = generator
+    if several:
+        fits = rows[start_row:]
+        for i, label in enumerate(labels):
+            of_label = [row for _, row in fits[i :: len(labels)]]
+            rows.append((f"{label} mean", {c: float(np.mean([r[c] for r in of_label]))
+                                           for c in COLUMNS}))  # fmt: skip
+    print_table(f"after {name}", rows[start_row:])
+    return first
 
 
 def images(args):
@@ -196,7 +213,7 @@ def images(args):
     judge = Judge(dataset, X_train, y_train, X_test, y_test, tstr)
     rows = [("real", judge.real())]
     for name in args.generators or IMAGE_GENERATORS:
-        fit_and_rate(name, dataset, judge, X_train, y_train, args.selection, rows)
+        fit_and_rate(name, dataset, judge, X_train, y_train, args, rows)
     print_table(
         f"mnist: digit 3 (400 training images) against 3,600 others; {N_SAMPLES} samples per "
         f"generator; selection={args.selection}; {args.threads} torch thread(s)",
@@ -208,7 +225,7 @@ def images(args):
 def check_targets(rows):
     print("\ntargets (fit <= 300 s, CAS >= 0.90, diversity >= 0.5):")
     for name, row in rows[1:]:
-        if name.endswith("latent_average"):
+        if "latent_average" in name:
             continue  # latent averaging shrinks diversity by design; see the k table
         met = {
             "fit": row["fit s"] <= FIT_TARGET,
@@ -238,7 +255,7 @@ def tables(args):
     rows = [("real", judge.real())]
     fitted = {}
     for name in args.generators or TABLE_GENERATORS:
-        fitted[name] = fit_and_rate(name, dataset, judge, X_train, y_train, args.selection, rows)
+        fitted[name] = fit_and_rate(name, dataset, judge, X_train, y_train, args, rows)
     smote = SMOTE(random_state=SEED)
     start = time.perf_counter()
     X_res, y_res = smote.fit_resample(X_train, y_train)
@@ -252,11 +269,10 @@ def tables(args):
     )
     if tvae is not None:
         print("\ntargets (prior samples at least as diverse as TVAE's, C2ST no higher):")
-        for name in [name for name, _ in rows if name in ("vae prior", "cvae prior")]:
-            row = dict(rows)[name]
+        for name, row in [(n, r) for n, r in rows if n.startswith(("vae prior", "cvae prior"))]:
             ok = row["div"] >= tvae["div"] and row["C2ST"] <= tvae["C2ST"]
             verdict = "met" if ok else "NOT met"
-            print(f"  {name:12s} div {row['div']:.3f} vs {tvae['div']:.3f}, C2ST "
+            print(f"  {name:16s} div {row['div']:.3f} vs {tvae['div']:.3f}, C2ST "
                   f"{row['C2ST']:.3f} vs {tvae['C2ST']:.3f}: {verdict}")  # fmt: skip
     print("\nlatent averaging: diversity (C2ST) against k")
     print(f"{'generator':10s}" + "".join(f"{'k=' + str(k):>16s}" for k in KS))
@@ -301,6 +317,8 @@ def main():
     parser.add_argument("--selection", default="fd", choices=["last", "fd", "c2st", "coverage"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="override (smoke tests only)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[SEED],
+                        help="one fit per seed of every generator, and their mean")  # fmt: skip
     args = parser.parse_args()
     global STEPS
     STEPS = args.steps
