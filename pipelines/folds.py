@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedShuffleSplit, TunedThresholdClassifierCV
+from sklearn.model_selection import StratifiedShuffleSplit
 
 from synthbalance.generators.metrics import minority_quality
 from synthbalance.pipelines.estimators import PriorShifted, balanced, head_scores, with_seed
 from synthbalance.pipelines.methods import REGISTRY
-from synthbalance.pipelines.metrics import reliability_bins, score, threshold_scorers
+from synthbalance.pipelines.metrics import reliability_bins, score, tuned_threshold
 
 # Fewest real (test part) and synthetic rows of a class that its quality metrics compare.
 MIN_QUALITY_ROWS = 3
@@ -160,19 +160,18 @@ class Fold:
 
     def tune(self, X_fit, y_fit):
         """The threshold that maximises the tuning metric on the inner validation rows
-        for a classifier trained on ``X_fit`` (inner training rows, maybe augmented)."""
+        for a classifier trained on ``X_fit`` (inner training rows, maybe augmented), and the
+        seconds the fit and the tuning took (``metrics.tuned_threshold``: the choice
+        scikit-learn's ``TunedThresholdClassifierCV`` makes on this split, which fits the
+        classifier twice and scores each of its cut points in a call of its own)."""
         X_val, y_val = self.X_train[self.inner_val], self.y_train[self.inner_val]
-        n = len(y_fit)
-        tuner = TunedThresholdClassifierCV(
-            with_seed(self.task.classifier, self.seed),
-            scoring=threshold_scorers(self.positive)[self.task.protocol.threshold.metric],
-            response_method="predict_proba",
-            cv=[(np.arange(n), np.arange(n, n + len(y_val)))],
-            refit=False,
-        )
         start = time.perf_counter()
-        tuner.fit(np.vstack([X_fit, X_val]), np.concatenate([y_fit, y_val]))
-        return tuner.best_threshold_, time.perf_counter() - start
+        classifier, _ = self.fit(X_fit, y_fit)
+        column = list(classifier.classes_).index(self.positive)
+        positive_score = classifier.predict_proba(X_val)[:, column]
+        metric = self.task.protocol.threshold.metric
+        threshold = tuned_threshold(y_val == self.positive, positive_score, metric)
+        return threshold, time.perf_counter() - start
 
     def score(self, classifier, threshold=None):
         """``(metrics, bins)``: the metrics of every minority class against the base class,

@@ -9,6 +9,7 @@ lower is better; ``sign`` says which way a metric improves.
 
 import numpy as np
 from imblearn.metrics import geometric_mean_score
+from scipy.stats import gmean
 from sklearn.metrics import (
     average_precision_score,
     balanced_accuracy_score,
@@ -41,6 +42,8 @@ LABELS = {
 }
 # Equal-width probability bins of the expected calibration error and the reliability diagram.
 CALIBRATION_BINS = 10
+# Cut points a tuned threshold is chosen from: scikit-learn's TunedThresholdClassifierCV grid.
+N_THRESHOLDS = 100
 
 
 def sign(metric):
@@ -99,3 +102,60 @@ def threshold_scorers(positive):
         "gmean": make_scorer(geometric_mean_score),
         "mcc": make_scorer(matthews_corrcoef),
     }
+
+
+def threshold_curve(is_positive, positive_score, metric, n_thresholds=N_THRESHOLDS):
+    """``(thresholds, values)``: ``metric`` (a key of ``threshold_scorers``) of the
+    decisions ``positive_score >= t`` at ``n_thresholds`` evenly spaced cut points ``t`` from
+    the lowest score to the highest, the grid of scikit-learn's
+    ``TunedThresholdClassifierCV``.
+
+    Every cut point at once, from its confusion counts, with the formulas of ``f1_score``
+    (zero_division 0), ``balanced_accuracy_score``, imblearn's ``geometric_mean_score`` and
+    ``matthews_corrcoef`` in their order of operations, so the values equal theirs
+    (tests/test_metrics.py); calling them once per cut point, as the scikit-learn scorer
+    does, took 0.36 s of a 0.40 s tuning on seed_case, this takes under a millisecond.
+    """
+    is_positive = np.asarray(is_positive, dtype=bool)
+    positive_score = np.asarray(positive_score, dtype=float)
+    thresholds = np.linspace(positive_score.min(), positive_score.max(), n_thresholds)
+    order = np.argsort(positive_score, kind="stable")
+    below = np.searchsorted(positive_score[order], thresholds, side="left")  # score < t
+    positives_below = np.concatenate([[0], np.cumsum(is_positive[order])])[below]
+    n, n_positive = len(is_positive), int(is_positive.sum())
+    tp = (n_positive - positives_below).astype(float)
+    fp = (n - below).astype(float) - tp
+    fn = n_positive - tp
+    tn = (n - n_positive) - fp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recalls = np.stack([tn / (tn + fp), tp / (tp + fn)])  # of the negative, the positive
+        if metric == "f1":
+            denominator = (tp + fn) + (tp + fp)
+            values = np.divide(2.0 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+        elif metric == "balanced_accuracy":
+            values = np.mean(recalls, axis=0)
+        elif metric == "gmean":
+            values = gmean(recalls, axis=0)
+        elif metric == "mcc":
+            t_sum, p_sum = np.stack([tn + fp, fn + tp]), np.stack([tn + fn, fp + tp])
+            covariance = (tn + tp) * n - (t_sum * p_sum).sum(axis=0)
+            spread = (n**2 - (p_sum * p_sum).sum(axis=0)) * (n**2 - (t_sum * t_sum).sum(axis=0))
+            values = np.divide(
+                covariance, np.sqrt(spread), out=np.zeros_like(tp), where=spread != 0
+            )
+        else:
+            raise ValueError(f"no threshold curve for metric {metric!r}")
+    return thresholds, values
+
+
+def tuned_threshold(is_positive, positive_score, metric, n_thresholds=N_THRESHOLDS):
+    """The cut point of ``threshold_curve`` with the best ``metric`` (the first of ties, as
+    ``TunedThresholdClassifierCV``). A constant score has no threshold to tune: ValueError."""
+    positive_score = np.asarray(positive_score, dtype=float)
+    if np.isclose(positive_score.min(), positive_score.max()):
+        raise ValueError(
+            "the classifier gives every threshold-tuning row the same score: there is no "
+            "decision threshold to tune"
+        )
+    thresholds, values = threshold_curve(is_positive, positive_score, metric, n_thresholds)
+    return float(thresholds[np.argmax(values)])
