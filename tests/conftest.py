@@ -1,6 +1,7 @@
 import pytest
 import torch
 from hydra import compose, initialize_config_module
+from sklearn.datasets import make_classification
 
 import synthbalance as sb
 
@@ -49,6 +50,15 @@ def make_config(tmp_path):
             )
 
     return make
+
+
+@pytest.fixture(scope="module")
+def imbalanced_table():
+    """400 rows of 6 features, 80 % of them class 0: what the generator unit tests fit."""
+    X, y = make_classification(
+        n_samples=400, n_features=6, n_informative=3, weights=[0.8], random_state=0
+    )
+    return X, y
 
 
 @pytest.fixture

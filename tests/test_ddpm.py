@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import make_classification
 
 from synthbalance.generators import DDPMSampler, TabularPreprocessor
 from synthbalance.generators._ddpm import Schedule, cosine_alphas_bar
@@ -15,14 +14,6 @@ TINY = dict(hidden_dims=(16,), embedding_dim=8, steps=6, batch_size=64, n_timest
             sampling_steps=10, device="cpu")  # fmt: skip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(
-        n_samples=400, n_features=6, n_informative=3, weights=[0.8], random_state=0
-    )
-    return X, y
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +29,8 @@ def mixed():
 
 
 @pytest.mark.parametrize("strategy", ["auto", 0.5, {1: 100}])
-def test_class_counts_follow_sampling_strategy(strategy, data):
-    X, y = data
+def test_class_counts_follow_sampling_strategy(strategy, imbalanced_table):
+    X, y = imbalanced_table
     counts = Counter(y)
     X_res, y_res = DDPMSampler(sampling_strategy=strategy, random_state=0, **TINY).fit_resample(
         X, y
@@ -63,8 +54,8 @@ def test_several_minority_classes_and_mixed_columns_keep_valid_categories(mixed)
     assert sampler.sample(5, y=2).shape == (5, 5)
 
 
-def test_same_seed_same_output_different_seed_different_output(data):
-    X, y = data
+def test_same_seed_same_output_different_seed_different_output(imbalanced_table):
+    X, y = imbalanced_table
     a, _ = DDPMSampler(random_state=1, **TINY).fit_resample(X, y)
     b, _ = DDPMSampler(random_state=1, **TINY).fit_resample(X, y)
     c, _ = DDPMSampler(random_state=2, **TINY).fit_resample(X, y)
@@ -72,11 +63,11 @@ def test_same_seed_same_output_different_seed_different_output(data):
     assert not np.array_equal(a[len(X) :], c[len(X) :])
 
 
-def test_global_torch_rng_is_left_alone(data):
+def test_global_torch_rng_is_left_alone(imbalanced_table):
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    DDPMSampler(random_state=0, **TINY).fit_resample(*data)
+    DDPMSampler(random_state=0, **TINY).fit_resample(*imbalanced_table)
     torch.testing.assert_close(torch.rand(3), expected)
 
 
@@ -94,8 +85,8 @@ def test_images_as_flat_rows_stay_in_pixel_range():
     assert len(np.unique(new, axis=0)) > len(new) // 2
 
 
-def test_integer_features_come_back_as_integers_in_their_range(data):
-    X, y = data
+def test_integer_features_come_back_as_integers_in_their_range(imbalanced_table):
+    X, y = imbalanced_table
     X_int = np.rint(X * 10).astype(np.int64)
     X_res, _ = DDPMSampler(random_state=0, **TINY).fit_resample(X_int, y)
     assert X_res.dtype == np.int64
@@ -156,13 +147,13 @@ def test_quantile_preprocessing_round_trips():
         ({"steps": 0}, "steps"),
     ],
 )
-def test_bad_parameters_raise_value_error_naming_them(change, message, data):
+def test_bad_parameters_raise_value_error_naming_them(change, message, imbalanced_table):
     with pytest.raises(ValueError, match=message):
-        DDPMSampler(**{**TINY, **change}).fit_resample(*data)
+        DDPMSampler(**{**TINY, **change}).fit_resample(*imbalanced_table)
 
 
-def test_checkpoint_selection_records_sample_metric(data):
-    X, y = data
+def test_checkpoint_selection_records_sample_metric(imbalanced_table):
+    X, y = imbalanced_table
     sampler = DDPMSampler(selection="c2st", eval_every=3, random_state=0, **TINY)
     sampler.fit_resample(X, y)
     record = sampler.selection_

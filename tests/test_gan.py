@@ -3,7 +3,6 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
 from synthbalance.generators import (
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(
-        n_samples=400, n_features=6, n_informative=3, weights=[0.8], random_state=0
-    )
-    return X, y
-
-
-@pytest.fixture(scope="module")
 def images():
     from synthbalance.pipelines.images import digits
 
@@ -42,8 +33,8 @@ def images():
 
 @pytest.mark.parametrize("Sampler", TABULAR)
 @pytest.mark.parametrize("strategy", ["auto", 0.5, {1: 100}])
-def test_class_counts_follow_sampling_strategy(Sampler, strategy, data):
-    X, y = data
+def test_class_counts_follow_sampling_strategy(Sampler, strategy, imbalanced_table):
+    X, y = imbalanced_table
     counts = Counter(y)
     X_res, y_res = Sampler(sampling_strategy=strategy, random_state=0, **TINY).fit_resample(X, y)
     expected = {"auto": counts[0], 0.5: int(0.5 * counts[0]), "dict": 100}
@@ -77,8 +68,10 @@ def test_mlp_on_images_gives_sigmoid_pixels(Sampler, images):
 @pytest.mark.parametrize(
     "Sampler, kind", [(CGANSampler, "tables"), (WGANGPSampler, "tables"), (MSGGANSampler, "images")]
 )
-def test_same_seed_same_output_different_seed_different_output(Sampler, kind, data, images):
-    X, y, *shape = data if kind == "tables" else images
+def test_same_seed_same_output_different_seed_different_output(
+    Sampler, kind, imbalanced_table, images
+):
+    X, y, *shape = imbalanced_table if kind == "tables" else images
     params = dict(TINY, image_shape=shape[0]) if shape else TINY
     a, _ = Sampler(random_state=1, **params).fit_resample(X, y)
     b, _ = Sampler(random_state=1, **params).fit_resample(X, y)
@@ -87,15 +80,15 @@ def test_same_seed_same_output_different_seed_different_output(Sampler, kind, da
     assert not np.allclose(a[len(X) :], c[len(X) :])
 
 
-def test_global_torch_rng_is_left_alone(data):
-    X, y = data
+def test_global_torch_rng_is_left_alone(imbalanced_table):
+    X, y = imbalanced_table
     state = torch.random.get_rng_state()
     WGANGPSampler(random_state=0, **TINY).fit_resample(X, y)
     assert torch.equal(state, torch.random.get_rng_state())
 
 
-def test_wgan_takes_a_generator_step_every_n_critic_batches(data):
-    X, y = data  # 400 rows in batches of 64: 7 batches per epoch
+def test_wgan_takes_a_generator_step_every_n_critic_batches(imbalanced_table):
+    X, y = imbalanced_table  # 400 rows in batches of 64: 7 batches per epoch
     generator_losses = {}
     for n_critic in (1, 7, 100):
         sampler = WGANGPSampler(n_critic=n_critic, random_state=0, **dict(TINY, steps=21))
@@ -106,8 +99,8 @@ def test_wgan_takes_a_generator_step_every_n_critic_batches(data):
     assert generator_losses[100] == [0.0, 0.0, 0.0]  # no generator step in 21 batches
 
 
-def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(data, images):
-    X, y = data
+def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(imbalanced_table, images):
+    X, y = imbalanced_table
     sampler = WGANGPSampler(random_state=0, **TINY)
     sampler.fit_resample(X, y)
     assert sampler.n_critic_ == 5
@@ -120,8 +113,8 @@ def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(data, images):
 
 
 @pytest.mark.parametrize("Sampler", [CGANSampler, WGANGPSampler])
-def test_selection_restores_the_best_checkpoint(Sampler, data, monkeypatch):
-    X, y = data
+def test_selection_restores_the_best_checkpoint(Sampler, imbalanced_table, monkeypatch):
+    X, y = imbalanced_table
     planted, states = iter([3.0, 1.0, 2.0, 4.0, 5.0]), []
 
     def score(self, validation, generate, seed):  # a planted metric: step 2 is the best
@@ -140,8 +133,8 @@ def test_selection_restores_the_best_checkpoint(Sampler, data, monkeypatch):
 
 
 @pytest.mark.parametrize("selection", ["c2st", "coverage", "fd"])
-def test_selection_by_a_sample_metric_keeps_its_best_step(selection, data, monkeypatch):
-    X, y = data
+def test_selection_by_a_sample_metric_keeps_its_best_step(selection, imbalanced_table, monkeypatch):
+    X, y = imbalanced_table
     selectors = []
     make_selector = CheckpointSelector.__init__
 
@@ -170,8 +163,8 @@ def test_selection_by_adversarial_loss_is_rejected(Sampler, images):
 
 
 @pytest.mark.parametrize("architecture", ["auto", "conv"])
-def test_msggan_on_a_table_asks_for_image_shape(architecture, data):
-    X, y = data
+def test_msggan_on_a_table_asks_for_image_shape(architecture, imbalanced_table):
+    X, y = imbalanced_table
     with pytest.raises(ValueError, match="MSGGANSampler .* needs image_shape"):
         MSGGANSampler(architecture=architecture, **TINY).fit_resample(X, y)
     with pytest.raises(ValueError, match="'architecture' parameter"):
@@ -190,8 +183,8 @@ def test_msggan_on_a_table_asks_for_image_shape(architecture, data):
         ({"steps": 0}, "steps"),
     ],
 )
-def test_bad_parameters_raise_value_error_naming_them(change, message, data):
-    X, y = data
+def test_bad_parameters_raise_value_error_naming_them(change, message, imbalanced_table):
+    X, y = imbalanced_table
     with pytest.raises(ValueError, match=message):
         WGANGPSampler(**{**TINY, **change}).fit_resample(X, y)
     with pytest.raises(ValueError, match="'loss' parameter"):
@@ -255,8 +248,8 @@ def test_activate_output_softmaxes_each_categorical_block():
 
 
 @pytest.mark.parametrize("Sampler", TABULAR)
-def test_categorical_features_get_a_softmax_block_and_seen_categories(Sampler, data):
-    X, y = data
+def test_categorical_features_get_a_softmax_block_and_seen_categories(Sampler, imbalanced_table):
+    X, y = imbalanced_table
     X = np.column_stack([X, np.random.RandomState(0).choice([3.0, 5.0, 9.0], len(X))])
     sampler = Sampler(categorical_features=[X.shape[1] - 1], random_state=0, **TINY)
     X_res, _ = sampler.fit_resample(X, y)
@@ -267,8 +260,8 @@ def test_categorical_features_get_a_softmax_block_and_seen_categories(Sampler, d
     assert set(X_res[len(X) :, -1]) <= {3.0, 5.0, 9.0}
 
 
-def test_sample_for_export_any_fitted_class(data):
-    X, y = data
+def test_sample_for_export_any_fitted_class(imbalanced_table):
+    X, y = imbalanced_table
     sampler = CGANSampler(random_state=0, **TINY)
     with pytest.raises(NotFittedError):
         sampler.sample(3, y=1)
@@ -281,7 +274,7 @@ def test_sample_for_export_any_fitted_class(data):
 
 
 @pytest.mark.parametrize("name", ["cgan", "wgan_gp", "msggan"])
-def test_generator_configs_instantiate_and_resample(name, data, images):
+def test_generator_configs_instantiate_and_resample(name, imbalanced_table, images):
     from hydra import compose, initialize_config_module
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
@@ -291,7 +284,7 @@ def test_generator_configs_instantiate_and_resample(name, data, images):
     node = OmegaConf.to_container(cfg)
     assert node.pop("name") == name
     node.update(steps=1, hidden_dims=[8])
-    X, y, *shape = images if name == "msggan" else data
+    X, y, *shape = images if name == "msggan" else imbalanced_table
     sampler = instantiate(node, random_state=0, **({"image_shape": shape[0]} if shape else {}))
     X_res, y_res = sampler.fit_resample(X, y)
     majority = max(Counter(y).values())
