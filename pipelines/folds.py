@@ -159,11 +159,16 @@ class Fold:
         return classifier, time.perf_counter() - start
 
     def tune(self, X_fit, y_fit):
-        """The threshold that maximises the tuning metric on the inner validation rows
-        for a classifier trained on ``X_fit`` (inner training rows, maybe augmented), and the
-        seconds the fit and the tuning took (``metrics.tuned_threshold``: the choice
-        scikit-learn's ``TunedThresholdClassifierCV`` makes on this split, which fits the
-        classifier twice and scores each of its cut points in a call of its own)."""
+        """The threshold on the positive class's probability that maximises the tuning
+        metric on the inner validation rows for a classifier trained on ``X_fit`` (inner
+        training rows, maybe augmented), and the seconds the fit and the tuning took.
+
+        ``metrics.tuned_threshold`` makes the choice scikit-learn's
+        ``TunedThresholdClassifierCV`` makes on this split for a scorer cutting the positive
+        class, without its second fit and its metric call per cut point; its scorers without a
+        ``pos_label`` (balanced accuracy, MCC) would cut the last class's probability instead,
+        and imblearn's G-mean label 1's, whatever the positive class.
+        """
         X_val, y_val = self.X_train[self.inner_val], self.y_train[self.inner_val]
         start = time.perf_counter()
         classifier, _ = self.fit(X_fit, y_fit)

@@ -150,8 +150,12 @@ def threshold_curve(is_positive, positive_score, metric, n_thresholds=N_THRESHOL
 
 def tuned_threshold(is_positive, positive_score, metric, n_thresholds=N_THRESHOLDS):
     """The cut point of ``threshold_curve`` with the best ``metric`` (the first of ties, as
-    ``TunedThresholdClassifierCV``). A constant score has no threshold to tune: ValueError."""
+    ``TunedThresholdClassifierCV``). A score that is (nearly) constant, by the same
+    ``np.isclose`` test as scikit-learn's, has no threshold to tune, and a NaN score none to
+    compare: ValueError."""
     positive_score = np.asarray(positive_score, dtype=float)
+    if not np.isfinite(positive_score).all():
+        raise ValueError("the classifier gives threshold-tuning rows a NaN or infinite score")
     if np.isclose(positive_score.min(), positive_score.max()):
         raise ValueError(
             "the classifier gives every threshold-tuning row the same score: there is no "

@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
 from imblearn.metrics import geometric_mean_score
+from imblearn.over_sampling import RandomOverSampler
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, f1_score, matthews_corrcoef
 from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import synthbalance as sb
 from synthbalance.pipelines.datasets import seed_case
 from synthbalance.pipelines.metrics import (
     N_THRESHOLDS,
@@ -29,7 +31,7 @@ def scores(seed, n=400, minority=0.1, ties=False):
 
 @pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("seed, ties", [(0, False), (1, True), (2, False)])
-@pytest.mark.parametrize("labels", [("minority", "other"), ("a", "b")])  # positive first, last
+@pytest.mark.parametrize("labels", [("minority", "other"), ("b", "a")])  # positive first, last
 def test_the_curve_is_the_metric_at_every_cut_point(metric, seed, ties, labels):
     """The vectorised counts give the same numbers as calling the metric's own function on
     the decisions score >= t, cut point by cut point."""
@@ -69,8 +71,38 @@ def test_the_tuned_threshold_is_scikit_learns(metric, seed):
     assert ours == tuner.best_threshold_
 
 
-def test_a_constant_score_and_an_unknown_metric_are_errors():
+@pytest.mark.parametrize("minority", ["a_minority", "z_minority"])  # sorts first, last
+def test_the_fold_tunes_on_the_minority_probability_however_the_labels_sort(minority, monkeypatch):
+    """The fold tunes the threshold on the minority's probability, the one it then cuts,
+    whether the minority's label sorts first or last (scikit-learn's scorers without a
+    ``pos_label`` would cut the last class's probability)."""
+    calls = []
+
+    def spy(is_positive, positive_score, metric):
+        calls.append((np.asarray(is_positive), np.asarray(positive_score), metric))
+        return tuned_threshold(is_positive, positive_score, metric)
+
+    monkeypatch.setattr("synthbalance.pipelines.folds.tuned_threshold", spy)
+    data = seed_case(n_majority=600, n_minority=80, n_features=6, n_informative=3, n_redundant=1)
+    y = np.where(data.y == 1, minority, "m_majority")
+    sb.evaluate(
+        data.X.to_numpy(), y, generator=RandomOverSampler(), minority=minority,
+        methods=("baseline", "threshold"), threshold="balanced_accuracy", n_splits=3,
+        n_repeats=1, quality=False, n_jobs=1,
+        classifier=make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+    )  # fmt: skip
+    assert len(calls) == 3
+    for is_positive, positive_score, metric in calls:
+        assert metric == "balanced_accuracy"
+        assert is_positive.mean() == pytest.approx(80 / 680, abs=0.01)  # the minority's rows
+        # the minority's probability is higher on its rows (the majority's would be lower)
+        assert positive_score[is_positive].mean() > positive_score[~is_positive].mean()
+
+
+def test_a_constant_or_missing_score_and_an_unknown_metric_are_errors():
     with pytest.raises(ValueError, match="same score"):
         tuned_threshold(np.array([True, False, False]), np.full(3, 0.2), "f1")
+    with pytest.raises(ValueError, match="NaN"):
+        tuned_threshold(np.array([True, False, False]), np.array([0.2, np.nan, 0.4]), "f1")
     with pytest.raises(ValueError, match="no threshold curve for metric 'accuracy'"):
         threshold_curve(np.array([True, False]), np.array([0.1, 0.9]), "accuracy")
