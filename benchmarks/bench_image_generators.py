@@ -33,7 +33,8 @@ for every GAN and for the VAEs' prior and posterior modes.
 One fit is one draw: the CAS of checkpoints of one GAN fit swings by several hundredths, and
 ``selection=fd`` chooses by FD alone. ``--seeds 0 1 2`` fits every generator once per seed
 (its ``random_state``; the split, the feature CNN and the sampling seed stay fixed), prints a
-row per fit and a ``mean`` row over the seeds, and checks the targets on every fit.
+row per fit and a ``mean`` row over the seeds, and checks the targets on every fit and on
+the mean. SMOTE, TVAE and the VAEs' k table (the first seed's fit) are not repeated.
 
 Tables (``--part tables``): ``seed_case`` (20,000 majority, 500 minority rows, 20 features),
 split 80/20, standardised features. vae and cvae in each sampling mode, cgan, wgan_gp, smote
@@ -175,6 +176,7 @@ def fit_and_rate(name, dataset, judge, X_train, y_train, args, rows, modes=True)
         overrides.update(steps=STEPS, eval_every=max(1, STEPS // 4))
     labels = [f"{name} {mode}" for mode in MODES] if name in ("vae", "cvae") and modes else [name]
     several = len(args.seeds) > 1
+    labelled = list(args.seeds) != [SEED]  # a row names its seed unless it is the default
     first, start_row = None, len(rows)
     for seed in args.seeds:
         generator = configured(name, dataset, seed=seed, **overrides)
@@ -186,7 +188,7 @@ def fit_and_rate(name, dataset, judge, X_train, y_train, args, rows, modes=True)
             if label != name:
                 generator.set_params(sampling=label.split()[-1], k=10)
             synthetic = generator.sample(N_SAMPLES, y=dataset.minority, random_state=1)
-            rows.append((f"{label} s{seed}" if several else label, judge(synthetic, seconds, rho)))
+            rows.append((f"{label} s{seed}" if labelled else label, judge(synthetic, seconds, rho)))
         if first is None:
             first = generator
     if several:
