@@ -240,7 +240,7 @@ def test_the_adapters_pass_with_their_extras_installed(tmp_path):
     subprocess.run([*pip, "smote-variants==1.0.1", "ForestDiffusion==1.0.6"], check=True)
     subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(root)], check=True)
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+        [str(python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",
          "tests/test_third_party.py", "tests/test_estimator_checks.py",
          "-k", "third_party or SmoteVariants or ForestDiffusion"],
         cwd=root, capture_output=True, text=True, timeout=1500,
