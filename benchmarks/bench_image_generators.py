@@ -167,14 +167,14 @@ def print_table(title, rows):
         print(f"{name:26s}{cells.replace('nan', '  -')}", flush=True)
 
 
-def fit_and_rate(name, dataset, judge, X_train, y_train, args, rows, modes=True):
+def fit_and_rate(name, dataset, judge, X_train, y_train, args, rows):
     """Fit ``name`` once per seed of ``args.seeds`` and append its rows (one per sampling
     mode for the VAEs; with several seeds, each row's label ends in its seed and a ``mean``
     row per mode follows). Returns the first seed's fitted generator."""
     overrides = {"selection": args.selection}
     if STEPS is not None:
         overrides.update(steps=STEPS, eval_every=max(1, STEPS // 4))
-    labels = [f"{name} {mode}" for mode in MODES] if name in ("vae", "cvae") and modes else [name]
+    labels = [f"{name} {mode}" for mode in MODES] if name in ("vae", "cvae") else [name]
     several = len(args.seeds) > 1
     labelled = list(args.seeds) != [SEED]  # a row names its seed unless it is the default
     first, start_row = None, len(rows)

@@ -106,3 +106,9 @@ def test_a_constant_or_missing_score_and_an_unknown_metric_are_errors():
         tuned_threshold(np.array([True, False, False]), np.array([0.2, np.nan, 0.4]), "f1")
     with pytest.raises(ValueError, match="no threshold curve for metric 'accuracy'"):
         threshold_curve(np.array([True, False]), np.array([0.1, 0.9]), "accuracy")
+
+
+def test_every_threshold_metric_has_a_curve():
+    from synthbalance.pipelines.metrics import FROM_COUNTS, THRESHOLD_METRICS
+
+    assert set(FROM_COUNTS) == set(THRESHOLD_METRICS) == set(threshold_scorers(1))
