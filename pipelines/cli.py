@@ -87,6 +87,9 @@ def _hydra_raising():
 
 
 def _hydra_command(prog, config_name, job, unfinished):
+    from synthbalance.pipelines import parallel
+
+    parallel.use_fork_server()
     with one_line_errors(prog, unfinished):
         import hydra
 
@@ -121,8 +124,8 @@ class JobError(ValueError):
     """A job of a sweep failed on the user's mistake; the message names the job."""
 
 
-def _threads(cfg):
-    """Limit this job's torch and BLAS threads: ``threads``, or (null) cores / concurrent jobs."""
+def _thread_budget(cfg):
+    """This job's torch and BLAS threads: ``threads``, or (null) cores / concurrent jobs."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
@@ -136,6 +139,12 @@ def _threads(cfg):
         threads = sweep.threads_per_job(launcher, parallel.available_cores())
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be a positive integer or null; got {threads!r}")
+    return threads
+
+
+def _limit_threads(threads):
+    from synthbalance.pipelines import sweep
+
     in_force = sweep.limit_threads(threads)
     log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
 
@@ -148,9 +157,15 @@ def evaluation_job(cfg):
     errors: Hydra writes more lines about an exception a job raises.
     """
     with one_line_errors("synthbalance"), _naming_the_job():
+        from synthbalance.pipelines import parallel
+
+        threads = _thread_budget(cfg)
+        # before the imports below (seconds), so that the workers' imports overlap them
+        parallel.start_fork_server(cfg.evaluation.get("n_jobs"), threads)
+        _limit_threads(threads)
+
         from synthbalance.pipelines import app, sweep
 
-        _threads(cfg)
         report = app.run(cfg)
         if cfg.get("objective") is not None:
             return sweep.objective(report, cfg.objective)

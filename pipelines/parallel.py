@@ -9,19 +9,38 @@ the cores. Small networks and scikit-learn models gain little from a second thre
 one process per core needs no OpenMP thread team at all: no spin-waiting threads that a
 busy machine preempts (the usual cause of multi-threaded slow-downs beside other work).
 
-Workers are joblib's loky processes (fresh interpreters, so CUDA stays usable; reused
-between the rounds of an adaptive run). Every fold seeds everything it draws from its own
-fold seed, so a fold's results do not depend on the process that ran it: a parallel run's
-report equals a serial run's with the same seed and threads per fold.
+Workers are joblib's loky processes (reused between the rounds of an adaptive run). Every
+fold seeds everything it draws from its own fold seed, so a fold's results do not depend on
+the process that ran it: a parallel run's report equals a serial run's with the same seed and
+threads per fold.
+
+In the commands (``use_fork_server``), workers are forked from a fork server that imported
+what a fold needs (``PRELOAD``) once, started as soon as the job's config says it will run
+folds in workers (``start_fork_server``), so that its imports overlap the job's own instead
+of each worker importing torch and scikit-learn after the job has reached its folds (a
+worker forked from it also ends without an interpreter teardown). The server imports nothing
+that starts threads or CUDA, so a forked worker can still use CUDA. Measured with
+``benchmarks/bench_loop.py``.
 """
 
 import logging
+import multiprocessing
 import os
 from numbers import Integral
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+# What a fold worker imports: the fold functions, every sampler and classifier, and the part
+# of torch that its optimisers import on first use (torch._dynamo, ~1.5 s).
+PRELOAD = (
+    "synthbalance.pipelines.evaluation",
+    "synthbalance.pipelines.openset",
+    "synthbalance.generators",
+    "synthbalance.classifiers",
+    "torch._dynamo",
+)
+FORK_SERVER = "forkserver"
 
 
 def available_cores():
@@ -44,16 +63,18 @@ def check_n_jobs(n_jobs):
     return int(n_jobs)
 
 
-def plan(n_jobs, n_tasks):
+def plan(n_jobs, n_tasks, budget=None):
     """``(workers, threads per worker)`` for ``n_tasks`` folds.
 
-    ``"auto"``: one worker per thread of the run's budget; None or 1: the run's own process
-    with its whole budget; k > 1: k workers sharing the budget (at least one thread each);
-    negative: ``cores + 1 + n_jobs`` workers. Never more workers than folds.
+    ``"auto"``: one worker per thread of the run's budget (default: this process's torch
+    threads); None or 1: the run's own process with its whole budget; k > 1: k workers
+    sharing the budget (at least one thread each); negative: ``cores + 1 + n_jobs`` workers.
+    Never more workers than folds.
     """
-    import torch
+    if budget is None:
+        import torch
 
-    budget = torch.get_num_threads()
+        budget = torch.get_num_threads()
     n_jobs = check_n_jobs(n_jobs)
     if n_jobs is None:
         return 1, budget
@@ -76,9 +97,19 @@ def ordered_map(function, argument_tuples, *, workers=1, threads=None):
             yield function(*arguments)
         return
     from joblib import Parallel, delayed
+    from joblib.externals.loky.backend.context import get_start_method
 
-    log.info("folds: %d worker processes, %d thread(s) each", workers, threads)
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+    forked = get_start_method() == FORK_SERVER
+    log.info(
+        "folds: %d worker processes%s, %d thread(s) each",
+        workers, " from the preloaded fork server" if forked else "", threads,
+    )  # fmt: skip
+    # joblib's memmapping of large arrays registers its files with a resource tracker that
+    # workers from the fork server do not share (it reports them leaked): pickle instead
+    max_nbytes = None if forked else "1M"
+    parallel = Parallel(
+        n_jobs=workers, backend="loky", return_as="generator", max_nbytes=max_nbytes
+    )
     yield from parallel(
         delayed(_with_threads)(threads, function, arguments) for arguments in argument_tuples
     )
@@ -91,3 +122,37 @@ def _with_threads(threads, function, arguments):
 
     limit_threads(threads)
     return function(*arguments)
+
+
+def use_fork_server():
+    """Start this process's loky workers from a fork server that preloads ``PRELOAD``.
+
+    Process-global (loky's start method and the server's preload list): for the commands'
+    own processes only, never library code. Where the platform has no fork server (Windows),
+    workers stay fresh loky interpreters.
+    """
+    if FORK_SERVER not in multiprocessing.get_all_start_methods():
+        return
+    from joblib.externals.loky.backend.context import get_start_method, set_start_method
+
+    if get_start_method() is None:
+        set_start_method(FORK_SERVER)
+    multiprocessing.set_forkserver_preload(list(PRELOAD))
+
+
+def start_fork_server(n_jobs, budget):
+    """Start the fork server now (it imports ``PRELOAD`` in its own process) if a run with
+    ``n_jobs`` and a thread budget of ``budget`` will use workers; otherwise do nothing. An
+    invalid ``n_jobs`` is left for the run to refuse with its own message."""
+    from joblib.externals.loky.backend.context import get_start_method
+
+    if get_start_method() != FORK_SERVER:
+        return
+    try:
+        workers, _ = plan(n_jobs, float("inf"), budget)
+    except ValueError:
+        return
+    if workers > 1:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()

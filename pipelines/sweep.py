@@ -19,8 +19,6 @@ from omegaconf import OmegaConf, open_dict
 
 from synthbalance.pipelines.io import write_text
 from synthbalance.pipelines.methods import AUGMENTATION
-from synthbalance.pipelines.metrics import METRICS
-from synthbalance.pipelines.report import check_report, find_comparison
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +51,8 @@ def record_hash(directory, digest):
 
 def completed_report(directory, digest):
     """The report in ``directory`` if it is complete and was computed for ``digest``, else None."""
+    from synthbalance.pipelines.report import check_report
+
     path = Path(directory) / "report.json"
     try:
         report = check_report(json.loads(path.read_text(encoding="utf-8")), where=str(path))
@@ -169,6 +169,8 @@ class GeneratorCheck(Callback):
 
 def check_objective(metric, methods):
     """Refuse, before anything runs, an ``objective`` the run could not return."""
+    from synthbalance.pipelines.metrics import METRICS
+
     if metric is None:
         return
     if metric not in METRICS:
@@ -182,6 +184,8 @@ def check_objective(metric, methods):
 def objective(report, metric):
     """Mean delta of ``metric`` (augmented − baseline) over the folds: what a tuner maximises
     (the macro average with several minority classes)."""
+    from synthbalance.pipelines.report import find_comparison
+
     return float(find_comparison(report, *AUGMENTATION, metric)["delta_mean"])
 
 

@@ -2,6 +2,9 @@
 serial run's."""
 
 import json
+import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,8 @@ from sklearn.datasets import make_blobs, make_classification
 
 import synthbalance as sb
 from synthbalance.pipelines import cli, parallel
+
+from .conftest import shrink
 
 
 @pytest.fixture
@@ -121,3 +126,43 @@ def test_the_cli_runs_folds_in_workers_and_refuses_a_bad_n_jobs(make_config, cap
         "(-1: all cores); got 0\n"
     )
     assert not (tmp_path / "bad").exists()
+
+
+def _command(directory, *overrides):
+    """The ``synthbalance`` command on a shrunk config: its stderr and its report."""
+    overrides = [*shrink(overrides), f"hydra.run.dir={directory}", *overrides]
+    command = [str(Path(sys.executable).with_name("synthbalance")), *overrides]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stderr, json.loads((directory / "report.json").read_text())
+
+
+@pytest.mark.skipif(
+    parallel.FORK_SERVER not in multiprocessing.get_all_start_methods(), reason="no fork server"
+)
+def test_the_command_forks_its_workers_from_the_preloaded_server(tmp_path):
+    # a torch generator, so the workers use what the server preloaded (torch, its optimisers)
+    small = ["generator=cvae", "evaluation.n_splits=3", "generator.steps=20"]
+    _, serial = _command(tmp_path / "serial", *small, "evaluation.n_jobs=1", "threads=1")
+    stderr, forked = _command(tmp_path / "forked", *small, "evaluation.n_jobs=3", "threads=3")
+    log = (tmp_path / "forked" / "synthbalance.log").read_text()
+    assert "folds: 3 worker processes from the preloaded fork server, 1 thread(s) each" in log
+    assert _without_timings(None, forked["folds"]) == _without_timings(None, serial["folds"])
+    assert stderr == ""  # no resource-tracker warning, no worker traceback
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "budget", "starts"),
+    [("auto", 2, True), (2, 4, True), ("auto", 1, False), (1, 4, False), (None, 4, False),
+     (0, 4, False), ("many", 4, False)],
+)  # fmt: skip
+def test_the_fork_server_starts_only_for_a_run_with_workers(monkeypatch, n_jobs, budget, starts):
+    from multiprocessing import forkserver
+
+    from joblib.externals.loky.backend import context
+
+    started = []
+    monkeypatch.setattr(context, "_DEFAULT_START_METHOD", parallel.FORK_SERVER)
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: started.append(True))
+    parallel.start_fork_server(n_jobs, budget)  # an invalid n_jobs is the run's to refuse
+    assert started == ([True] if starts else [])
