@@ -5,9 +5,11 @@ Images (``--part images``): ``dataset=mnist`` with 500 images of the minority di
 against the 4,500 of the other nine, split 80/20 (stratified, seed 0). Every deep generator
 (vae, cvae, cgan, wgan_gp, msggan, stylegan) is built from its Hydra config (the defaults a
 user gets, ``hidden_dims``/``batch_size``/``steps`` "auto") and fitted once on the training
-part with ``selection=--selection`` (default ``fd``: every ``eval_every`` steps the Fréchet
-distance of its samples to held-out training images, which yields the loss and the sample
-metric at each checkpoint; the fit keeps the best), on ``--threads`` torch threads. Then, in
+part with ``selection=--selection`` (default ``last``, every generator's default: the final
+weights, for the GANs their moving average), on ``--threads`` torch threads.
+``--selection fd`` rates every ``eval_every`` steps the Fréchet distance of the samples to
+held-out training images and keeps the best checkpoint, which yields the loss and the sample
+metric at each checkpoint (the ``rho`` column; "-" with ``last``). Then, in
 the feature space of ``synthbalance.pipelines.quality`` (a CNN trained on the real training
 images: no pretrained Inception weights can be downloaded, so the Fréchet distance is an FID
 stand-in, comparable only within this table), for 500 samples of the minority digit:
@@ -44,7 +46,7 @@ and how latent averaging's diversity shrinks with k = 1, 3, 10, 30. Targets: the
 samples of vae and cvae at least as diverse as TVAE's and their C2ST no higher.
 
     python benchmarks/bench_image_generators.py [--part images tables]
-        [--generators vae cvae ...] [--selection fd] [--threads 2] [--seeds 0]
+        [--generators vae cvae ...] [--selection last] [--threads 2] [--seeds 0]
 """
 
 import argparse
@@ -316,7 +318,8 @@ def main():
     parser.add_argument("--part", nargs="+", default=["images", "tables"],
                         choices=["images", "tables"])  # fmt: skip
     parser.add_argument("--generators", nargs="+", default=None)
-    parser.add_argument("--selection", default="fd", choices=["last", "fd", "c2st", "coverage"])
+    parser.add_argument("--selection", default="last",
+                        choices=["last", "fd", "c2st", "coverage"])  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="override (smoke tests only)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[SEED],

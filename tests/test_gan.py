@@ -99,7 +99,7 @@ def test_wgan_takes_a_generator_step_every_n_critic_batches(imbalanced_table):
     assert generator_losses[100] == [0.0, 0.0, 0.0]  # no generator step in 21 batches
 
 
-def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(imbalanced_table, images):
+def test_wgan_auto_n_critic_is_five_for_tables_and_one_for_images(imbalanced_table, images):
     X, y = imbalanced_table
     sampler = WGANGPSampler(random_state=0, **TINY)
     sampler.fit_resample(X, y)
@@ -107,7 +107,7 @@ def test_wgan_auto_n_critic_is_five_for_tables_and_two_for_images(imbalanced_tab
     X, y, shape = images
     sampler = WGANGPSampler(image_shape=shape, random_state=0, **TINY_IMAGES)
     sampler.fit_resample(X, y)
-    assert sampler.n_critic_ == 2
+    assert sampler.n_critic_ == 1
     sampler.set_params(n_critic=3).fit_resample(X, y)
     assert sampler.n_critic_ == 3
 
