@@ -31,10 +31,12 @@ FAR = ("uniform noise", "Gaussian noise", "photo patches")
 # that global pooling flattens: measured on one 2/3 split of digits 0-4, CNNClassifier with
 # channels (16, 32) and 15 epochs classified 0.733 of the known test digits correctly (max
 # softmax AUROC against digits 5-9: 0.706), (32, 64, 128) with 20 epochs 0.977 (0.958),
-# (32, 64, 128, 256) with 20 epochs 0.989 (0.959), in 28 s on 2 threads.
+# (32, 64, 128, 256) with 20 epochs 0.989 (0.959), in 28 s on 2 threads. Trained with random
+# translations of up to 2 pixels (``shift=2``) for 100 epochs it classified 0.995 correctly and
+# told digits 5-9 apart better (the same split: msp 0.956 -> 0.965, knn 0.967 -> 0.975 AUROC).
 SETTINGS = {
     "digits": dict(channels=(32, 64), epochs=100, n_splits=5),
-    "mnist": dict(channels=(32, 64, 128, 256), epochs=20, n_splits=3),
+    "mnist": dict(channels=(32, 64, 128, 256), epochs=100, shift=2, n_splits=3),
 }
 
 
@@ -80,8 +82,9 @@ def run(name, n_far, seed):
     X = np.vstack([X, *far])
     y = np.concatenate([y, *[np.full(n_far, kind, dtype=object) for kind in FAR]])
     classifier = sb.CNNClassifier(
-        channels=settings["channels"], epochs=settings["epochs"], device="auto"
-    )
+        channels=settings["channels"], epochs=settings["epochs"],
+        shift=settings.get("shift", 0), device="auto",
+    )  # fmt: skip
     start = time.perf_counter()
     report = sb.evaluate(
         X, y, generator=sb.CVAESampler(), classifier=classifier, methods=["baseline"],

@@ -5,7 +5,9 @@ The scores follow the out-of-distribution literature: maximum softmax probabilit
 (Hendrycks & Gimpel 2017), maximum logit (Hendrycks et al. 2022), the negative energy
 T * logsumexp(logits / T) (Liu et al. 2020), the Mahalanobis distance to the nearest class
 mean on penultimate features with a shared covariance (Lee et al. 2018, "A simple unified
-framework for detecting out-of-distribution samples"), and two trained options: an extra
+framework for detecting out-of-distribution samples"), the distance to the k-th nearest
+training row on L2-normalised penultimate features (Sun et al. 2022, "Out-of-distribution
+detection with deep nearest neighbors"), and two trained options: an extra
 "other" class and a separate in- vs out-of-distribution detector, both trained on outlier
 rows (a user's, or synthetic ones: ``synthbalance.generators.SMOTEOutliers``,
 ``CVAEOutliers``). The score functions use the sign convention of scikit-learn's outlier
@@ -20,6 +22,7 @@ from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.covariance import LedoitWolf
 from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -28,7 +31,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from synthbalance.generators import CVAEOutliers, SMOTEOutliers
 
-SCORES = ("msp", "max_logit", "energy", "mahalanobis", "other_class", "detector")
+SCORES = ("msp", "max_logit", "energy", "mahalanobis", "knn", "other_class", "detector")
 # The scores trained on outlier rows.
 TRAINED_SCORES = TRAINED = ("other_class", "detector")
 # The synthetic outlier sources named by a string.
@@ -62,6 +65,20 @@ def mahalanobis_score(features, means, precision):
     return -0.5 * distances.min(axis=1)
 
 
+def knn_score(features, neighbors):
+    """Minus the distance of each row of ``features`` to its k-th nearest neighbour among
+    the rows ``neighbors`` was fitted on (k: its ``n_neighbors``)."""
+    distances, _ = neighbors.kneighbors(np.asarray(features, dtype=np.float64))
+    return -distances[:, -1]
+
+
+def normalized(features):
+    """The rows of ``features`` scaled to unit L2 norm (a zero row stays zero)."""
+    features = np.asarray(features, dtype=np.float64)
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return features / np.where(norms > 0, norms, 1.0)
+
+
 def calibration_split(y, validation_fraction, random_state):
     """``(fit_rows, calibration_rows)``: a stratified split of the known rows, the second
     holding ``validation_fraction`` of them, on which the threshold is chosen."""
@@ -86,10 +103,13 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         Logits are read from its ``logits(X)`` (``CNNClassifier``) or ``decision_function``;
         penultimate features from its ``embed(X)`` (``CNNClassifier``), else the input
         features are used.
-    score : {"msp", "max_logit", "energy", "mahalanobis", "other_class", "detector"}
+    score : {"msp", "max_logit", "energy", "mahalanobis", "knn", "other_class", "detector"}
         ``"msp"``: maximum softmax probability; ``"max_logit"``; ``"energy"``:
         ``T * logsumexp(logits / T)``; ``"mahalanobis"``: minus half the squared distance to
-        the nearest class mean (shared covariance); ``"other_class"``: the estimator trained
+        the nearest class mean (shared covariance); ``"knn"``: minus the distance to the
+        ``n_neighbors``-th nearest fit row, on the L2-normalised penultimate features (the
+        input features for an estimator without ``embed``; no assumption on the classes'
+        shape); ``"other_class"``: the estimator trained
         with the outliers as one more class, scored ``1 - P(other)``; ``"detector"``: a
         separate binary model of known rows against the outliers, scored ``P(known)``.
     coverage : float in (0, 1), default=0.95
@@ -107,6 +127,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         ``LedoitWolf()``.
     temperature : float, default=1.0
         T of ``"msp"`` and ``"energy"``.
+    n_neighbors : int, default=5
+        k of ``score="knn"``.
     validation_fraction : float in (0, 1), default=0.2
         Share of the known rows held out to choose the threshold.
     unknown_label : default=-1
@@ -128,6 +150,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         ``score="detector"`` only.
     means_, precision_ : ndarray
         ``score="mahalanobis"`` only: class means and shared precision of the features.
+    neighbors_ : NearestNeighbors
+        ``score="knn"`` only: fitted on the fit rows' normalised features.
     threshold_ : float
         Rows scoring at least this are accepted.
     n_outliers_ : int
@@ -152,6 +176,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         "detector": [HasMethods(["fit", "predict_proba"]), None],
         "covariance_estimator": [HasMethods(["fit"]), None],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "unknown_label": "no_validation",
         "random_state": ["random_state"],
@@ -168,6 +193,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         detector=None,
         covariance_estimator=None,
         temperature=1.0,
+        n_neighbors=5,
         validation_fraction=0.2,
         unknown_label=-1,
         random_state=None,
@@ -180,6 +206,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         self.detector = detector
         self.covariance_estimator = covariance_estimator
         self.temperature = temperature
+        self.n_neighbors = n_neighbors
         self.validation_fraction = validation_fraction
         self.unknown_label = unknown_label
         self.random_state = random_state
@@ -225,6 +252,14 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             self.means_ = np.stack([features[codes == c].mean(axis=0) for c in range(n_classes)])
             covariance = self.covariance_estimator or LedoitWolf()
             self.precision_ = clone(covariance).fit(features - self.means_[codes]).precision_
+        if self.score == "knn":
+            if self.n_neighbors > len(codes):
+                raise ValueError(
+                    f"score='knn' with n_neighbors={self.n_neighbors} needs at least that "
+                    f"many fit rows; got {len(codes)}"
+                )
+            features = _knn_features(self.estimator_, X_fit)
+            self.neighbors_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(features)
         self.threshold_ = -np.inf
         scores = self.score_samples(X[calibration_rows])
         self.threshold_ = float(np.quantile(scores, 1 - self.coverage))
@@ -279,6 +314,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             return energy_score(_logits(self.estimator_, X), self.temperature)
         if self.score == "mahalanobis":
             return mahalanobis_score(_features(self.estimator_, X), self.means_, self.precision_)
+        if self.score == "knn":
+            return knn_score(_knn_features(self.estimator_, X), self.neighbors_)
         if self.score == "other_class":
             return 1.0 - self.estimator_.predict_proba(X)[:, len(self.classes_)]
         known = list(self.detector_.classes_).index(1.0)
@@ -337,6 +374,15 @@ def _features(estimator, X):
     if hasattr(estimator, "embed"):
         return np.asarray(estimator.embed(X), dtype=np.float64)
     return np.asarray(X, dtype=np.float64)
+
+
+def _knn_features(estimator, X):
+    """What ``score="knn"`` measures distances on: the L2-normalised penultimate features
+    (Sun et al. 2022: on the unit sphere the distances compare directions, which a network's
+    feature norms would swamp), or the input features as they are for an estimator without
+    ``embed`` (normalising raw columns would merge rows that differ only in scale)."""
+    features = _features(estimator, X)
+    return normalized(features) if hasattr(estimator, "embed") else features
 
 
 def _param(estimator, name):

@@ -13,7 +13,7 @@ records and compares every method with maximum softmax.
 import dataclasses
 import time
 from dataclasses import dataclass, fields
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +50,14 @@ class OpenSetCheck:
     ``outliers`` the trained scores learn from (``"smote"``, ``"cvae"`` or the path of a
     file or folder of outlier rows: one method per trained score and source), the share of
     known rows to accept (``coverage``), the share of the training rows held out to choose
-    the threshold and the softmax/energy ``temperature``."""
+    the threshold, the softmax/energy ``temperature`` and the ``n_neighbors`` of ``knn``."""
 
     scores: tuple = SCORES
     outliers: tuple = SYNTHETIC
     coverage: float = 0.95
     validation_fraction: float = 0.2
     temperature: float = 1.0
+    n_neighbors: int = 5
 
     _constraints = {
         "scores": ["array-like"],
@@ -64,6 +65,7 @@ class OpenSetCheck:
         "coverage": [Interval(Real, 0, 1, closed="neither")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __post_init__(self):
@@ -97,6 +99,7 @@ class OpenSetCheck:
             "coverage": self.coverage,
             "validation_fraction": self.validation_fraction,
             "temperature": self.temperature,
+            "n_neighbors": self.n_neighbors,
         }
 
 
@@ -227,7 +230,7 @@ def open_set_fold(task, check, outliers, train, test, seed):
     is_known = ~np.isin(y_test, task.unknown)
     classifier = with_seed(task.classifier, seed)
     common = dict(
-        coverage=check.coverage, temperature=check.temperature,
+        coverage=check.coverage, temperature=check.temperature, n_neighbors=check.n_neighbors,
         validation_fraction=check.validation_fraction, random_state=seed,
     )  # fmt: skip
     base, samplers, records = None, {}, []

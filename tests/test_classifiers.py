@@ -150,3 +150,39 @@ def test_fits_and_predicts_on_cuda(digits_split):
     model = CNNClassifier(**{**TINY, "device": "cuda"}).fit(X_train, y_train)
     assert model.device_.type == "cuda"
     assert np.isfinite(model.predict_proba(X_test)).all()
+
+
+def test_shifted_moves_each_image_by_its_own_offset_within_the_bound():
+    from synthbalance.classifiers._cnn import shifted
+
+    images = torch.zeros(200, 1, 9, 9)
+    images[:, 0, 4, 4] = 1.0  # one lit pixel in the centre of every image
+    moved = shifted(images, 2, torch.Generator().manual_seed(0))
+    assert moved.shape == images.shape and moved.sum() == 200  # nothing falls off at 2
+    rows, columns = (moved[:, 0] == 1).nonzero()[:, 1:].T
+    offsets = set(zip((rows - 4).tolist(), (columns - 4).tolist(), strict=True))
+    assert offsets == {(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)}  # all 25 drawn
+    edge = torch.zeros(1, 1, 3, 3)
+    edge[0, 0, 0, 0] = 1.0
+    out = [shifted(edge, 1, torch.Generator().manual_seed(s)) for s in range(40)]
+    assert {float(o.sum()) for o in out} == {0.0, 1.0}  # moved out of the image: zero-filled
+
+
+def test_shift_trains_on_moved_digits_and_keeps_the_seed_contract():
+    bunch = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        bunch.data / 16.0, bunch.target, test_size=0.3, stratify=bunch.target, random_state=0
+    )
+    plain = CNNClassifier(**SMALL).fit(X_train, y_train)
+    moving = CNNClassifier(**SMALL, shift=1).fit(X_train, y_train)
+    again = CNNClassifier(**SMALL, shift=1).fit(X_train, y_train)
+    np.testing.assert_array_equal(moving.predict_proba(X_test), again.predict_proba(X_test))
+    assert moving.loss_history_ != plain.loss_history_
+    # the test digits moved by one pixel: the network trained on moved digits knows them
+    images = np.asarray(X_test, dtype=np.float32).reshape(-1, 8, 8)
+    moved = np.roll(images, 1, axis=2).reshape(len(images), -1)
+    assert accuracy_score(y_test, moving.predict(moved)) > accuracy_score(
+        y_test, plain.predict(moved)
+    )
+    with pytest.raises(ValueError, match="'shift' parameter"):
+        CNNClassifier(**TINY, shift=-1).fit(X_train, y_train)

@@ -12,6 +12,7 @@ from sklearn.svm import LinearSVC
 import synthbalance as sb
 from synthbalance.classifiers import (
     SCORES,
+    calibration_split,
     energy_score,
     mahalanobis_score,
     max_logit_score,
@@ -34,8 +35,8 @@ def blobs():
 # What each score is known to catch with a linear model: a softmax grows more confident far
 # from the data (Hein et al. 2019), so the logit scores and the options trained on rows
 # between the classes catch rows between them; the Mahalanobis distance catches far rows.
-CAUGHT = {"mahalanobis": 2, "msp": 3, "max_logit": 3, "energy": 3, "other_class": 3,
-          "detector": 3}  # fmt: skip
+CAUGHT = {"mahalanobis": 2, "knn": 2, "msp": 3, "max_logit": 3, "energy": 3,
+          "other_class": 3, "detector": 3}  # fmt: skip
 
 
 def wrapper(score, **params):
@@ -214,3 +215,27 @@ def _calibration_rows(clf, y):
     mask = np.zeros(len(y), dtype=bool)
     mask[calibration] = True
     return mask
+
+
+def test_knn_is_the_distance_to_the_kth_nearest_fit_row():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(100, 3)), np.repeat([0, 1], 50)
+    clf = sb.RejectOptionClassifier(
+        LogisticRegression(), score="knn", n_neighbors=3, random_state=0
+    ).fit(X, y)
+    fit_rows = X[calibration_split(y, 0.2, np.random.RandomState(0))[0]]  # as fit splits
+    queries = rng.normal(size=(7, 3))
+    distances = np.linalg.norm(queries[:, None] - fit_rows[None], axis=2)
+    np.testing.assert_allclose(clf.score_samples(queries), -np.sort(distances, axis=1)[:, 2])
+    with pytest.raises(ValueError, match="n_neighbors=500 needs at least that many fit rows"):
+        sb.RejectOptionClassifier(LogisticRegression(), score="knn", n_neighbors=500).fit(X, y)
+
+
+def test_knn_on_cnn_features_is_on_the_unit_sphere(one_torch_thread):
+    rng = np.random.RandomState(0)
+    X, y = rng.uniform(size=(60, 16)), np.repeat([0, 1, 2], 20)
+    cnn = sb.CNNClassifier(channels=(4,), epochs=1, device="cpu", random_state=0).fit(X, y)
+    clf = sb.RejectOptionClassifier(cnn, score="knn", random_state=0).fit(X, y)
+    assert clf.neighbors_.n_features_in_ == 4  # the penultimate features, not the pixels
+    scores = clf.score_samples(rng.uniform(0, 50, size=(30, 16)))  # far from every pixel row
+    assert (scores >= -2.0).all()  # unit vectors: no two are further apart than 2
