@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.covariance import LedoitWolf
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import LabelEncoder
+from sklearn.preprocessing import LabelEncoder, normalize
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -68,15 +68,8 @@ def mahalanobis_score(features, means, precision):
 def knn_score(features, neighbors):
     """Minus the distance of each row of ``features`` to its k-th nearest neighbour among
     the rows ``neighbors`` was fitted on (k: its ``n_neighbors``)."""
-    distances, _ = neighbors.kneighbors(np.asarray(features, dtype=np.float64))
+    distances, _ = neighbors.kneighbors(features)
     return -distances[:, -1]
-
-
-def normalized(features):
-    """The rows of ``features`` scaled to unit L2 norm (a zero row stays zero)."""
-    features = np.asarray(features, dtype=np.float64)
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.where(norms > 0, norms, 1.0)
 
 
 def calibration_split(y, validation_fraction, random_state):
@@ -151,7 +144,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
     means_, precision_ : ndarray
         ``score="mahalanobis"`` only: class means and shared precision of the features.
     neighbors_ : NearestNeighbors
-        ``score="knn"`` only: fitted on the fit rows' normalised features.
+        ``score="knn"`` only: fitted on the fit rows' features (normalised penultimate
+        features, or the input features).
     threshold_ : float
         Rows scoring at least this are accepted.
     n_outliers_ : int
@@ -382,7 +376,7 @@ def _knn_features(estimator, X):
     feature norms would swamp), or the input features as they are for an estimator without
     ``embed`` (normalising raw columns would merge rows that differ only in scale)."""
     features = _features(estimator, X)
-    return normalized(features) if hasattr(estimator, "embed") else features
+    return normalize(features) if hasattr(estimator, "embed") else features
 
 
 def _param(estimator, name):
