@@ -8,8 +8,12 @@ trunk and head architecture and settings (each a ``MultiHeadClassifier`` fitted 
 class and one minority class only):
 
 - ``--part cost``: inference FLOPs of one batch of 4,096 rows (``torch.utils.flop_counter``)
-  and the wall time of scoring it (every head's probability, the evaluation's hook, median
-  of ``--repeats``) with 2 torch threads, as ratios separate / multi-head;
+  and the wall time of scoring it (every head's probability, the evaluation's hook) with 2
+  torch threads, as ratios separate / multi-head. The two models are timed in alternation,
+  ``--repeats`` rounds each of as many back-to-back calls as fill ``ROUND_SECONDS``, and each
+  round gives a time per call; the median over rounds is printed. A batch of the MLP takes a
+  millisecond or two, as long as a timer's jitter and a scheduler's hiccup: single calls
+  moved its ratio from 1.66 to 3.53 between two runs;
 - ``--part f1``: ``synthbalance.evaluate`` runs both on the same 5 x 2 folds (method
   baseline: real rows only), each class scored on its own head against the base class; the
   per-fold differences in macro F1 and in each class's F1 (multi-head - separate) get the
@@ -23,8 +27,10 @@ Time the cost part alone under the exclusive lock: ``flock -x /work/heavy.lock p
 """
 
 import argparse
+import math
 import statistics
 import time
+from functools import partial
 from importlib.resources import files
 
 import numpy as np
@@ -44,6 +50,7 @@ from synthbalance.pipelines.images import mnist
 from synthbalance.pipelines.stats import corrected_ttest
 
 BATCH = 4096
+ROUND_SECONDS = 0.2
 ROPE = 0.02
 THREADS = 2
 
@@ -122,29 +129,57 @@ def cost(dataset, config, repeats):
     X, y = dataset.encoded().astype(np.float32), dataset.y
     batch = np.resize(X, (BATCH, X.shape[1]))  # rows repeated up to the batch size
     torch.set_num_threads(THREADS)
-    results = {}
+    flops, scorers = {}, {}
     for name, candidate in both(config, dataset).items():
         # one epoch: the weights change neither the FLOPs nor the time of a forward pass
         fitted = with_seed(candidate, 0).set_params(**_settings(candidate, epochs=1)).fit(X, y)
         seen = fitted[:-1].transform(batch) if fitted is not final_step(fitted) else batch
         rows = torch.from_numpy(np.asarray(seen, dtype=np.float32))
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            for module in networks(fitted):
-                module(rows)
-        head_scores(fitted, batch)  # warm up
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            head_scores(fitted, batch)
-            seconds.append(time.perf_counter() - start)
-        results[name] = (counter.get_total_flops(), statistics.median(seconds))
-    (multi_flops, multi_s), (separate_flops, separate_s) = results.values()
+        with FlopCounterMode(display=False) as counter:
+            _forward(networks(fitted), rows)
+        flops[name] = counter.get_total_flops()
+        scorers[name] = partial(head_scores, fitted, batch)
+        scorers[f"{name} forward"] = partial(_forward, networks(fitted), rows)
+    calls = {name: _calls_per_round(score) for name, score in scorers.items()}
+    seconds = {name: [] for name in scorers}
+    for _ in range(repeats):  # alternating, so that a busy moment hits both models
+        for name, score in scorers.items():
+            seconds[name].append(_seconds_per_call(score, calls[name]))
+    median = {name: statistics.median(s) for name, s in seconds.items()}
+    multi_flops, separate_flops = flops.values()
+    multi_s, separate_s = median["multi-head"], median["separate"]
     print(f"  inference FLOPs per batch of {BATCH}: multi-head {multi_flops / 1e6:,.1f} M, "
           f"separate {separate_flops / 1e6:,.1f} M -> "
           f"{separate_flops / multi_flops:.2f}x fewer")  # fmt: skip
-    print(f"  wall time per batch of {BATCH} on {THREADS} threads (median of {repeats}): "
+    print(f"  wall time per batch of {BATCH} on {THREADS} threads (median of {repeats} rounds "
+          f"of {calls['multi-head']} / {calls['separate']} calls): "
           f"multi-head {multi_s * 1e3:.2f} ms, separate {separate_s * 1e3:.2f} ms -> "
           f"{separate_s / multi_s:.2f}x lower")  # fmt: skip
+    multi_f, separate_f = median["multi-head forward"], median["separate forward"]
+    print(f"  of which the networks' forward passes alone: multi-head {multi_f * 1e3:.2f} ms, "
+          f"separate {separate_f * 1e3:.2f} ms -> {separate_f / multi_f:.2f}x lower; the rest "
+          f"(scaling, input checks, sigmoids: {(multi_s - multi_f) * 1e3:.2f} / "
+          f"{(separate_s - separate_f) * 1e3:.2f} ms) is paid per call")  # fmt: skip
+
+
+def _forward(modules, rows):
+    with torch.no_grad():
+        for module in modules:
+            module(rows)
+
+
+def _calls_per_round(function):
+    """How many back-to-back calls of ``function`` fill about ``ROUND_SECONDS`` (after a
+    warm-up call)."""
+    function()
+    return max(1, math.ceil(ROUND_SECONDS / _seconds_per_call(function, 1)))
+
+
+def _seconds_per_call(function, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
 
 
 def f1(dataset, config):
