@@ -158,7 +158,7 @@ def cost(dataset, config, repeats):
     multi_f, separate_f = median["multi-head forward"], median["separate forward"]
     print(f"  of which the networks' forward passes alone: multi-head {multi_f * 1e3:.2f} ms, "
           f"separate {separate_f * 1e3:.2f} ms -> {separate_f / multi_f:.2f}x lower; the rest "
-          f"(scaling, input checks, sigmoids: {(multi_s - multi_f) * 1e3:.2f} / "
+          f"(a scaler if any, input checks, sigmoids: {(multi_s - multi_f) * 1e3:.2f} / "
           f"{(separate_s - separate_f) * 1e3:.2f} ms) is paid per call")  # fmt: skip
 
 

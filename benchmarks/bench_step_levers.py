@@ -66,6 +66,8 @@ def stepper(variant, x, c):
     )  # fmt: skip
     generator = torch.Generator().manual_seed(SEED)
 
+    # vae_loss with its noise drawn outside: torch.compile then sees tensors only (a
+    # torch.Generator argument breaks its graph); every variant runs this same loss
     def loss(x, c, eps):
         mu, logvar = model.encode(x, c)
         raw = model.decode(mu + eps * torch.exp(0.5 * logvar), c)
