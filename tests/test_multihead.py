@@ -14,6 +14,8 @@ from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.multioutput import MultiOutputClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import validate_data
 from torch import nn
@@ -45,7 +47,8 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [MultiHeadClassifier(**TINY)], expected_failed_checks=expected_failed_checks
+    [MultiHeadClassifier(**TINY), MultiHeadClassifier(**TINY, standardize=True)],
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_checks(estimator, check):
     check(estimator)
@@ -323,6 +326,35 @@ def one_line_error(match, fit):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_standardize_is_a_scaler_in_front_to_the_last_bit(blobs, dtype):
+    X, y = blobs
+    X = (X * [1.0, 10.0, 100.0, 1000.0] + 50.0).astype(dtype)
+    inside = MultiHeadClassifier(**TINY, standardize=True).fit(X, y)
+    piped = make_pipeline(StandardScaler(), MultiHeadClassifier(**TINY)).fit(X, y)
+    np.testing.assert_array_equal(inside.mean_, piped[0].mean_)
+    np.testing.assert_array_equal(inside.scale_, piped[0].scale_)
+    weights, piped_weights = inside.module_.state_dict(), piped[-1].module_.state_dict()
+    assert all(torch.equal(weights[key], piped_weights[key]) for key in weights)
+    np.testing.assert_array_equal(inside.predict_proba(X), piped.predict_proba(X))
+    assert head_scores(inside, X).keys() == head_scores(piped, X).keys()
+    for class_, scores in head_scores(inside, X).items():
+        np.testing.assert_array_equal(scores, head_scores(piped, X)[class_])
+    plain = MultiHeadClassifier(**TINY).fit(X, y)
+    assert plain.mean_ is None and plain.scale_ is None
+
+
+def test_eval_mode_runs_the_linear_heads_as_one_product():
+    torch.manual_seed(0)
+    net = MultiHeadNet(nn.Linear(5, 8), 8, 3)
+    x = torch.randn(50, 5)
+    per_head = torch.cat([head(net.trunk(x)) for head in net.heads], dim=1)
+    assert torch.equal(net.train()(x), per_head)
+    torch.testing.assert_close(net.eval()(x), per_head, rtol=0, atol=1e-6)
+    deep = MultiHeadNet(nn.Linear(5, 8), 8, 3, head_dims=(4,)).eval()  # heads of two layers
+    assert torch.equal(deep(x), torch.cat([head(deep.trunk(x)) for head in deep.heads], dim=1))
+
+
 def test_bad_label_matrices(blobs):
     X, y = blobs
     Y = label_matrix(y)
@@ -432,7 +464,8 @@ def test_multihead_run_with_cvae_reports_per_class_verdicts(make_config, tmp_pat
         "classifier.epochs=3", "classifier.hidden_dims=[16]", "classifier.device=cpu",
     )  # fmt: skip
     model, info = build(cfg.classifier)
-    assert isinstance(model[-1], MultiHeadClassifier) and info["name"] == "multihead_mlp"
+    assert isinstance(model, MultiHeadClassifier) and model.standardize
+    assert info["name"] == "multihead_mlp"
     report = run(cfg)
     assert report["classifier"]["name"] == "multihead_mlp"
     verdicts = {}
