@@ -133,7 +133,10 @@ def cost(dataset, config, repeats):
     for name, candidate in both(config, dataset).items():
         # one epoch: the weights change neither the FLOPs nor the time of a forward pass
         fitted = with_seed(candidate, 0).set_params(**_settings(candidate, epochs=1)).fit(X, y)
-        rows = torch.from_numpy(network_rows(fitted, batch))
+        # the rows as a Pipeline's steps pass them on; a model's own standardising (timed with
+        # the rest of the call) is left out: values change neither FLOPs nor forward time
+        seen = fitted[:-1].transform(batch) if fitted is not final_step(fitted) else batch
+        rows = torch.from_numpy(np.asarray(seen, dtype=np.float32))
         with FlopCounterMode(display=False) as counter:
             _forward(networks(fitted), rows)
         flops[name] = counter.get_total_flops()
@@ -159,17 +162,6 @@ def cost(dataset, config, repeats):
           f"separate {separate_f * 1e3:.2f} ms -> {separate_f / multi_f:.2f}x lower; the rest "
           f"(input checks, standardising, sigmoids: {(multi_s - multi_f) * 1e3:.2f} / "
           f"{(separate_s - separate_f) * 1e3:.2f} ms) is paid per call")  # fmt: skip
-
-
-def network_rows(fitted, batch):
-    """``batch`` as the networks see it: through a Pipeline's steps, if any, and the model's
-    own standardisation (``standardize=True``; the first separate model's for all four:
-    the values change neither the FLOPs nor the time of a forward pass)."""
-    final = final_step(fitted)
-    if final is not fitted:
-        batch = fitted[:-1].transform(batch)
-    model = final.models_[0] if isinstance(final, SeparateModels) else final
-    return model._standardized(np.asarray(batch, dtype=np.float32))
 
 
 def _forward(modules, rows):

@@ -337,9 +337,10 @@ def test_standardize_is_a_scaler_in_front_to_the_last_bit(blobs, dtype):
     weights, piped_weights = inside.module_.state_dict(), piped[-1].module_.state_dict()
     assert all(torch.equal(weights[key], piped_weights[key]) for key in weights)
     np.testing.assert_array_equal(inside.predict_proba(X), piped.predict_proba(X))
-    assert head_scores(inside, X).keys() == head_scores(piped, X).keys()
-    for class_, scores in head_scores(inside, X).items():
-        np.testing.assert_array_equal(scores, head_scores(piped, X)[class_])
+    scores, piped_scores = head_scores(inside, X), head_scores(piped, X)
+    assert scores.keys() == piped_scores.keys()
+    for class_ in scores:
+        np.testing.assert_array_equal(scores[class_], piped_scores[class_])
     plain = MultiHeadClassifier(**TINY).fit(X, y)
     assert plain.mean_ is None and plain.scale_ is None
 
