@@ -10,8 +10,8 @@ head per minority class against the base class (``conf/classifier/multihead_mlp.
 option: "none of the above" for rows unlike every known class.
 """
 
-from synthbalance.classifiers._cnn import CNNClassifier, ConvNet, ConvTrunk
-from synthbalance.classifiers._multihead import MultiHeadClassifier, MultiHeadNet, masked_bce
+import importlib
+
 from synthbalance.classifiers._reject import (
     SCORES,
     TRAINED_SCORES,
@@ -24,6 +24,31 @@ from synthbalance.classifiers._reject import (
     max_logit_score,
     msp_score,
 )
+
+# The torch classifiers and the module of each, imported on first use (PEP 562): the reject
+# option and its scores load without torch, so that a command refusing the user's data
+# answers before torch has loaded (synthbalance.pipelines.app).
+_TORCH_EXPORTS = {
+    "CNNClassifier": "synthbalance.classifiers._cnn",
+    "ConvNet": "synthbalance.classifiers._cnn",
+    "ConvTrunk": "synthbalance.classifiers._cnn",
+    "MultiHeadClassifier": "synthbalance.classifiers._multihead",
+    "MultiHeadNet": "synthbalance.classifiers._multihead",
+    "masked_bce": "synthbalance.classifiers._multihead",
+}
+
+
+def __getattr__(name):
+    if name not in _TORCH_EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_TORCH_EXPORTS[name]), name)
+    globals()[name] = value  # imported once
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_TORCH_EXPORTS])
+
 
 __all__ = [
     "CNNClassifier",

@@ -29,13 +29,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from synthbalance.generators import CVAEOutliers, SMOTEOutliers
-
 SCORES = ("msp", "max_logit", "energy", "mahalanobis", "knn", "other_class", "detector")
 # The scores trained on outlier rows.
 TRAINED_SCORES = TRAINED = ("other_class", "detector")
 # The synthetic outlier sources named by a string.
-OUTLIER_SAMPLERS = {"smote": SMOTEOutliers, "cvae": CVAEOutliers}
+# (their classes in synthbalance.generators, imported when one is fitted: torch loads then)
+OUTLIER_SAMPLERS = {"smote": "SMOTEOutliers", "cvae": "CVAEOutliers"}
 
 
 def msp_score(logits, temperature=1.0):
@@ -278,7 +277,9 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
                 )
             return X_out
         if isinstance(self.outliers, str):
-            kind = OUTLIER_SAMPLERS[self.outliers]
+            from synthbalance import generators
+
+            kind = getattr(generators, OUTLIER_SAMPLERS[self.outliers])
             accepted = kind().get_params()
             image_shape = _param(self.estimator, "image_shape")
             sampler = kind(**({"image_shape": image_shape} if "image_shape" in accepted else {}))

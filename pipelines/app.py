@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from synthbalance.pipelines.components import build
 from synthbalance.pipelines.config import ConfigError, naming_config_keys, sections
-from synthbalance.pipelines.experiment import evaluate_dataset, prepare
+from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
 from synthbalance.pipelines.parallel import AUTO, check_n_jobs
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
@@ -17,6 +17,7 @@ from synthbalance.pipelines.sweep import (
     check_run_directory,
     completed_report,
     config_hash,
+    limit_threads,
     record_hash,
 )
 
@@ -60,13 +61,18 @@ def load_dataset(node):
     return with_unknown(instantiate(node), unknown)
 
 
-def run(cfg) -> dict:
+def run(cfg, threads=None) -> dict:
     """One evaluation run: load, evaluate on every fold, write the report; return it.
 
     With ``resume=true``, a complete report.json already computed for this config in
     ``output_dir`` is returned as it is, without running again. A directory holding the
     report of another config is refused unless ``overwrite=true``. Everything is checked
-    before the first fold; a bad value is refused naming its config key.
+    before the first fold; a bad value is refused naming its config key. The data are
+    loaded and checked before torch and the generators are imported, so that a mistake in
+    them is refused in a second or two rather than after the imports.
+
+    ``threads``: limit this process's torch and BLAS/OpenMP thread pools to that many
+    (``sweep.limit_threads``) once the data are checked; None leaves them as they are.
     """
     directory = Path(cfg.output_dir)
     digest = config_hash(cfg)
@@ -83,6 +89,12 @@ def run(cfg) -> dict:
         protocol = protocol_from_config(cfg)
         n_jobs = _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
         dataset = load_dataset(cfg.dataset)
+        check_dataset(dataset, protocol.n_splits)  # again in prepare; here before torch loads
+        if threads is not None:
+            in_force = limit_threads(threads)
+            log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
+        from synthbalance.pipelines.experiment import evaluate_dataset, prepare
+
         sampler, description = build(cfg.generator)
         ensemble = cfg.evaluation.get("ensemble")
         setup = prepare(

@@ -10,11 +10,8 @@ a Ctrl-C while they load ends in one line as well.
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
-
-log = logging.getLogger(__name__)
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a Ctrl-C
 FULL_ERROR = "HYDRA_FULL_ERROR"
@@ -106,8 +103,6 @@ def _naming_the_job():
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from synthbalance.pipelines.evaluation import Interrupted
-
     try:
         yield
     except (*_user_errors(), KeyboardInterrupt) as error:
@@ -116,6 +111,8 @@ def _naming_the_job():
             raise
         job = f"job {config.job.num} ({' '.join(config.overrides.task) or 'no overrides'})"
         if isinstance(error, KeyboardInterrupt):
+            from synthbalance.pipelines.evaluation import Interrupted
+
             raise Interrupted(f"{str(error) or 'interrupted'} in {job}") from error
         raise JobError(f"{job}: {one_line(error)}") from error
 
@@ -142,13 +139,6 @@ def _thread_budget(cfg):
     return threads
 
 
-def _limit_threads(threads):
-    from synthbalance.pipelines import sweep
-
-    in_force = sweep.limit_threads(threads)
-    log.info("threads per job: torch %(torch)s, BLAS/OpenMP %(native)s", in_force)
-
-
 def evaluation_job(cfg):
     """One job of ``synthbalance``: an evaluation run of the composed config ``cfg``.
 
@@ -162,11 +152,10 @@ def evaluation_job(cfg):
         threads = _thread_budget(cfg)
         # before the imports below (seconds), so that the workers' imports overlap them
         parallel.start_fork_server(cfg.evaluation.get("n_jobs"), threads)
-        _limit_threads(threads)
 
         from synthbalance.pipelines import app, sweep
 
-        report = app.run(cfg)
+        report = app.run(cfg, threads)
         if cfg.get("objective") is not None:
             return sweep.objective(report, cfg.objective)
         return None

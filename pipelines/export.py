@@ -129,6 +129,7 @@ def export(cfg) -> Path:
         raise DataError("export.path is required, e.g. export.path=balanced.parquet")
     with naming_config_keys(sections(cfg, groups=("dataset", "generator"))):
         dataset = instantiate(cfg.dataset)
+        check_dataset(dataset, n_splits=2)  # again below; here before the generator loads torch
         generator, description = build(cfg.generator)
         return export_dataset(dataset, generator, description, Path(path), cfg.seed)
 

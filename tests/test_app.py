@@ -243,6 +243,41 @@ def test_bad_input_one_line_error_no_output(tmp_path, case, script):
     assert not list(tmp_path.rglob("report.json")) and not list(tmp_path.rglob("out*"))
 
 
+MODULES_AFTER_A_DATA_ERROR = """
+import sys
+from hydra import compose, initialize_config_module
+from synthbalance.pipelines import app, export
+from synthbalance.pipelines.dataset import DataError
+
+data = ["dataset=file", "dataset.path={path}", "dataset.target=y"]
+with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
+    runs = (("config", lambda cfg: app.run(cfg, threads=1), ["output_dir=run"]),
+            ("export", export.export, ["export.path=out.csv"]))
+    for config, job, more in runs:
+        try:
+            job(compose(config, [*data, *more]))
+        except DataError as error:
+            print(config, "torch" in sys.modules, "synthbalance.generators" in sys.modules, error)
+"""
+
+
+def test_a_data_mistake_is_refused_before_torch_loads(tmp_path):
+    """The data are checked before torch and the generators load (seconds of imports): a
+    user's one-class file is refused in a second or two, by both commands' jobs."""
+    path = _bad_file(tmp_path, "one_class")
+    code = MODULES_AFTER_A_DATA_ERROR.format(path=path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[:3] for line in lines] == [
+        ["config", "False", "False"],
+        ["export", "False", "False"],
+    ], lines
+    assert all("only one class" in line for line in lines)
+
+
 def test_unknown_generator_lists_the_choices(tmp_path):
     result = cli("synthbalance", "generator=nope", cwd=tmp_path)
     assert result.returncode != 0
