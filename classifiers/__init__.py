@@ -10,8 +10,7 @@ head per minority class against the base class (``conf/classifier/multihead_mlp.
 option: "none of the above" for rows unlike every known class.
 """
 
-import importlib
-
+from synthbalance._lazy import lazy_exports
 from synthbalance.classifiers._reject import (
     SCORES,
     TRAINED_SCORES,
@@ -38,16 +37,7 @@ _TORCH_EXPORTS = {
 }
 
 
-def __getattr__(name):
-    if name not in _TORCH_EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_TORCH_EXPORTS[name]), name)
-    globals()[name] = value  # imported once
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_TORCH_EXPORTS])
+__getattr__, __dir__ = lazy_exports(globals(), _TORCH_EXPORTS)
 
 
 __all__ = [

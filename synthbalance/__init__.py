@@ -13,8 +13,9 @@ The folders of the repository install as ``synthbalance.generators`` (the sample
 and ``synthbalance.conf`` (the Hydra configs of the ``synthbalance`` commands).
 """
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
+
+from synthbalance._lazy import lazy_exports
 
 # Each public name and the module that defines it. They are imported on first use (PEP 562),
 # so that the console scripts start without loading torch: a Ctrl-C while it loads ends in
@@ -52,16 +53,7 @@ except PackageNotFoundError:  # a source tree that is not installed
     __version__ = "0+unknown"
 
 
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'synthbalance' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # imported once
-    return value
-
-
-def __dir__():
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 __all__ = [
