@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.multiclass import type_of_target
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,9 @@ def check_dataset(dataset, n_splits):
     non_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(dataset.X[c])]
     if non_numeric:
         raise DataError(f"{where}: non-numeric feature columns {non_numeric} are not categorical")
+    complex_ = [c for c in numeric if pd.api.types.is_complex_dtype(dataset.X[c])]
+    if complex_:  # casting to float would drop the imaginary parts without a word
+        raise DataError(f"{where}: complex values in feature columns {complex_}")
     values = dataset.X[numeric].to_numpy(dtype=np.float64)
     bad = [c for c, ok in zip(numeric, np.isfinite(values).all(axis=0), strict=True) if not ok]
     bad += [c for c in dataset.categorical if dataset.X[c].isna().any()]
@@ -302,6 +306,15 @@ def check_dataset(dataset, n_splits):
     counts = dataset.class_counts
     if not counts:
         raise DataError(f"{where}: no rows")
+    if type_of_target(dataset.y) == "continuous" and min(counts.values()) < n_splits:
+        # a regression target: every value its own class, the least frequent taken as the
+        # minority, which would fail below on a minority count that names no real problem
+        # (a few fractional labels with enough rows each, 0.5 and 1.5, are classes like any)
+        example = next(iter(label for label in counts if float(label) != int(label)))
+        raise DataError(
+            f"{where}: the target holds {len(counts)} distinct non-integer values (e.g. "
+            f"{example!r}), a continuous target; synthbalance needs class labels"
+        )
     if len(counts) < 2:
         raise DataError(f"{where}: only one class ({next(iter(counts))!r}); need two")
     if not dataset.minority_classes:

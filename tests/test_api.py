@@ -150,6 +150,8 @@ def _nan(X, y):
 BAD_INPUT = {
     "NaN": (_nan, {}, ValueError, r"NaN or infinite values in feature columns \['x1'\]"),
     "one class": (lambda X, y: (X, np.zeros_like(y)), {}, ValueError, "only one class"),
+    "continuous target": (lambda X, y: (X, np.linspace(0.1, 0.9, len(y))), {}, ValueError,
+                          "a continuous target; synthbalance needs class labels"),
     "3 minority rows": (
         lambda X, y: (X.iloc[:603], y[:603]), {"n_splits": 5}, ValueError,
         "3 minority samples .*fewer than n_splits=5",

@@ -198,6 +198,10 @@ BAD_INPUTS = {
         "only one class",
     ),
     "NaN": (["dataset=file", "dataset.path={nan}", "dataset.target=y"], "NaN"),
+    "continuous target": (
+        ["dataset=file", "dataset.path={ok}", "dataset.target=c"],
+        "a continuous target; synthbalance needs class labels",
+    ),
     "bad parameter": (["generator.steps=0"], "generator.steps must be an int in the range"),
     "unknown categorical column": (
         ["dataset=file", "dataset.path={ok}", "dataset.target=y", "dataset.categorical=[zz]"],

@@ -77,8 +77,17 @@ def _dataset(X, y, minority=1):
         (np.where(np.eye(20, 3) == 1, np.nan, 1.0), np.r_[[0] * 15, [1] * 5], "NaN or infinite"),
         (np.ones((20, 3)), np.zeros(20, dtype=int), "only one class"),
         (np.ones((20, 3)), np.r_[[0] * 17, [1] * 3], "3 minority samples"),
+        (np.ones((20, 3)), np.linspace(0.05, 0.95, 20), "20 distinct non-integer values .*"
+         "a continuous target; synthbalance needs class labels"),
+        (np.ones((20, 3)) + 1j, np.r_[[0] * 15, [1] * 5], r"complex values in feature columns "
+         r"\['x0', 'x1', 'x2'\]"),
     ],
-)
+)  # fmt: skip
 def test_check_dataset_refuses_bad_data(X, y, message):
     with pytest.raises(DataError, match=message):
         check_dataset(_dataset(X, y), n_splits=5)
+
+
+def test_fractional_labels_with_enough_rows_are_classes():
+    y = np.r_[[0.5] * 15, [1.5] * 5]
+    check_dataset(_dataset(np.ones((20, 3)), y, minority=1.5), n_splits=5)
