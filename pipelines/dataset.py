@@ -5,6 +5,7 @@ run cannot handle."""
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 import pandas as pd
@@ -246,8 +247,16 @@ def without_saved_index(X, where="data"):
     return X.iloc[:, 1:]
 
 
+SHOWN_CLASSES = 10  # classes an error lists before "and N more"
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _label_order(label):
+    """Sort key: numbers by value, then everything else by its text."""
+    return (0, label, "") if isinstance(label, Number) else (1, 0, str(label))
 
 
 def _label(value, labels, what, where):
@@ -256,7 +265,12 @@ def _label(value, labels, what, where):
         return value
     matches = [label for label in labels if str(label) == str(value)]
     if not matches:
-        raise DataError(f"{where}: {what} class {value!r} is not in the target")
+        shown = sorted(labels, key=_label_order)
+        listed = ", ".join(map(repr, map(_plain, shown[:SHOWN_CLASSES])))
+        more = f" and {len(shown) - SHOWN_CLASSES} more" if len(shown) > SHOWN_CLASSES else ""
+        raise DataError(
+            f"{where}: {what} class {value!r} is not in the target; its classes are {listed}{more}"
+        )
     return matches[0]
 
 

@@ -165,7 +165,12 @@ def _read_table(path):
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    return readers[path.suffix.lower()](path)
+    kind = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
+    try:
+        return readers[path.suffix.lower()](path)
+    except Exception as error:  # anything the reader raises is about this file's content
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"{path}: cannot be read as {kind}: {reason}") from error
 
 
 @validate_params(

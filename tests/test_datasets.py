@@ -65,6 +65,32 @@ def test_user_file_missing_or_unsupported(tmp_path):
         from_file(tmp_path / "data.xlsx", target="y")
 
 
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.csv", b"", "CSV: No columns to parse"),
+        ("latin.csv", b"a,y\n" + bytes(range(128, 256)) + b",1\n", "CSV: 'utf-8' codec"),
+        ("broken.parquet", b"PAR1 not a parquet file", "Parquet: .*magic bytes"),
+    ],
+)
+def test_user_file_that_cannot_be_read_is_named(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=f"^{tmp_path / name}: cannot be read as {reason}"):
+        from_file(tmp_path / name, target="y")
+
+
+def test_user_file_unknown_positive_lists_the_classes(tmp_path):
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": range(10), "t": ["n"] * 8 + ["p"] * 2}).to_csv(path, index=False)
+    with pytest.raises(
+        DataError, match="positive class 1 is not in the target; its classes are 'n', 'p'$"
+    ):
+        from_file(path, target="t", positive=1)
+    pd.DataFrame({"a": range(12), "t": range(12)}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"its classes are 0, 1, .*, 9 and 2 more$"):
+        from_file(path, target="t", positive=99)
+
+
 def _dataset(X, y, minority=1):
     return Dataset(
         "toy", pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), y, minority
