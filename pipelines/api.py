@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from synthbalance.pipelines.compare import Comparison, find_reports
 from synthbalance.pipelines.dataset import Dataset
-from synthbalance.pipelines.estimators import check_sampler, describe
+from synthbalance.pipelines.estimators import check_classifier, check_sampler, describe
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 from synthbalance.pipelines.export import export_dataset
 from synthbalance.pipelines.methods import METHODS
@@ -106,7 +106,7 @@ def evaluate(
     Report or Comparison
     """
     samplers = _named_samplers(generator, generators)
-    classifier = default_classifier() if classifier is None else classifier
+    classifier = default_classifier() if classifier is None else check_classifier(classifier)
     protocol = Protocol(
         n_splits=n_splits, n_repeats=n_repeats, seed=seed, rope=rope, methods=methods,
         generator_seeds=generator_seeds, threshold=_tuning(threshold), quality=_quality(quality),

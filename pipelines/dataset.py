@@ -70,7 +70,11 @@ class Dataset:
         if isinstance(X, pd.DataFrame):
             X = without_saved_index(X, where)
         else:
-            X = np.asarray(X)
+            try:
+                X = np.asarray(X)
+            except ValueError as error:  # ragged rows
+                reason = str(error).splitlines()[0]
+                raise DataError(f"{where}: X must be 2-D (samples x features): {reason}") from None
             if X.ndim != 2:
                 raise DataError(f"{where}: X must be 2-D (samples x features), got shape {X.shape}")
             prefix = "px" if image_shape is not None else "x"

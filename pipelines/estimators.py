@@ -92,6 +92,11 @@ def _steps(estimator):
 def check_classifier(classifier):
     """Refuse a classifier without ``fit`` and ``predict_proba`` (the metrics rank its
     scores), naming its class."""
+    if isinstance(classifier, str):
+        raise TypeError(
+            f"classifier must be a scikit-learn classifier with predict_proba, got the text "
+            f"{classifier!r} (names such as 'logreg' are the command line's: classifier=logreg)"
+        )
     final = final_step(classifier)
     missing = [m for m in ("fit", "predict_proba", "get_params") if not hasattr(final, m)]
     if missing:
