@@ -170,7 +170,7 @@ def _read_table(path):
         return readers[path.suffix.lower()](path)
     except Exception as error:  # anything the reader raises is about this file's content
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path}: cannot be read as {kind}: {reason}") from error
+        raise DataError(f"{path}: cannot be read as {kind}: {reason}") from None
 
 
 @validate_params(

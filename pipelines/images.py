@@ -105,6 +105,19 @@ def _one_digit_against_others(
     )  # fmt: skip
 
 
+def _flat_image(folder, index):
+    """Image ``index`` of an ``ImageFolder``, transformed and flattened; a file PIL cannot
+    read (a broken or mislabelled image) is a DataError naming it."""
+    try:
+        image, _ = folder[index]
+    except OSError as error:  # PIL's UnidentifiedImageError, a truncated file
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(
+            f"{folder.samples[index][0]}: cannot be read as an image ({reason})"
+        ) from None
+    return image.numpy().reshape(-1)
+
+
 @validate_params(
     {
         "root": [str, os.PathLike],
@@ -137,7 +150,7 @@ def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None)
     except FileNotFoundError as error:  # no class folder, or a class folder without images
         raise DataError(
             f"{root}: no images to load, one sub-folder of images per class is expected ({error})"
-        ) from error
+        ) from None  # the message holds the cause's
     counts = Counter(folder.classes[target] for target in folder.targets)
     if len(counts) != 2:
         raise DataError(
@@ -151,7 +164,7 @@ def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None)
             f"{root}: minority class {minority!r} is not one of the class folders "
             f"{', '.join(sorted(counts))}"
         )
-    X = np.stack([image.numpy().reshape(-1) for image, _ in folder])
+    X = np.stack([_flat_image(folder, i) for i in range(len(folder))])
     y = np.array([folder.classes[target] for target in folder.targets], dtype=object)
     return Dataset(
         name or root.resolve().name,

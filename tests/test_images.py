@@ -148,6 +148,20 @@ def test_image_folder_errors(tmp_path, make, kwargs, message):
         image_folder(make(tmp_path), **kwargs)
 
 
+def test_image_folder_names_an_image_it_cannot_read(tmp_path):
+    root = write_digit_folder(tmp_path)
+    (root / "one" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"one/broken\.png: cannot be read as an image \("):
+        image_folder(root)
+
+
+def test_image_folder_without_class_folders_says_so_once(tmp_path):
+    with pytest.raises(DataError) as refused:
+        image_folder(tmp_path)
+    assert refused.value.__cause__ is None  # the CLI would print the cause's text again
+    assert str(refused.value).count("Couldn't find any class folder") == 1
+
+
 def test_configs_compose_and_load(make_config, tmp_path):
     dataset = instantiate(make_config("dataset=digits", "dataset.n_minority=12").dataset)
     assert dataset.class_counts["digit_3"] == 12 and dataset.image_shape == (1, 8, 8)
