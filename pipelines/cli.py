@@ -180,12 +180,13 @@ def export_main():
 
 
 def compare_main(argv=None):
-    """``synthbalance-compare DIR... [--out DIR]``."""
+    """``synthbalance-compare PATH... [--out DIR]``."""
     parser = argparse.ArgumentParser(
         prog="synthbalance-compare",
-        description="Aggregate the report.json files under run or sweep directories.",
+        description="Aggregate the report.json files under run or sweep directories (or "
+        "report.json files named one by one).",
     )
-    parser.add_argument("directories", nargs="+", metavar="DIR")
+    parser.add_argument("directories", nargs="+", metavar="PATH")
     parser.add_argument(
         "--out", default=".", help="where to write comparison.md, .html and .csv (default: .)"
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthbalance.pipelines.compare import friedman, holm, write_comparison
+from synthbalance.pipelines.compare import find_reports, friedman, holm, write_comparison
 from synthbalance.pipelines.compare.across import _bayesian_signed_rank
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.metrics import METRICS
@@ -298,3 +298,16 @@ def test_the_bayesian_signed_rank_gives_the_same_probabilities_every_time():
     first = _bayesian_signed_rank(deltas, 0.01)  # a Monte Carlo estimate, seeded
     assert _bayesian_signed_rank(deltas, 0.01) == first
     assert 0 < first["p_better"] < 1 and 0 < first["p_rope"] < 1
+
+
+def test_find_reports_takes_report_files_and_refuses_other_paths(planted):
+    runs = planted / "runs"
+    files = [runs / "d1" / "winner" / "report.json", runs / "d2" / "loser" / "report.json"]
+    reports, problems = find_reports(files)
+    assert [directory for directory, _ in reports] == [str(f.parent.resolve()) for f in files]
+    assert problems == []
+    (planted / "notes.txt").write_text("hello")
+    with pytest.raises(DataError, match="notes.txt: not a directory or a report's .json file"):
+        find_reports([planted / "notes.txt"])
+    with pytest.raises(DataError, match="nope: no such directory"):
+        find_reports([planted / "nope"])

@@ -12,12 +12,20 @@ def find_reports(directories):
     ``[(run directory, report)]``, and a line per report.json that could not be used
     (unreadable, truncated, or not a synthbalance report), naming its path.
 
-    A directory that does not exist is a DataError; so is finding no usable report.
+    A report's own JSON file may stand for its run directory. A path that does not exist,
+    or is neither a directory nor a .json file, is a DataError; so is finding no usable
+    report.
     """
     paths = []
     for directory in map(Path, directories):
+        if directory.is_file() and directory.suffix == ".json":
+            paths.append(directory)
+            continue
         if not directory.is_dir():
-            raise DataError(f"{directory}: no such directory")
+            problem = "no such directory" if not directory.exists() else (
+                "not a directory or a report's .json file"
+            )  # fmt: skip
+            raise DataError(f"{directory}: {problem}")
         paths += sorted(directory.rglob("report.json"))
     reports, problems = [], []
     for path in dict.fromkeys(p.resolve() for p in paths):
