@@ -121,12 +121,37 @@ def _check_destination(path, dataset):
         )
 
 
+# The dataset keys that name the user's own data on disk: files (path, files) and folders.
+SOURCE_FILES, SOURCE_FOLDERS = ("path", "files"), ("root",)
+
+
+def _refuse_overwriting_the_data(path, dataset_cfg):
+    """Refuse an ``export.path`` that is one of the dataset's own files or lies inside its
+    image folder: the export would replace (or add a class to) the data it was made from."""
+    destination = path.resolve()
+    for key in (*SOURCE_FILES, *SOURCE_FOLDERS):
+        value = dataset_cfg.get(key)
+        if value is None or value == "???":
+            continue
+        for source in [value] if isinstance(value, str) else list(value):
+            source = Path(str(source)).resolve()
+            inside = key in SOURCE_FOLDERS and destination.is_relative_to(source)
+            if destination == source or inside:
+                where = "is" if destination == source else "is inside"
+                raise DataError(
+                    f"{path}: export.path {where} the dataset's own dataset.{key} ({source}); "
+                    "the export would overwrite or add to the data it is made from: choose "
+                    "another path"
+                )
+
+
 def export(cfg) -> Path:
     """``synthbalance-export``: the dataset and generator of ``cfg``, exported to
     ``export.path`` (see ``export_dataset``)."""
     path = cfg.export.get("path")
     if not path:  # also "???": .get returns None for a missing value
         raise DataError("export.path is required, e.g. export.path=balanced.parquet")
+    _refuse_overwriting_the_data(Path(path), cfg.dataset)
     with naming_config_keys(sections(cfg, groups=("dataset", "generator"))):
         dataset = instantiate(cfg.dataset)
         check_dataset(dataset, n_splits=2)  # again below; here before the generator loads torch

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 import synthbalance as sb
 from synthbalance.pipelines import cli, evaluation, experiment, export, sweep
 from synthbalance.pipelines.app import run
-from synthbalance.pipelines.dataset import Dataset
+from synthbalance.pipelines.dataset import DataError, Dataset
 from synthbalance.pipelines.datasets import from_file, seed_case
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION
@@ -429,6 +429,30 @@ def compose_with(config, override):
     with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
         overrides = [*config.hydra.overrides.task, override]
         return compose("config", overrides=overrides, return_hydra_config=True)
+
+
+@pytest.mark.parametrize(
+    "source, destination, where",
+    [("file", "data.csv", "is the dataset's own dataset.path"),
+     ("file", "sub/../data.csv", "is the dataset's own dataset.path"),
+     ("heads", "b.csv", "is the dataset's own dataset.files"),
+     ("image_folder", "pictures/new_class", "is inside the dataset's own dataset.root")],
+)  # fmt: skip
+def test_an_export_never_overwrites_its_own_data(tmp_path, monkeypatch, source, destination,
+                                                  where):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    data = {"file": ["dataset.path=data.csv", "dataset.target=y"],
+            "heads": ["dataset.files=[a.csv,b.csv]"],
+            "image_folder": ["dataset.root=pictures"]}[source]  # fmt: skip
+    for name in ("data.csv", "a.csv", "b.csv"):
+        (tmp_path / name).write_text("x,y,label\n1,0,0\n2,1,1\n")
+    (tmp_path / "pictures").mkdir()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with initialize_config_module(config_module="synthbalance.conf", version_base="1.3"):
+        cfg = compose("export", [f"dataset={source}", *data, f"export.path={destination}"])
+    with pytest.raises(DataError, match=f"^{re.escape(destination)}: export.path {where} "):
+        export.export(cfg)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 # --- synthbalance-compare ---------------------------------------------------------------
