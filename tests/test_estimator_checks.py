@@ -59,7 +59,16 @@ def test_every_exported_sampler_is_checked():
                      "MSGGANSampler", "DDPMSampler"}  # fmt: skip
 
 
-@parametrize_with_checks(exported_samplers(), expected_failed_checks=expected_failed_checks)
+def _listed(mark):
+    """imblearn's ``parametrize_with_checks`` mark with its cases as a list: it passes a
+    generator, which pytest deprecates (an error from pytest 10)."""
+    names, cases = mark.mark.args
+    return pytest.mark.parametrize(names, list(cases), **mark.mark.kwargs)
+
+
+@_listed(
+    parametrize_with_checks(exported_samplers(), expected_failed_checks=expected_failed_checks)
+)
 def test_imblearn_checks(estimator, check):
     try:  # a third-party generator is checked where its optional extra is installed
         getattr(estimator, "check_installed", lambda: None)()
