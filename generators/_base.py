@@ -162,6 +162,13 @@ class BaseTorchSampler(BaseOverSampler):
         self.random_state = random_state
         self.verbose = verbose
 
+    def check_features(self, n_features):
+        """Refuse, before any fit, rows of ``n_features`` columns that this sampler's
+        settings cannot take (an image model without ``image_shape``, an ``image_shape``
+        that does not match the columns, …): the ValueError ``fit_resample`` would raise on
+        its first call. Leaves the sampler unchanged."""
+        self._check_architecture(n_features)
+
     def _check_X_y(self, X, y, accept_sparse=None):
         """As imbalanced-learn's, but categorical features may hold labels (strings)."""
         if self.categorical_features is None:

@@ -269,8 +269,11 @@ class StyleGANSampler(CGANSampler):
                 "StyleGANSampler generates images: it needs image_shape=(channels, height, "
                 "width). For tables use CGANSampler or WGANGPSampler."
             )
-        self._discriminator_steps = 0
         return super()._check_architecture(n_features)
+
+    def _fit_model(self, Z, y, rng):
+        self._discriminator_steps = 0  # R1's lazy schedule counts this fit's steps
+        return super()._fit_model(Z, y, rng)
 
     def _generator_network(self, n_features, n_classes):
         return StyleGenerator(

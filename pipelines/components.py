@@ -74,6 +74,11 @@ def for_dataset(generator, description, dataset):
             f"{list(dataset.categorical)} of dataset {dataset.name!r}: use smote (SMOTENC), "
             "ros or a torch generator"
         )
+    if hasattr(generator, "check_features"):  # the torch samplers: before any fold fits one
+        try:
+            generator.check_features(dataset.X.shape[1])
+        except ValueError as error:
+            raise DataError(f"generator {name!r}: {error}") from None
     if "categorical_features" in generator.get_params():
         used = generator.get_params()["categorical_features"]
         params = {**description.get("params", {}), "categorical_features": used}

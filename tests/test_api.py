@@ -160,6 +160,8 @@ BAD_INPUT = {
                       "generator must be an imbalanced-learn sampler"),
     "no predict_proba": (None, {"classifier": LinearSVC()}, TypeError,
                          "LinearSVC has no predict_proba"),
+    "image generator on a table": (None, {"generator": sb.MSGGANSampler()}, ValueError,
+                                   "generator 'MSGGANSampler': MSGGANSampler generates images"),
     "classifier by name": (None, {"classifier": "logreg"}, TypeError,
                            "got the text 'logreg'"),
     "ragged X": (lambda X, y: ([[1.0, 2.0], [3.0]] * (len(y) // 2), y), {}, ValueError,

@@ -203,6 +203,10 @@ BAD_INPUTS = {
         "a continuous target; synthbalance needs class labels",
     ),
     "bad parameter": (["generator.steps=0"], "generator.steps must be an int in the range"),
+    "image generator on a table": (
+        ["generator=stylegan"],
+        "generator 'stylegan': StyleGANSampler generates images",
+    ),
     "unknown categorical column": (
         ["dataset=file", "dataset.path={ok}", "dataset.target=y", "dataset.categorical=[zz]"],
         "declared categorical columns ['zz'] are not in the data",
@@ -245,6 +249,7 @@ def test_bad_input_one_line_error_no_output(tmp_path, case, script):
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.rglob("report.json")) and not list(tmp_path.rglob("out*"))
+    assert not list(tmp_path.rglob("config.sha256"))
 
 
 MODULES_AFTER_A_DATA_ERROR = """

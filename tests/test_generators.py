@@ -301,6 +301,12 @@ def test_image_shape_must_match_the_rows(images):
     X, y, _ = images
     with pytest.raises(ValueError, match=r"image_shape=\(1, 4, 4\) does not fit rows of"):
         CVAESampler(image_shape=(1, 4, 4), random_state=0, **TINY).fit_resample(X, y)
+    sampler = CVAESampler(image_shape=(1, 4, 4), random_state=0, **TINY)
+    before = dict(vars(sampler))
+    with pytest.raises(ValueError, match=r"image_shape=\(1, 4, 4\) does not fit rows of"):
+        sampler.check_features(X.shape[1])  # the same refusal, before any fit
+    assert vars(sampler) == before
+    CVAESampler(image_shape=(1, 8, 8), **TINY).check_features(X.shape[1])
     with pytest.raises(ValueError, match=r"image_shape=\(64,\) does not fit"):
         CVAESampler(image_shape=(64,), random_state=0, **TINY).fit_resample(X, y)
 
