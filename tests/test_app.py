@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -309,3 +310,19 @@ def test_selection_history_reaches_the_report(make_config, tmp_path):
     assert "## Checkpoint selection" in (tmp_path / "report.md").read_text()
     c2st = [r["quality"]["c2st_auc"] for r in records]
     assert report["quality"]["c2st_auc"]["mean"] == pytest.approx(np.mean(c2st))
+
+
+@pytest.mark.parametrize(
+    "script, first_line, example",
+    [("synthbalance", "synthbalance: does augmenting the minority class improve",
+      "synthbalance -m generator=none,smote,vae,cvae"),
+     ("synthbalance-export", "synthbalance-export: fit a generator on the whole dataset",
+      "synthbalance-export generator=smote export.path=balanced.parquet")],
+)  # fmt: skip
+def test_help_says_what_the_command_does_and_shows_examples(tmp_path, script, first_line,
+                                                            example):  # fmt: skip
+    result = cli(script, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(first_line)
+    assert "\n\n== Configuration groups ==" in result.stdout and example in result.stdout
+    assert not os.listdir(tmp_path)
