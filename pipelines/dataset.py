@@ -321,10 +321,13 @@ def check_dataset(dataset, n_splits):
         raise DataError(f"{where}: NaN or infinite values in feature columns {bad}")
     if pd.isna(pd.Series(dataset.y)).any():
         raise DataError(f"{where}: missing values in the target")
+    y = np.asarray(dataset.y)
+    if y.dtype.kind == "f" and np.isinf(y).any():
+        raise DataError(f"{where}: infinite values in the target")
     counts = dataset.class_counts
     if not counts:
         raise DataError(f"{where}: no rows")
-    if type_of_target(dataset.y) == "continuous" and min(counts.values()) < n_splits:
+    if min(counts.values()) < n_splits and type_of_target(dataset.y) == "continuous":
         # a regression target: every value its own class, the least frequent taken as the
         # minority, which would fail below on a minority count that names no real problem
         # (a few fractional labels with enough rows each, 0.5 and 1.5, are classes like any)

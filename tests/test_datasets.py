@@ -105,6 +105,7 @@ def _dataset(X, y, minority=1):
         (np.ones((20, 3)), np.r_[[0] * 17, [1] * 3], "3 minority samples"),
         (np.ones((20, 3)), np.linspace(0.05, 0.95, 20), "20 distinct non-integer values .*"
          "a continuous target; synthbalance needs class labels"),
+        (np.ones((20, 3)), np.r_[[0.0] * 15, [1.0] * 4, [np.inf]], "infinite values in the target"),
         (np.ones((20, 3)) + 1j, np.r_[[0] * 15, [1] * 5], r"complex values in feature columns "
          r"\['x0', 'x1', 'x2'\]"),
     ],
