@@ -224,8 +224,19 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
     """
     paths = [Path(files)] if isinstance(files, str | Path) else [Path(f) for f in files]
     classes = [p.stem for p in paths] if names is None else [str(n) for n in names]
-    if not paths or len(classes) != len(paths) or len(set(classes)) != len(classes):
-        raise DataError(f"dataset.names={classes} must name each of the {len(paths)} files once")
+    if not paths:
+        raise DataError("dataset.files is empty: give one CSV or Parquet file per class")
+    if len(classes) != len(paths):
+        raise DataError(f"dataset.names gives {len(classes)} names for {len(paths)} files")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        if names is None:
+            shared = [str(p) for p, c in zip(paths, classes, strict=True) if c in repeated]
+            raise DataError(
+                f"files {shared} would all be class {repeated[0]!r} (a file's class is its "
+                "name): give each its own with dataset.names=[...]"
+            )
+        raise DataError(f"dataset.names repeats {repeated}: each file needs its own class")
     if str(base) in classes:
         raise DataError(f"the base class {base!r} is also the class of a file")
     frames, truths = [], []
@@ -235,6 +246,11 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
             columns = ", ".join(map(str, frame.columns))
             raise DataError(f"{path}: no label column {label!r}; columns are {columns}")
         truths.append(_truth(frame.pop(label), path, label))
+        if not truths[-1].any():
+            raise DataError(
+                f"{path}: no row is true in label column {label!r}, so class "
+                f"{classes[len(truths) - 1]!r} has no example"
+            )
         if set(frame.columns) != set(frames[0].columns if frames else frame.columns):
             raise DataError(f"{path}: its feature columns differ from those of {paths[0]}")
         frames.append(frame[frames[0].columns] if frames else frame)

@@ -530,7 +530,10 @@ def test_heads_dataset_refuses_bad_files(head_files, tmp_path):
     frame.drop(columns="label").to_csv(tmp_path / "unlabelled.csv", index=False)
     frame.assign(label="maybe").to_csv(tmp_path / "maybe.csv", index=False)
     frame.drop(columns="w").to_csv(tmp_path / "fewer.csv", index=False)
+    frame.assign(label="false").to_csv(tmp_path / "none.csv", index=False)
     cases = {
+        "none.csv": "none.csv: no row is true in label column 'label', so class 'none' has no "
+        "example",
         "unlabelled.csv": "unlabelled.csv: no label column 'label'; columns are u, v, w",
         "maybe.csv": r"maybe.csv: label column 'label' must be true or false; found \['maybe'\]",
         "fewer.csv": "fewer.csv: its feature columns differ from those of .*a.csv",
@@ -538,8 +541,18 @@ def test_heads_dataset_refuses_bad_files(head_files, tmp_path):
     for name, message in cases.items():
         with pytest.raises(DataError, match=message):
             heads([head_files[0], tmp_path / name])
-    with pytest.raises(DataError, match=r"dataset.names=\['x'\] must name each of the 2 files"):
+    with pytest.raises(DataError, match="dataset.names gives 1 names for 2 files"):
         heads(head_files, names=["x"])
+    with pytest.raises(DataError, match=r"dataset.names repeats \['x'\]"):
+        heads(head_files, names=["x", "x"])
+    with pytest.raises(
+        DataError,
+        match=r"files \[.*a.csv', .*a.csv'\] would all be class 'a' "
+        r"\(a file's class is its name\): give each its own",
+    ):
+        heads([head_files[0], head_files[0]])
+    with pytest.raises(DataError, match="dataset.files is empty"):
+        heads([])
     with pytest.raises(ValueError, match="The 'files' parameter of heads must be .*Got 3"):
         heads(3)  # declared constraints, checked before any file is read
 
