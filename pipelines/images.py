@@ -76,11 +76,14 @@ def _one_digit_against_others(
             f"{name}: minority_digit={minority_digit} and majority_digits={majority} "
             "must be digits 0-9"
         )
-    if set(minority_digits) & set(majority) or not majority:
+    both = sorted(set(minority_digits) & set(majority))
+    if both:
         raise DataError(
-            f"{name}: majority_digits={majority} must be at least one digit other than "
-            f"minority_digit={minority_digit}"
+            f"{name}: digits {both} are both minority (minority_digit={minority_digit}) and "
+            f"majority (majority_digits={majority}); give majority_digits without them"
         )
+    if not majority:
+        raise DataError(f"{name}: majority_digits is empty; give at least one digit")
     if len(counts) != len(minority_digits) or len(set(minority_digits)) != len(minority_digits):
         raise DataError(
             f"{name}: n_minority={n_minority} needs one count per distinct minority digit "

@@ -76,7 +76,12 @@ def test_digits_other_choices():
     "kwargs, message",
     [
         ({"n_minority": 1000}, "n_minority=1000; between 1 and 183"),
-        ({"majority_digits": [3, 5]}, "other than minority_digit=3"),
+        (
+            {"majority_digits": [3, 5]},
+            r"digits \[3\] are both minority \(minority_digit=3\) "
+            r"and majority \(majority_digits=\[3, 5\]\); give majority_digits without them",
+        ),
+        ({"majority_digits": []}, "majority_digits is empty"),
         ({"minority_digit": 10}, "must be digits 0-9"),
     ],
 )
