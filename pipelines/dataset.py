@@ -80,7 +80,14 @@ class Dataset:
             prefix = "px" if image_shape is not None else "x"
             X = pd.DataFrame(X, columns=[f"{prefix}{i}" for i in range(X.shape[1])])
             if categorical is not None:
-                categorical = [X.columns[int(i)] for i in np.atleast_1d(categorical)]
+                indices = [int(i) for i in np.atleast_1d(categorical)]
+                outside = [i for i in indices if not -X.shape[1] <= i < X.shape[1]]
+                if outside:
+                    raise DataError(
+                        f"{where}: categorical column indices {outside} are outside X's "
+                        f"{X.shape[1]} columns (0 to {X.shape[1] - 1})"
+                    )
+                categorical = [X.columns[i] for i in indices]
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise DataError(

@@ -89,19 +89,19 @@ def _steps(estimator):
     return estimator.steps if isinstance(estimator, Pipeline) else []
 
 
-def check_classifier(classifier):
+def check_classifier(classifier, what="classifier"):
     """Refuse a classifier without ``fit`` and ``predict_proba`` (the metrics rank its
-    scores), naming its class."""
+    scores), naming its class; ``what`` is the argument it was given as."""
     if isinstance(classifier, str):
         raise TypeError(
-            f"classifier must be a scikit-learn classifier with predict_proba, got the text "
+            f"{what} must be a scikit-learn classifier with predict_proba, got the text "
             f"{classifier!r} (names such as 'logreg' are the command line's: classifier=logreg)"
         )
     final = final_step(classifier)
     missing = [m for m in ("fit", "predict_proba", "get_params") if not hasattr(final, m)]
     if missing:
         raise TypeError(
-            f"classifier {type(final).__name__} has no {', '.join(missing)}: synthbalance "
+            f"{what} {type(final).__name__} has no {', '.join(missing)}: synthbalance "
             "needs a scikit-learn classifier with predict_proba"
         )
     return check_params(classifier)

@@ -72,7 +72,9 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
         for name, (sampler, _) in prepared.items():
             check_neighbors(sampler, fits, f"generator {name!r}")
     if any(REGISTRY[m].ensemble for m in protocol.methods):
-        ensemble = check_classifier(default_ensemble() if ensemble is None else ensemble)
+        ensemble = check_classifier(
+            default_ensemble() if ensemble is None else ensemble, "ensemble"
+        )
         ensemble = fill_unset(ensemble, "estimator", estimator)
     else:
         ensemble = None

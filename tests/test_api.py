@@ -162,6 +162,12 @@ BAD_INPUT = {
                          "LinearSVC has no predict_proba"),
     "image generator on a table": (None, {"generator": sb.MSGGANSampler()}, ValueError,
                                    "generator 'MSGGANSampler': MSGGANSampler generates images"),
+    "ensemble by name": (None, {"ensemble": "brf"}, TypeError,
+                         "ensemble must be a scikit-learn classifier .* got the text 'brf'"),
+    "categorical index outside X": (
+        lambda X, y: (X.to_numpy(), y), {"categorical": [99]}, ValueError,
+        r"categorical column indices \[99\] are outside X's 5 columns \(0 to 4\)",
+    ),
     "classifier by name": (None, {"classifier": "logreg"}, TypeError,
                            "got the text 'logreg'"),
     "ragged X": (lambda X, y: ([[1.0, 2.0], [3.0]] * (len(y) // 2), y), {}, ValueError,
