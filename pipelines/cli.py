@@ -42,7 +42,11 @@ def one_line(error):
     text = " ".join(str(error).split()) or type(error).__name__
     cause = error.__cause__
     if isinstance(cause, OSError) and not isinstance(error, OSError):
-        text = f"{text}: {one_line(cause)}"  # logging's "Unable to configure handler 'file'"
+        # logging's "Unable to configure handler 'file'" hides the reason in its cause; a
+        # message of ours that already quotes its cause is not repeated
+        reason = one_line(cause)
+        if reason not in text:
+            text = f"{text}: {reason}"
     return text
 
 

@@ -169,8 +169,8 @@ def _read_table(path):
     try:
         return readers[path.suffix.lower()](path)
     except Exception as error:  # anything the reader raises is about this file's content
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path}: cannot be read as {kind}: {reason}") from None
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"{path}: cannot be read as {kind}: {reason}") from error
 
 
 @validate_params(
@@ -240,7 +240,7 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
     if str(base) in classes:
         raise DataError(f"the base class {base!r} is also the class of a file")
     frames, truths = [], []
-    for path in paths:
+    for path, class_ in zip(paths, classes, strict=True):
         frame = _read_table(path)
         if label not in frame.columns:
             columns = ", ".join(map(str, frame.columns))
@@ -248,8 +248,8 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
         truths.append(_truth(frame.pop(label), path, label))
         if not truths[-1].any():
             raise DataError(
-                f"{path}: no row is true in label column {label!r}, so class "
-                f"{classes[len(truths) - 1]!r} has no example"
+                f"{path}: no row is true in label column {label!r}, so class {class_!r} has "
+                "no example"
             )
         if set(frame.columns) != set(frames[0].columns if frames else frame.columns):
             raise DataError(f"{path}: its feature columns differ from those of {paths[0]}")

@@ -131,7 +131,7 @@ def _refuse_overwriting_the_data(path, dataset_cfg):
     destination = path.resolve()
     for key in (*SOURCE_FILES, *SOURCE_FOLDERS):
         value = dataset_cfg.get(key)
-        if value is None or value == "???":
+        if value is None:  # also a missing "???": DictConfig.get gives None
             continue
         for source in [value] if isinstance(value, str) else list(value):
             source = Path(str(source)).resolve()

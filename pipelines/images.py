@@ -117,7 +117,7 @@ def _flat_image(folder, index):
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DataError(
             f"{folder.samples[index][0]}: cannot be read as an image ({reason})"
-        ) from None
+        ) from error
     return image.numpy().reshape(-1)
 
 
@@ -153,7 +153,7 @@ def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None)
     except FileNotFoundError as error:  # no class folder, or a class folder without images
         raise DataError(
             f"{root}: no images to load, one sub-folder of images per class is expected ({error})"
-        ) from None  # the message holds the cause's
+        ) from error
     counts = Counter(folder.classes[target] for target in folder.targets)
     if len(counts) != 2:
         raise DataError(

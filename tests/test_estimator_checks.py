@@ -62,8 +62,8 @@ def test_every_exported_sampler_is_checked():
 def _listed(mark):
     """imblearn's ``parametrize_with_checks`` mark with its cases as a list: it passes a
     generator, which pytest deprecates (an error from pytest 10)."""
-    names, cases = mark.mark.args
-    return pytest.mark.parametrize(names, list(cases), **mark.mark.kwargs)
+    names, cases = mark.args
+    return pytest.mark.parametrize(names, list(cases), **mark.kwargs)
 
 
 @_listed(

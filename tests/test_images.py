@@ -161,10 +161,28 @@ def test_image_folder_names_an_image_it_cannot_read(tmp_path):
 
 
 def test_image_folder_without_class_folders_says_so_once(tmp_path):
+    from synthbalance.pipelines.cli import one_line
+
     with pytest.raises(DataError) as refused:
         image_folder(tmp_path)
-    assert refused.value.__cause__ is None  # the CLI would print the cause's text again
-    assert str(refused.value).count("Couldn't find any class folder") == 1
+    assert isinstance(refused.value.__cause__, FileNotFoundError)  # the chain is kept
+    assert one_line(refused.value).count("Couldn't find any class folder") == 1  # the CLI's line
+
+
+def test_the_cli_line_adds_an_os_error_cause_only_when_the_message_lacks_it():
+    from synthbalance.pipelines.cli import one_line
+
+    cause = PermissionError(13, "Permission denied", "log.txt")
+    try:
+        raise ValueError("Unable to configure handler 'file'") from cause
+    except ValueError as wrapped:
+        assert one_line(wrapped) == (
+            "Unable to configure handler 'file': [Errno 13] Permission denied: 'log.txt'"
+        )
+    try:
+        raise DataError(f"log.txt: cannot be read ({cause})") from cause
+    except DataError as quoted:
+        assert one_line(quoted) == f"log.txt: cannot be read ({cause})"
 
 
 def test_configs_compose_and_load(make_config, tmp_path):

@@ -21,11 +21,10 @@ def find_reports(directories):
         if directory.is_file() and directory.suffix == ".json":
             paths.append(directory)
             continue
+        if not directory.exists():
+            raise DataError(f"{directory}: no such directory")
         if not directory.is_dir():
-            problem = "no such directory" if not directory.exists() else (
-                "not a directory or a report's .json file"
-            )  # fmt: skip
-            raise DataError(f"{directory}: {problem}")
+            raise DataError(f"{directory}: not a directory or a report's .json file")
         paths += sorted(directory.rglob("report.json"))
     reports, problems = [], []
     for path in dict.fromkeys(p.resolve() for p in paths):
