@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.dataset import DataError, class_list
 from synthbalance.pipelines.estimators import fill_unset
 
 # Samplers that copy rows or treat every feature as categorical: categories stay valid.
@@ -97,7 +97,7 @@ def check_sampling_strategy(generator, dataset):
     if unknown:
         raise DataError(
             f"sampling_strategy names classes {unknown} that dataset {dataset.name!r} does "
-            f"not have; its classes are {sorted(labels)}"
+            f"not have; its classes are {class_list(dataset.class_counts)}"
         )
     if isinstance(strategy, dict):
         strategy = {labels[str(c)]: n for c, n in strategy.items()}

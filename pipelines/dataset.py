@@ -270,17 +270,25 @@ def _label_order(label):
     return (0, label, "") if isinstance(label, Number) else (1, 0, str(label))
 
 
+def class_list(labels):
+    """``labels`` as an error message lists a dataset's classes: numbers by value, then the
+    rest by text, the first ``SHOWN_CLASSES`` and how many more."""
+    shown = sorted(labels, key=_label_order)
+    listed = ", ".join(map(repr, map(_plain, shown[:SHOWN_CLASSES])))
+    return listed + (
+        f" and {len(shown) - SHOWN_CLASSES} more" if len(shown) > SHOWN_CLASSES else ""
+    )
+
+
 def _label(value, labels, what, where):
     """``value`` as one of ``labels``: Hydra parses "1" as int, a CSV may hold strings."""
     if value in labels:
         return value
     matches = [label for label in labels if str(label) == str(value)]
     if not matches:
-        shown = sorted(labels, key=_label_order)
-        listed = ", ".join(map(repr, map(_plain, shown[:SHOWN_CLASSES])))
-        more = f" and {len(shown) - SHOWN_CLASSES} more" if len(shown) > SHOWN_CLASSES else ""
         raise DataError(
-            f"{where}: {what} class {value!r} is not in the target; its classes are {listed}{more}"
+            f"{where}: {what} class {value!r} is not in the target; its classes are "
+            f"{class_list(labels)}"
         )
     return matches[0]
 

@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 
 from synthbalance.classifiers import SCORES, RejectOptionClassifier, has_logits
 from synthbalance.classifiers import TRAINED_SCORES as TRAINED
-from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.dataset import DataError, class_list
 from synthbalance.pipelines.estimators import final_step, with_seed
 from synthbalance.pipelines.parallel import ordered_map, plan
 
@@ -122,7 +122,7 @@ def with_unknown(dataset, unknown):
     if missing:
         raise DataError(
             f"{where}: dataset.unknown names classes {missing} that do not exist; its classes "
-            f"are {sorted(labels)}"
+            f"are {class_list(dataset.class_counts)}"
         )
     unknown = tuple(dict.fromkeys(labels[str(u)] for u in unknown))
     if len(labels) - len(unknown) < 2:
