@@ -38,9 +38,10 @@ def headline_comparisons(report, metric):
     ]
 
 
-def forest_figure(report, metrics=HEADLINE):
+def forest_figure(report, metrics=HEADLINE, title=True):
     """Every comparison's mean delta with its 95 % CI, one panel per metric: the rope band
-    shaded, each fold's delta as a dot, the interval coloured by its verdict."""
+    shaded, each fold's delta as a dot, the interval coloured by its verdict. ``title``: the
+    generator and dataset above the panels (off where the page around it already says so)."""
     plt = pyplot()
     rope = report["protocol"]["rope"]
     panels = [(m, headline_comparisons(report, m)) for m in metrics]
@@ -71,7 +72,9 @@ def forest_figure(report, metrics=HEADLINE):
         ax.set_title(f"{LABELS[metric]}: difference with 95 % CI (dots: folds)", fontsize="small")
         ax.tick_params(axis="x", labelsize="x-small")
     axes[0, 0].legend(loc="lower right", fontsize="x-small")
-    fig.suptitle(f"{report['generator']['name']} on {report['dataset']['name']}", fontsize="medium")
+    if title:
+        name = f"{report['generator']['name']} on {report['dataset']['name']}"
+        fig.suptitle(name, fontsize="medium")
     return fig
 
 

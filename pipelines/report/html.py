@@ -63,23 +63,25 @@ def png_uri(data):
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def figure_uri(fig, dpi=100):
-    """A matplotlib figure as a PNG ``data:`` URI (the figure is freed)."""
+def figure_uri(fig, dpi=100, *, whole=False):
+    """A matplotlib figure as a PNG ``data:`` URI (the figure is freed). ``whole``: grow the
+    image to hold whatever is drawn outside the axes (as ``io.save_figure``)."""
     buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if whole else None)
     pyplot().close(fig)
     return png_uri(buffer.getvalue())
 
 
 def forest_uris(report):
-    """``figures.forest_figure`` of each headline metric, sized for the page's first screen."""
+    """``figures.forest_figure`` of each headline metric, sized for the page's first screen
+    and untitled: the page's heading names the generator and dataset."""
     uris = []
     for metric in HEADLINE:
-        fig = figures.forest_figure(report, metrics=(metric,))
+        fig = figures.forest_figure(report, metrics=(metric,), title=False)
         height = fig.get_size_inches()[1]
         fig.set_size_inches(FOREST_SIZE[0], min(height, FOREST_SIZE[1]))
-        uris.append(figure_uri(fig))
+        uris.append(figure_uri(fig, whole=True))  # the verdicts right of the axes
     return uris
 
 
