@@ -85,11 +85,10 @@ def projected_effect(sd, n_splits, n_repeats, n_train, n_test, power=POWER):
 def bayesian_correlated_ttest(deltas, rope, n_repeats, sign=1):
     """P(better), P(within rope), P(worse) for paired per-fold ``deltas`` (method - reference)
     under the Bayesian correlated t-test (Benavoli et al. 2017), via baycomp; ``sign`` -1
-    where lower is better."""
+    where lower is better. With ``rope=0`` baycomp gives no rope probability: it is 0."""
     import baycomp
 
     deltas = sign * np.asarray(deltas, dtype=float)
-    p_better, p_rope, p_worse = baycomp.two_on_single(
-        deltas, np.zeros_like(deltas), rope=rope, runs=n_repeats
-    )
+    found = baycomp.two_on_single(deltas, np.zeros_like(deltas), rope=rope, runs=n_repeats)
+    p_better, p_rope, p_worse = found if len(found) == 3 else (found[0], 0.0, found[1])
     return {"p_better": float(p_better), "p_rope": float(p_rope), "p_worse": float(p_worse)}

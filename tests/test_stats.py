@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from synthbalance.pipelines.stats import corrected_ttest, verdict
+from synthbalance.pipelines.stats import bayesian_correlated_ttest, corrected_ttest, verdict
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,15 @@ def test_lower_is_better_metrics_improve_downwards():
     assert verdict(-0.005, 0.005, 0.01, sign=-1) == "equivalent"
     result = corrected_ttest([-0.05, -0.06, -0.04, -0.05], 100, 25, rope=0.01, sign=-1)
     assert result["verdict"] == "improves" and result["delta_mean"] < 0
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_the_bayesian_test_takes_a_rope_of_zero(sign):
+    # baycomp returns two probabilities, not three, when the rope is 0
+    deltas = sign * np.array([0.03, 0.05, 0.02, 0.04, 0.06, 0.03, 0.05, 0.04, 0.02, 0.05])
+    result = bayesian_correlated_ttest(deltas, rope=0, n_repeats=2)
+    assert result["p_rope"] == 0
+    assert result["p_better"] + result["p_worse"] == pytest.approx(1)
+    assert (result["p_better"] > 0.99) == (sign == 1)
+    with_rope = bayesian_correlated_ttest(deltas, rope=0.01, n_repeats=2)
+    assert with_rope["p_rope"] > 0
