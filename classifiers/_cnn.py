@@ -219,11 +219,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs at least two classes; y holds one class "
                 f"({self.classes_[0]!r})."
             )
-        self.image_shape_ = self._image_shape(X.shape[1])
-        channels = check_widths("channels", self.channels)
-        if not channels:
-            raise ValueError("channels must be positive integers, at least one block; got []")
-
+        self.image_shape_, channels = self._architecture(X.shape[1])
         rng = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
         self.module_ = build_module(
@@ -296,6 +292,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class of each row."""
         proba = self.predict_proba(X)  # first: raises NotFittedError before fit
         return self.classes_[proba.argmax(axis=1)]
+
+    def check_features(self, n_features):
+        """Refuse, before any fit, rows of ``n_features`` columns that ``fit`` would refuse
+        whatever their labels (an ``image_shape`` that does not fit them, no conv block) and
+        a device this machine does not have: the ValueError ``fit`` would raise."""
+        self._architecture(n_features)
+        resolve_device(self.device)
+
+    def _architecture(self, n_features):
+        """``(image shape, channels)`` for rows of ``n_features``, checked."""
+        channels = check_widths("channels", self.channels)
+        if not channels:
+            raise ValueError("channels must be positive integers, at least one block; got []")
+        return self._image_shape(n_features), channels
 
     def _image_shape(self, n_features):
         if self.image_shape is None:

@@ -134,8 +134,9 @@ def load_weights(trunk, path):
         raise ValueError(f"trunk_weights={str(path)!r}: no such file") from None
     except Exception as error:  # pickle, zip and torch errors: not a readable state dict
         raise ValueError(
-            f"trunk_weights={str(path)!r} is not a state dict that torch.load(weights_only=True) "
-            f"reads: {_one_line(error)}"
+            f"trunk_weights={str(path)!r} is not a state dict saved by torch.save(trunk."
+            f"state_dict(), path) (torch.load(weights_only=True) fails: "
+            f"{type(error).__name__}: {_one_line(error)})"
         ) from None
     if not isinstance(state, dict):
         raise ValueError(
@@ -376,6 +377,18 @@ class MultiHeadClassifier(ClassifierMixin, BaseEstimator):
         self.module_, self.loss_history_ = self._train(X, targets, weight, count, rng)
         return self
 
+    def check_features(self, n_features):
+        """Refuse, before any fit, what ``fit`` would refuse of rows of ``n_features``
+        columns whatever their labels: a device this machine does not have, an
+        ``image_shape`` that does not fit the rows, a trunk that cannot be built (its
+        ``trunk_weights`` unreadable or not fitting it, ``trainable_layers`` beyond its
+        layers, an output the heads cannot take). The ValueError ``fit`` would raise; the
+        classifier is left unchanged (the trunk is built and dropped, the global RNG
+        untouched)."""
+        resolve_device(self.device)
+        image_shape = self._image_shape(n_features)
+        build_module(lambda: self._network(n_features, 1, image_shape), 0, "cpu")
+
     def head_proba(self, X):
         """Every head's probability that a row is of its class rather than the base class.
 
@@ -559,7 +572,7 @@ class MultiHeadClassifier(ClassifierMixin, BaseEstimator):
             return check_image_shape(self.image_shape, n_features)
         return None
 
-    def _network(self, n_features, n_heads):
+    def _network(self, n_features, n_heads, image_shape):
         """The trunk (built, or a copy of the given module; its weights loaded and its
         lower layers frozen) and ``n_heads`` heads fitted to its output size."""
         if isinstance(self.trunk, nn.Module):
@@ -568,7 +581,7 @@ class MultiHeadClassifier(ClassifierMixin, BaseEstimator):
             channels = check_widths("channels", self.channels)
             if not channels:
                 raise ValueError("channels must be positive integers, at least one block; got []")
-            trunk = ConvTrunk(self.image_shape_, channels)
+            trunk = ConvTrunk(image_shape, channels)
         else:
             trunk = mlp(n_features, check_widths("hidden_dims", self.hidden_dims))
         if self.trunk_weights is not None:
@@ -582,7 +595,7 @@ class MultiHeadClassifier(ClassifierMixin, BaseEstimator):
         """``(module, loss history)``: a network with one head per column of ``targets``
         trained on the rows of ``X``."""
         module = build_module(
-            lambda: self._network(X.shape[1], targets.shape[1]),
+            lambda: self._network(X.shape[1], targets.shape[1], self.image_shape_),
             rng.randint(_SEED_MAX),
             self.device_,
         )

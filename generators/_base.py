@@ -166,8 +166,10 @@ class BaseTorchSampler(BaseOverSampler):
         """Refuse, before any fit, rows of ``n_features`` columns that this sampler's
         settings cannot take (an image model without ``image_shape``, an ``image_shape``
         that does not match the columns, …): the ValueError ``fit_resample`` would raise on
-        its first call. Leaves the sampler unchanged."""
+        its first call, or a device this machine does not have. Leaves the sampler
+        unchanged."""
         self._check_architecture(n_features)
+        resolve_device(self.device)
 
     def _check_X_y(self, X, y, accept_sparse=None):
         """As imbalanced-learn's, but categorical features may hold labels (strings)."""

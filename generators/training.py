@@ -21,13 +21,24 @@ from tqdm.auto import tqdm
 
 
 def resolve_device(device):
-    """``"auto"`` means CUDA when available, else CPU; anything else goes to ``torch.device``."""
+    """``"auto"`` means CUDA when available, else CPU; anything else goes to ``torch.device``.
+    A CUDA device this machine does not have is a ValueError naming it, not torch's
+    RuntimeError at the first tensor moved there."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as error:
         raise ValueError(f"device={device!r} is not a torch device ({error}).") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (resolved.index or 0) >= count:
+            found = f"{count} CUDA device(s)" if count else "no CUDA device"
+            raise ValueError(
+                f"device={device!r}, but torch finds {found} here; use device='auto' "
+                "(CUDA when available) or device='cpu'"
+            )
+    return resolved
 
 
 def check_image_shape(image_shape, n_features):

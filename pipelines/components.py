@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from synthbalance.pipelines.dataset import DataError, class_list
-from synthbalance.pipelines.estimators import fill_unset
+from synthbalance.pipelines.estimators import check_features, fill_unset
 
 # Samplers that copy rows or treat every feature as categorical: categories stay valid.
 _CATEGORY_SAFE = (RandomOverSampler, SMOTEN)
@@ -74,11 +74,7 @@ def for_dataset(generator, description, dataset):
             f"{list(dataset.categorical)} of dataset {dataset.name!r}: use smote (SMOTENC), "
             "ros or a torch generator"
         )
-    if hasattr(generator, "check_features"):  # the torch samplers: before any fold fits one
-        try:
-            generator.check_features(dataset.X.shape[1])
-        except ValueError as error:
-            raise DataError(f"generator {name!r}: {error}") from None
+    check_features(generator, dataset.X.shape[1], f"generator {name!r}")
     if "categorical_features" in generator.get_params():
         used = generator.get_params()["categorical_features"]
         params = {**description.get("params", {}), "categorical_features": used}

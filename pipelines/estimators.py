@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import has_fit_parameter
 
-from synthbalance.pipelines.dataset import one_hot_columns
+from synthbalance.pipelines.dataset import DataError, one_hot_columns
 
 # Parameters that components.for_dataset sets from the data when they are None.
 FILLED_FROM_DATA = ("categorical_features", "image_shape")
@@ -47,6 +47,19 @@ def check_params(estimator):
         params = {k: v for k, v in params.items() if not (v is None and k in FILLED_FROM_DATA)}
         validate_parameter_constraints(constraints, params, caller_name=type(step).__name__)
     return estimator
+
+
+def check_features(estimator, n_features, name):
+    """Let ``estimator`` refuse rows of ``n_features`` columns before any fold fits it, when
+    it can tell (its ``check_features``: the torch samplers and classifiers check their
+    image shape, architecture and device): a DataError prefixed with ``name``."""
+    check = getattr(estimator, "check_features", None)
+    if check is None:
+        return
+    try:
+        check(n_features)
+    except ValueError as error:
+        raise DataError(f"{name}: {error}") from None
 
 
 def check_neighbors(sampler, fit_labels, name="generator", where="a training part"):

@@ -10,6 +10,7 @@ from synthbalance.pipelines.components import for_dataset
 from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.estimators import (
     check_classifier,
+    check_features,
     check_neighbors,
     check_sampler,
     default_ensemble,
@@ -60,6 +61,7 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     if dataset.image_shape is not None:  # image models learn the shape from the data
         estimator = fill_unset(estimator, "image_shape", tuple(dataset.image_shape))
     estimator = with_base_class(estimator, dataset.base_class)  # multi-head models
+    check_features(estimator, dataset.X.shape[1], f"classifier {description['name']!r}")
     check_open_set(dataset, estimator, protocol.open_set)
     prepared = {name: for_dataset(*pair, dataset) for name, pair in generators.items()}
     n_classes = len(dataset.known_classes)

@@ -64,18 +64,21 @@ def completed_report(directory, digest):
 
 
 def recorded_hash(directory):
-    """The config hash a run directory records: its ``config.sha256``, else the
-    ``config_sha256`` of its report.json; None when neither says."""
+    """The config hash of the report a run directory holds: its report.json's
+    ``config_sha256``, else the directory's ``config.sha256``; None when neither says. The
+    report comes first: ``config.sha256`` names the config of the last run started there,
+    which may have failed before replacing the report of another."""
     directory = Path(directory)
-    try:
-        return (directory / HASH_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
-        pass
     try:
         report = json.loads((directory / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        report = None
+    if isinstance(report, dict) and report.get("config_sha256"):
+        return report["config_sha256"]
+    try:
+        return (directory / HASH_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
         return None
-    return report.get("config_sha256") if isinstance(report, dict) else None
 
 
 def check_run_directory(directory, digest, overwrite=False, announce=True):

@@ -130,6 +130,18 @@ JOB_MISTAKES = {
                       "that are not ('abc', '?'); clean them, or declare the column categorical"),
     "a directory as the file": ([*FILE, "dataset.path={directory}"], "a directory; dataset.path "
                                 "names a .csv or .parquet file"),
+    # cuda:99: a device no machine has, so the case holds on one with a GPU too
+    "generator device": (["generator.device=cuda:99"], "generator 'cvae': device='cuda:99', but "
+                         "torch finds "),
+    "classifier device": (["classifier=multihead_mlp", "classifier.device=cuda:99"],
+                          "classifier 'multihead_mlp': device='cuda:99', but torch finds "),
+    "cnn device": (["classifier=cnn", "classifier.device=cuda:99"], "classifier 'cnn': device="),
+    "trunk weights": (["classifier=multihead_mlp", "classifier.trunk_weights={missing}"],
+                      "classifier 'multihead_mlp': trunk_weights='{missing}': no such file"),
+    "not a state dict": (["classifier=multihead_mlp", "classifier.trunk_weights={stray}"],
+                         "is not a state dict saved by torch.save(trunk.state_dict(), path)"),
+    "trainable layers": (["classifier=multihead_mlp", "classifier.trainable_layers=9"],
+                         "trainable_layers=9, but the trunk has 2 layers with weights"),
 }  # fmt: skip
 
 
@@ -140,12 +152,14 @@ def test_a_mistake_ends_the_job_in_one_line_before_any_fold(job, tmp_path, case)
         "only_target": _csv(tmp_path).parent / "only_target.csv",
         "stray": _csv(tmp_path, "stray.csv", c=STRAY),
         "directory": tmp_path / "images",
+        "missing": tmp_path / "trunk.pt",
     }
     pd.read_csv(_csv(tmp_path))[["y"]].to_csv(files["only_target"], index=False)
     files["directory"].mkdir()
     before = {str(p) for p in tmp_path.rglob("*")}
     code, stderr = job(*(o.format(**files) for o in overrides))
     assert code == 1
+    message = message.format(**files)
     assert one_line(stderr).startswith("synthbalance: error: ") and message in stderr, stderr
     assert written(tmp_path, before) == []
 
@@ -186,6 +200,10 @@ API_MISTAKES = {
     "k_neighbors": ({"generator": SMOTE(k_neighbors=20)}, "k_neighbors=20 needs more than 20"),
     "no features": ({"X": np.empty((330, 0))}, "no feature columns"),
     "stray strings": ({"X": "stray"}, "column 'x0' holds numbers and 2 cells"),
+    "generator device": ({"generator": sb.CVAESampler(device="cuda:99")},
+                         "generator 'CVAESampler': device='cuda:99', but torch finds"),
+    "classifier device": ({"classifier": sb.MultiHeadClassifier(device="cuda:99")},
+                          "classifier 'MultiHeadClassifier': device='cuda:99', but torch finds"),
 }  # fmt: skip
 
 
@@ -408,6 +426,19 @@ def test_another_configs_run_directory_is_refused_unless_overwrite(make_config, 
                             "overwrite=true"))  # fmt: skip
     assert other["config_sha256"] != first["config_sha256"]
     assert json.loads((tmp_path / "report.json").read_text())["protocol"]["seed"] == 1
+
+
+def test_a_run_that_failed_in_its_folds_leaves_the_directory_to_its_report(make_config, tmp_path):
+    smote = ["generator=smote", "evaluation.quality.enabled=false"]
+    first = run(make_config(*smote))
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(AssertionError, match="a fold"):
+        patch.setattr(experiment, "run_folds", _no_fold)
+        run(make_config(*smote, "seed=1", "overwrite=true"))  # fails before replacing it
+    assert json.loads((tmp_path / "report.json").read_text())["protocol"]["seed"] == 0
+    # the report is the first config's: that config may run there again without overwrite
+    assert run(make_config(*smote))["config_sha256"] == first["config_sha256"]
+    with pytest.raises(ValueError, match="holds the report.json of another config"):
+        run(make_config(*smote, "seed=1"))
 
 
 def test_another_configs_run_directory_is_refused_before_hydra_writes_to_it(
