@@ -15,6 +15,7 @@ detectors (higher = more in-distribution); pytorch-ood's detectors return the sa
 negated.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -225,6 +226,7 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
                 f"score={self.score!r} needs logits: {type(self.estimator).__name__} has "
                 "neither logits nor decision_function; use score='msp'"
             )
+        self.check_rows(y)
         rng = check_random_state(self.random_state)
         fit_rows, calibration_rows = calibration_split(y, self.validation_fraction, rng)
         X_fit, codes = X[fit_rows], encoder.transform(y[fit_rows])
@@ -246,11 +248,6 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             covariance = self.covariance_estimator or LedoitWolf()
             self.precision_ = clone(covariance).fit(features - self.means_[codes]).precision_
         if self.score == "knn":
-            if self.n_neighbors > len(codes):
-                raise ValueError(
-                    f"score='knn' with n_neighbors={self.n_neighbors} needs at least that "
-                    f"many fit rows; got {len(codes)}"
-                )
             features = _knn_features(self.estimator_, X_fit)
             self.neighbors_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(features)
         self.threshold_ = -np.inf
@@ -328,8 +325,33 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         proba = self.estimator_.predict_proba(X)[:, : len(self.classes_)]
         return proba / np.maximum(proba.sum(axis=1, keepdims=True), np.finfo(float).tiny)
 
+    def check_rows(self, y):
+        """Refuse known rows of classes ``y`` too few for ``fit``'s split (the threshold
+        part holds ``ceil(validation_fraction * n)`` rows; each part needs a row of every
+        class) or for ``knn``'s ``n_neighbors`` among the fit part: the ValueError ``fit``
+        would raise, before anything is trained (``check_open_set`` calls it for every
+        training part of a run)."""
+        counts = np.unique(np.asarray(y), return_counts=True)[1]
+        n = int(counts.sum())
+        n_calibration = math.ceil(self.validation_fraction * n)
+        n_fit = n - n_calibration
+        if min(n_fit, n_calibration) < len(counts) or counts.min() < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} splits {n} known rows into "
+                f"{n_fit} to fit and {n_calibration} to choose the threshold; each part needs "
+                f"a row of each of the {len(counts)} classes (the smallest class has "
+                f"{counts.min()} row(s))"
+            )
+        if self.score == "knn" and self.n_neighbors > n_fit:
+            raise ValueError(
+                f"score='knn' with n_neighbors={self.n_neighbors} needs at least that many "
+                f"fit rows; {n} known rows leave {n_fit} (validation_fraction="
+                f"{self.validation_fraction})"
+            )
+
     def predict(self, X):
         """The most probable known class, or ``unknown_label`` where the row is rejected."""
+        check_is_fitted(self)
         closed = self.classes_[self.predict_proba(X).argmax(axis=1)]
         accepted = self.decision_function(X) >= 0
         unknown = np.asarray(self.unknown_label)

@@ -62,7 +62,7 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
         estimator = fill_unset(estimator, "image_shape", tuple(dataset.image_shape))
     estimator = with_base_class(estimator, dataset.base_class)  # multi-head models
     check_features(estimator, dataset.X.shape[1], f"classifier {description['name']!r}")
-    check_open_set(dataset, estimator, protocol.open_set)
+    check_open_set(dataset, estimator, protocol.open_set, protocol)
     prepared = {name: for_dataset(*pair, dataset) for name, pair in generators.items()}
     n_classes = len(dataset.known_classes)
     methods = applicable(protocol.methods, n_classes)

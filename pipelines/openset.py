@@ -144,9 +144,10 @@ def with_unknown(dataset, unknown):
     return dataclasses.replace(dataset, unknown=unknown, minority=minority)
 
 
-def check_open_set(dataset, classifier, check):
+def check_open_set(dataset, classifier, check, protocol=None):
     """Refuse, before any fold runs, what the open-set methods cannot do with ``classifier``
-    (logits for max_logit and energy), and outlier files that cannot be read; returns
+    (logits for max_logit and energy), training parts (of ``protocol``'s folds) too small
+    for the threshold split or ``knn``, and outlier files that cannot be read; returns
     ``{source: rows}`` of the outliers given as files or folders."""
     if not dataset.unknown:
         return {}
@@ -157,6 +158,17 @@ def check_open_set(dataset, classifier, check):
             f"open_set.scores {needs_logits} need logits: classifier {type(final).__name__} "
             "has neither logits nor decision_function; leave them out of open_set.scores"
         )
+    if protocol is not None:
+        wrapper = RejectOptionClassifier(
+            classifier, score="knn" if "knn" in check.scores else MSP,
+            validation_fraction=check.validation_fraction, n_neighbors=check.n_neighbors,
+        )  # fmt: skip
+        y = np.asarray(dataset.y)
+        for train, _ in protocol.folds(y):
+            try:
+                wrapper.check_rows(y[train][~np.isin(y[train], list(dataset.unknown))])
+            except ValueError as error:
+                raise DataError(f"open_set, on a training part of the folds: {error}") from None
     if any(s in TRAINED for s in check.scores):
         return {o: load_outliers(o, dataset) for o in check.outliers if o not in SYNTHETIC}
     return {}

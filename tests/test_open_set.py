@@ -9,6 +9,7 @@ from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 
 import synthbalance as sb
+from synthbalance.pipelines import experiment
 from synthbalance.pipelines.app import run
 from synthbalance.pipelines.openset import OPEN_SET_METRICS, OpenSetCheck, with_unknown
 from synthbalance.pipelines.report import check_report
@@ -132,6 +133,30 @@ def test_unknown_minority_classes_leave_the_list(data):
 def test_bad_open_set_settings(settings, message):
     with pytest.raises(ValueError, match=message):
         OpenSetCheck(**settings)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"validation_fraction": 0.995}, r"validation_fraction=0.995 splits \d+ known rows into "
+                                         r"\d+ to fit and \d+ to choose the threshold"),
+        ({"scores": ["msp", "knn"], "n_neighbors": 10**5}, "n_neighbors=100000 needs at least"),
+    ],
+)  # fmt: skip
+def test_training_parts_too_small_for_the_open_set_are_refused_before_any_fold(
+    data, settings, message, monkeypatch
+):
+    X, y = data
+    monkeypatch.setattr(experiment, "run_folds", _no_fold)
+    with pytest.raises(
+        sb.DataError, match="open_set, on a training part of the folds: .*" + message
+    ):
+        sb.evaluate(X, y, generator=_smote(), methods=["baseline"], base="a", unknown=["f"],
+                    open_set=settings)  # fmt: skip
+
+
+def _no_fold(*args, **kwargs):
+    raise AssertionError("a fold ran before the mistake was found")
 
 
 def test_logit_scores_need_logits_before_any_fold(data):

@@ -231,6 +231,24 @@ def test_knn_is_the_distance_to_the_kth_nearest_fit_row():
         sb.RejectOptionClassifier(LogisticRegression(), score="knn", n_neighbors=500).fit(X, y)
 
 
+def test_a_threshold_split_with_a_part_short_of_a_class_is_refused_naming_the_sizes():
+    X, y = np.random.RandomState(0).normal(size=(120, 3)), np.repeat([0, 1, 2], 40)
+    message = (
+        r"validation_fraction=0.01 splits 120 known rows into 118 to fit and 2 to choose the "
+        r"threshold; each part needs a row of each of the 3 classes"
+    )
+    with pytest.raises(ValueError, match=message):
+        sb.RejectOptionClassifier(LogisticRegression(), validation_fraction=0.01).fit(X, y)
+    sb.RejectOptionClassifier(LogisticRegression(), validation_fraction=0.025).fit(X, y)  # 3
+
+
+def test_predict_before_fit_is_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        sb.RejectOptionClassifier(LogisticRegression()).predict([[0.0, 1.0]])
+
+
 def test_knn_on_cnn_features_is_on_the_unit_sphere(one_torch_thread):
     rng = np.random.RandomState(0)
     X, y = rng.uniform(size=(60, 16)), np.repeat([0, 1, 2], 20)
