@@ -5,7 +5,7 @@ run cannot handle."""
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from numbers import Number
+from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,12 @@ class Dataset:
         """
         where = where or f"dataset {name!r}"
         if isinstance(X, pd.DataFrame):
+            repeated = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
+            if repeated:
+                raise DataError(
+                    f"{where}: X has repeated column names {repeated}; give every column a "
+                    "name of its own"
+                )
             X = without_saved_index(X, where)
         else:
             try:
@@ -80,7 +86,13 @@ class Dataset:
             prefix = "px" if image_shape is not None else "x"
             X = pd.DataFrame(X, columns=[f"{prefix}{i}" for i in range(X.shape[1])])
             if categorical is not None:
-                indices = [int(i) for i in np.atleast_1d(categorical)]
+                indices = np.atleast_1d(categorical).tolist()
+                if not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+                    raise DataError(
+                        f"{where}: categorical={indices}: X is an array, without column "
+                        f"names; give column indices (0 to {X.shape[1] - 1}) or pass X as a "
+                        "DataFrame"
+                    )
                 outside = [i for i in indices if not -X.shape[1] <= i < X.shape[1]]
                 if outside:
                     raise DataError(
@@ -98,7 +110,7 @@ class Dataset:
         return cls(
             name, X, y, minority=minority, target=target, categorical=categorical, base=base,
             kind="tabular" if image_shape is None else "image",
-            image_shape=None if image_shape is None else tuple(int(s) for s in image_shape),
+            image_shape=None if image_shape is None else _image_shape(image_shape, X, where),
         )  # fmt: skip
 
     @property
@@ -240,6 +252,19 @@ def _refuse_stray_text(values, column, where):
         f"({listed}); clean them, or declare the column categorical (categorical="
         f"[{column!r}]; dataset.categorical=[{column}] on the command line)"
     )
+
+
+def _image_shape(image_shape, X, where):
+    """``image_shape`` as (channels, height, width) of rows of ``X``'s columns, else a
+    DataError: checked here, whatever the models, not first by an image model in a fold."""
+    shape = np.atleast_1d(np.asarray(image_shape, dtype=object)).tolist()
+    sides = all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape)
+    if len(shape) != 3 or not sides or int(np.prod(shape)) != X.shape[1]:
+        raise DataError(
+            f"{where}: image_shape={tuple(shape)} does not fit rows of {X.shape[1]} features: "
+            f"give (channels, height, width) whose product is {X.shape[1]}"
+        )
+    return tuple(int(s) for s in shape)
 
 
 def without_saved_index(X, where="data"):

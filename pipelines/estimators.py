@@ -22,6 +22,7 @@ def check_sampler(sampler, name="generator"):
     """Refuse an object that is not an imbalanced-learn sampler (``fit_resample`` and
     ``get_params``), naming it, one whose optional library is missing (its
     ``check_installed``), and parameters its declared constraints do not allow."""
+    _refuse_a_class(sampler, name)
     if not (hasattr(sampler, "fit_resample") and hasattr(sampler, "get_params")):
         raise TypeError(
             f"{name} must be an imbalanced-learn sampler (with fit_resample and get_params), "
@@ -32,6 +33,16 @@ def check_sampler(sampler, name="generator"):
     if callable(installed):  # a third-party generator: its optional library is there
         installed()
     return sampler
+
+
+def _refuse_a_class(estimator, name):
+    """A class given where its instance belongs (``SMOTE`` for ``SMOTE()``): a TypeError
+    saying so, rather than ``get_params()`` missing ``self``."""
+    if isinstance(estimator, type):
+        raise TypeError(
+            f"{name} must be an instance, got the class {estimator.__name__}: write "
+            f"{estimator.__name__}()"
+        )
 
 
 def check_params(estimator):
@@ -110,6 +121,7 @@ def check_classifier(classifier, what="classifier"):
             f"{what} must be a scikit-learn classifier with predict_proba, got the text "
             f"{classifier!r} (names such as 'logreg' are the command line's: classifier=logreg)"
         )
+    _refuse_a_class(classifier, what)
     final = final_step(classifier)
     missing = [m for m in ("fit", "predict_proba", "get_params") if not hasattr(final, m)]
     if missing:

@@ -204,6 +204,17 @@ API_MISTAKES = {
                          "generator 'CVAESampler': device='cuda:99', but torch finds"),
     "classifier device": ({"classifier": sb.MultiHeadClassifier(device="cuda:99")},
                           "classifier 'MultiHeadClassifier': device='cuda:99', but torch finds"),
+    "a sampler class": ({"generator": SMOTE}, "generator must be an instance, got the class "
+                        "SMOTE: write SMOTE()"),
+    "a classifier class": ({"classifier": LogisticRegression}, "classifier must be an instance"),
+    "repeated columns": ({"X": lambda X: pd.DataFrame(X, columns=["a", "a", "b", "b"])},
+                         "X has repeated column names ['a', 'b']"),
+    "column names of an array": ({"X": lambda X: X.to_numpy(), "categorical": ["x0"]},
+                                 "categorical=['x0']: X is an array, without column names; "
+                                 "give column indices (0 to 3)"),
+    "image shape": ({"image_shape": (1, 2, 3)}, "image_shape=(1, 2, 3) does not fit rows of 4 "
+                    "features"),
+    "2-D image shape": ({"image_shape": (2, 2)}, "image_shape=(2, 2) does not fit"),
 }  # fmt: skip
 
 
@@ -214,8 +225,10 @@ def test_the_api_raises_before_any_fold(data, case, monkeypatch):
     X = arguments.pop("X", X)
     if isinstance(X, str):
         X = pd.DataFrame({"x0": ["1.5"] * 328 + ["abc", "?"], "x1": np.arange(330.0)})
+    elif callable(X):
+        X = X(data[0])
     monkeypatch.setattr(experiment, "run_folds", _no_fold)
-    with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         sb.evaluate(X, y, **{"generator": SMOTE(), **SMALL, **arguments})
 
 
