@@ -117,9 +117,19 @@ def ordered_map(function, argument_tuples, *, workers=1, threads=None):
 
 def _with_threads(threads, function, arguments):
     """Run ``function(*arguments)`` in a worker whose thread pools are limited first (a
-    worker is a process of ours: setting its process-global thread counts is safe)."""
+    worker is a process of ours: setting its process-global thread counts is safe).
+
+    tqdm's write lock is made a thread lock: tqdm otherwise creates a multiprocessing lock
+    (a named semaphore) at its first bar, even a disabled one, which a worker killed on
+    Ctrl-C never releases, and the resource tracker then reports it leaked on stderr after
+    the one-line message. A worker's bars are off; nothing shares the lock with it."""
+    import threading
+
+    from tqdm import tqdm
+
     from synthbalance.pipelines.sweep import limit_threads
 
+    tqdm.set_lock(threading.RLock())
     limit_threads(threads)
     return function(*arguments)
 

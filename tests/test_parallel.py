@@ -113,6 +113,23 @@ def test_an_error_in_a_worker_reaches_the_caller_as_it_is():
         sb.evaluate(X, y, generator=Broken(), n_splits=2, n_repeats=1, n_jobs=2)
 
 
+def _tqdm_lock_after_a_bar(i):
+    from tqdm import tqdm
+
+    for _ in tqdm(range(2), disable=True):  # a disabled bar creates the lock too
+        pass
+    lock = tqdm.get_lock()
+    return type(getattr(lock, "mp_lock", lock)).__module__
+
+
+def test_workers_hold_no_multiprocessing_lock_that_a_ctrl_c_would_leak():
+    # a worker killed on Ctrl-C never releases a named semaphore: the resource tracker
+    # then printed "There appear to be 2 leaked semaphore objects" after the one-line message
+    modules = list(parallel.ordered_map(_tqdm_lock_after_a_bar, [(0,), (1,)], workers=2,
+                                        threads=1))  # fmt: skip
+    assert modules == ["_thread"] * 2, modules
+
+
 def test_the_cli_runs_folds_in_workers_and_refuses_a_bad_n_jobs(make_config, capsys, tmp_path):
     cfg = make_config("generator=smote", "evaluation.n_jobs=2", "threads=1")
     cli.evaluation_job(cfg)
