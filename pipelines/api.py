@@ -6,6 +6,7 @@ Each turns its arguments into the objects the CLI builds from its config (a ``Da
 or TypeError naming the problem before any fold runs, and nothing is written.
 """
 
+import dataclasses
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
@@ -110,7 +111,7 @@ def evaluate(
     protocol = Protocol(
         n_splits=n_splits, n_repeats=n_repeats, seed=seed, rope=rope, methods=methods,
         generator_seeds=generator_seeds, threshold=_tuning(threshold), quality=_quality(quality),
-        open_set=open_set if isinstance(open_set, OpenSetCheck) else OpenSetCheck(**open_set or {}),
+        open_set=_settings(OpenSetCheck, open_set or {}, "open_set"),
         max_repeats=max_repeats, spending=spending,
     )  # fmt: skip
     dataset = Dataset.from_data(
@@ -143,19 +144,27 @@ def _named_samplers(generator, generators):
     return samplers
 
 
+def _settings(cls, given, name):
+    """``given`` as a ``cls`` (a protocol dataclass): itself, or built from a dict whose keys
+    must be its fields (a TypeError listing them, not ``__init__``'s unexpected keyword)."""
+    if isinstance(given, cls):
+        return given
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [key for key in given if key not in names]
+    if unknown:
+        raise TypeError(f"{name} has no setting {unknown}; its settings are {', '.join(names)}")
+    return cls(**given)
+
+
 def _tuning(threshold):
-    if isinstance(threshold, ThresholdTuning):
-        return threshold
-    if isinstance(threshold, dict):
-        return ThresholdTuning(**threshold)
+    if isinstance(threshold, ThresholdTuning | dict):
+        return _settings(ThresholdTuning, threshold, "threshold")
     return ThresholdTuning(metric=threshold)
 
 
 def _quality(quality):
-    if isinstance(quality, QualityCheck):
-        return quality
-    if isinstance(quality, dict):
-        return QualityCheck(**quality)
+    if isinstance(quality, QualityCheck | dict):
+        return _settings(QualityCheck, quality, "quality")
     return QualityCheck(enabled=quality)
 
 

@@ -215,6 +215,9 @@ API_MISTAKES = {
     "image shape": ({"image_shape": (1, 2, 3)}, "image_shape=(1, 2, 3) does not fit rows of 4 "
                     "features"),
     "2-D image shape": ({"image_shape": (2, 2)}, "image_shape=(2, 2) does not fit"),
+    "open-set setting": ({"open_set": {"scorez": ["msp"]}}, "open_set has no setting ['scorez']; "
+                         "its settings are scores, outliers, coverage"),
+    "quality setting": ({"quality": {"nearest": 3}}, "quality has no setting ['nearest']"),
 }  # fmt: skip
 
 
@@ -509,14 +512,20 @@ def test_compare_names_each_unusable_report_and_compares_the_rest(make_config, t
     run(make_config("generator=smote", "evaluation.quality.enabled=false",
                     f"output_dir={runs / 'good'}"))  # fmt: skip
     text = (runs / "good" / "report.json").read_text()
-    for name, content in {"truncated": text[: len(text) // 2], "other": '{"rows": [1, 2]}'}.items():
+    future = text.replace('"synthbalance/report-v1"', '"synthbalance/report-v7"', 1)
+    unusable = {"truncated": text[: len(text) // 2], "other": '{"rows": [1, 2]}', "new": future}
+    for name, content in unusable.items():
         (runs / name).mkdir()
         (runs / name / "report.json").write_text(content)
     cli.compare_main([str(runs), "--out", str(tmp_path / "cmp")])
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
-    assert len(lines) == 2, captured.err
+    assert len(lines) == 3, captured.err
     assert f"{runs / 'other' / 'report.json'}: not a synthbalance report" in captured.err
+    assert (
+        f"{runs / 'new' / 'report.json'}: a synthbalance report of schema "
+        "'synthbalance/report-v7', which this version (" in captured.err
+    )
     assert f"{runs / 'truncated' / 'report.json'}: not valid JSON" in captured.err
     assert "1 runs compared" in captured.out and (tmp_path / "cmp" / "comparison.csv").exists()
 

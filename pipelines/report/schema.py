@@ -1,6 +1,8 @@
 """report.json's schema: its name, the fields every report has, and the check that a loaded
 JSON document is one. Fields may be added to the schema, none renamed."""
 
+from importlib.metadata import version
+
 SCHEMA = "synthbalance/report-v1"
 # The fields of every report-v1 (DESIGN.md), in the order report.json writes them.
 FIELDS = (
@@ -35,6 +37,11 @@ def check_report(report, where="report", fields=FIELDS):
     it."""
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         found = report.get("schema") if isinstance(report, dict) else type(report).__name__
+        if isinstance(found, str) and found.startswith(SCHEMA.rsplit("-", 1)[0] + "-"):
+            raise NotAReport(
+                f"{where}: a synthbalance report of schema {found!r}, which this version "
+                f"({version('synthbalance')}) does not read: it reads {SCHEMA!r}"
+            )
         raise NotAReport(f"{where}: not a synthbalance report (schema {found!r}, not {SCHEMA!r})")
     missing = [field for field in fields if field not in report]
     if missing:
