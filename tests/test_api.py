@@ -85,6 +85,14 @@ def test_several_generators_share_the_folds_and_the_baseline(data):
     assert best["mean"] == pytest.approx(means["mean"].max())
 
 
+def test_best_refuses_runs_whose_folds_are_not_the_same_rows(data):
+    X, y = data
+    runs = [sb.evaluate(X, y, generator=generator, classifier=logreg(), **{**SMALL, "seed": seed})
+            for seed, generator in enumerate([SMOTE(), RandomOverSampler()])]  # fmt: skip
+    with pytest.raises(ValueError, match=r"different folds \(n_splits=3, seed=0, .* seed=1"):
+        sb.compare(*runs).best("f1")
+
+
 def test_report_frames_best_and_plot(data):
     X, y = data
     report = sb.evaluate(X, y, generator=RandomOverSampler(), classifier=logreg(), **SMALL)

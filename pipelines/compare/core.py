@@ -183,6 +183,17 @@ class Comparison:
         datasets = {data["dataset"]["name"] for _, data in self.runs}
         if len(datasets) > 1:
             raise ValueError(f"best() compares runs on one dataset; these cover {sorted(datasets)}")
+        # fold (r, f) of two runs is the same rows only with the same splits, seed and data
+        folds = sorted({
+            (data["protocol"]["n_splits"], data["protocol"]["seed"], data["dataset"]["n_samples"])
+            for _, data in self.runs
+        })  # fmt: skip
+        if len(folds) > 1:
+            found = "; ".join(f"n_splits={k}, seed={seed}, {n} rows" for k, seed, n in folds)
+            raise ValueError(
+                f"best() pairs the runs fold by fold, but these runs have different folds "
+                f"({found}): compare runs of one protocol and dataset"
+            )
         names = run_names(self.runs)
         options = {}
         for run, data in self.runs:
