@@ -129,7 +129,12 @@ def test_resume_runs_again_unless_the_report_is_complete_for_this_config(config,
         }[damage]
         path.write_text(json.dumps({**report, key: value}))
 
-    again = run(config("generator=smote", "resume=true"))
+    overrides = ["generator=smote", "resume=true"]
+    if damage == "other config":  # the report's own hash says whose it is: not replaced unasked
+        with pytest.raises(ValueError, match="holds the report.json of another config"):
+            run(config(*overrides))
+        overrides.append("overwrite=true")
+    again = run(config(*overrides))
     assert json.loads(path.read_text()) == again
     assert is_complete(path)
     assert again["config_sha256"] == report["config_sha256"]
