@@ -243,6 +243,14 @@ def _refuse_stray_text(values, column, where):
         return  # typed as categories on purpose
     values = values.dropna()
     stray = values[pd.to_numeric(values, errors="coerce").isna()]
+    if not len(stray) and len(values):
+        log.warning(
+            "%s: column %r holds only numbers, as text (%r, …): it is read as categorical "
+            "with %d levels; pass it as numbers (X.astype(float)) if they are, or declare "
+            "it categorical to silence this",
+            where, column, str(values.iloc[0]), values.nunique(),
+        )  # fmt: skip
+        return
     if not len(stray) or len(stray) > (1 - NUMERIC_SHARE) * len(values):
         return
     shown = list(dict.fromkeys(map(str, stray)))

@@ -169,6 +169,20 @@ def test_declaring_a_stray_column_categorical_is_the_way_out(tmp_path):
     assert dataset.categorical == ("c",)
 
 
+def test_numbers_given_as_text_are_categorical_with_a_warning(caplog):
+    X = np.array([[f"{v:.3f}", "a"] for v in np.linspace(0, 1, 60)])
+    with caplog.at_level(logging.WARNING):
+        dataset = Dataset.from_data(X, [0] * 48 + [1] * 12)
+    assert dataset.categorical == ("x0", "x1")
+    assert "column 'x0' holds only numbers, as text ('0.000', …): it is read as categorical " \
+           "with 60 levels" in caplog.text  # fmt: skip
+    assert "'x1'" not in caplog.text  # text that is not numbers: categorical, no word said
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        Dataset.from_data(X, [0] * 48 + [1] * 12, categorical=[0])
+    assert "holds only numbers" not in caplog.text
+
+
 def test_a_saved_pandas_index_is_dropped_with_a_warning(tmp_path, caplog):
     frame = pd.read_csv(_csv(tmp_path))
     frame.sample(frac=1, random_state=0).to_csv(tmp_path / "indexed.csv")  # index=True
