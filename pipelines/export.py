@@ -119,6 +119,27 @@ def _check_destination(path, dataset):
             f"{path}: unknown export format {path.suffix!r}; use .csv, .parquet, .npz, "
             "or a directory for images"
         )
+    _refuse_another_exports_manifest(path)
+
+
+def _refuse_another_exports_manifest(path):
+    """Refuse ``path`` when its manifest file (``b.manifest.json`` for ``b.csv``, ``b.npz``
+    and the directory ``b`` alike) exists and describes another file: writing it would leave
+    that export without its provenance. Re-exporting to the same file replaces both."""
+    manifest = manifest_path(path)
+    if not manifest.exists():
+        return
+    try:
+        fields = json.loads(manifest.read_text())
+        described = fields.get("data_file") or fields.get("data_dir")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        described = None
+    if described != path.name:
+        what = f"the export {described}" if described else "a file that is not this export's"
+        raise DataError(
+            f"{manifest} already exists and describes {what}; remove it or choose an "
+            "export.path with another stem"
+        )
 
 
 # The dataset keys that name the user's own data on disk: files (path, files) and folders.

@@ -139,6 +139,22 @@ def test_dataframes_keep_their_categorical_columns(tmp_path):
     assert (tmp_path / "balanced.manifest.json").is_file()
 
 
+def test_export_refuses_a_manifest_that_describes_another_file(data, tmp_path):
+    X, y = data
+    first = sb.export(X, y, generator=RandomOverSampler(), path=tmp_path / "b.csv")
+    manifest = tmp_path / "b.manifest.json"
+    described = manifest.read_text()
+    sb.export(X, y, generator=RandomOverSampler(), path=first)  # the same file again: replaced
+    with pytest.raises(sb.DataError, match=r"b.manifest.json already exists and describes "
+                                           r"the export b.csv; remove it"):  # fmt: skip
+        sb.export(X, y, generator=RandomOverSampler(), path=tmp_path / "b.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "b.manifest.json"]
+    assert json.loads(manifest.read_text())["sha256"] == json.loads(described)["sha256"]
+    manifest.write_text("my own notes")
+    with pytest.raises(sb.DataError, match="describes a file that is not this export's"):
+        sb.export(X, y, generator=RandomOverSampler(), path=first)
+
+
 class _Spy(FunctionSampler):
     """A sampler that records whether it was ever fitted."""
 
