@@ -40,6 +40,9 @@ def one_line(error):
     while isinstance(error, InstantiationException) and error.__cause__ is not None:
         error = error.__cause__
     text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, FileExistsError) and error.filename and os.path.isfile(error.filename):
+        # os.makedirs on a file's path: "[Errno 17] File exists" reads as if it should not
+        text = f"{error.filename!r} is a file, not a directory ({text})"
     cause = error.__cause__
     if isinstance(cause, OSError) and not isinstance(error, OSError):
         # logging's "Unable to configure handler 'file'" hides the reason in its cause; a
