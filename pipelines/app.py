@@ -42,6 +42,12 @@ def protocol_from_config(cfg):
     )
 
 
+def check_evaluation(cfg):
+    """``(protocol, n_jobs)`` of a run's config, a bad value refused naming its key."""
+    with naming_config_keys(sections(cfg)):
+        return protocol_from_config(cfg), _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
+
+
 def _n_jobs(value):
     """``evaluation.n_jobs``, checked (``parallel.check_n_jobs``)."""
     try:
@@ -85,9 +91,8 @@ def run(cfg, threads=None) -> dict:
             log.info("resume: %s is complete for this config; not run again", directory)
             return report
     check_run_directory(directory, digest, cfg.get("overwrite", False))
+    protocol, n_jobs = check_evaluation(cfg)
     with naming_config_keys(sections(cfg)):
-        protocol = protocol_from_config(cfg)
-        n_jobs = _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
         dataset = load_dataset(cfg.dataset)
         check_dataset(dataset, protocol.n_splits)  # again in prepare; here before torch loads
         if threads is not None:

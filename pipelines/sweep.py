@@ -113,6 +113,14 @@ class RunDirectoryCheck(Callback):
                 check_run_directory(directory, config_hash(config), overwrite, announce=False)
 
 
+def _chooses_the_generator(key):
+    return key == "generator" or key.startswith("generator.")
+
+
+def _chooses_the_evaluation(key):
+    return key in ("seed", "evaluation") or key.startswith("evaluation.")
+
+
 def swept_generators(config):
     """The override lists that give each generator a sweep would run: the product of its
     sweeps over ``generator`` and ``generator.*`` (the sweeper's ``params`` and the command
@@ -120,6 +128,11 @@ def swept_generators(config):
     other sweeps are left out (they do not choose the generator). ``[]`` when the sweep
     does not vary the generator, or varies it by a search space (Optuna's ``interval``),
     not by a list of choices."""
+    return swept_choices(config, _chooses_the_generator)
+
+
+def swept_choices(config, chooses):
+    """``swept_generators`` for the keys ``chooses(key)`` accepts."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -131,10 +144,9 @@ def swept_generators(config):
     by_key = {override.key_or_group: override for override in overrides}  # the last one wins
     fixed, swept = [], []
     for key, override in by_key.items():
-        generator = key == "generator" or key.startswith("generator.")
         if not override.is_sweep_override():
             fixed.append(override.input_line)
-        elif generator:
+        elif chooses(key):
             try:
                 values = list(override.sweep_string_iterator())
             except HydraException:  # an interval search space: not choices
@@ -168,6 +180,23 @@ class GeneratorCheck(Callback):
                 if key not in checked:
                     checked.add(key)
                     check_sampler(build(node)[0])
+
+
+class EvaluationCheck(Callback):
+    """Hydra callback: before a sweep's first job, check every value the sweep gives ``seed``
+    and ``evaluation.*`` (the ``Protocol`` each job would build, and ``evaluation.n_jobs``),
+    so that ``-m seed=0,abc`` stops in one line before job 0 runs instead of at job 1."""
+
+    def on_multirun_start(self, config, **kwargs):
+        from hydra.core.global_hydra import GlobalHydra
+
+        from synthbalance.pipelines.app import check_evaluation
+        from synthbalance.pipelines.cli import one_line_errors
+
+        loader = GlobalHydra.instance().config_loader()
+        with one_line_errors(config.hydra.job.name, unfinished="no job run"):
+            for overrides in swept_choices(config, _chooses_the_evaluation):
+                check_evaluation(loader.load_sweep_config(config, overrides))
 
 
 def check_objective(metric, methods):

@@ -432,12 +432,13 @@ def test_a_wrong_type_on_the_command_line_is_one_line(tmp_path):
 
 def test_a_sweep_names_the_job_that_failed(tmp_path):
     overrides = [*SMALL_DATA, *SMALL_EVALUATION, "generator=none", "hydra.sweep.dir=sweep"]
-    code, stderr = finished("synthbalance", "-m", "evaluation.rope=-1,0.01", *overrides,
+    # a dataset value: the seeds and evaluation values of a sweep are checked before job 0
+    code, stderr = finished("synthbalance", "-m", "dataset.class_sep=-1,1", *overrides,
                             cwd=tmp_path)  # fmt: skip
     assert code == 1
     assert re.fullmatch(
-        r"synthbalance: error: job 0 \(evaluation\.rope=-1 .*\): evaluation\.rope must be a "
-        r"float in the range \[0\.0, inf\); got -1", one_line(stderr),
+        r"synthbalance: error: job 0 \(dataset\.class_sep=-1 .*\): dataset\.class_sep must be "
+        r"a float in the range \(0\.0, inf\); got -1", one_line(stderr),
     ), stderr  # fmt: skip
     assert written(tmp_path) == []  # the sweep stopped at the bad job
 

@@ -26,6 +26,7 @@ from synthbalance.pipelines import parallel, sweep
 from synthbalance.pipelines.app import run
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION, SMALL_TORCH
+from .test_errors import command, one_line
 
 BIN = Path(sys.executable).parent
 # The quality metrics of the synthetic samples are not what these tests check.
@@ -458,3 +459,25 @@ def test_the_keel_benchmark_sweeps_the_generators_it_says():
     generators = [overrides[-1] for overrides in sweep.swept_generators(cfg)]
     assert generators == [f"generator={name}" for name in (
         "none", "ros", "smote", "vae", "cvae", "ddpm", "polynom_fit_smote", "prowsyn")]  # fmt: skip
+
+
+def test_swept_choices_of_the_evaluation_leave_the_generator_out():
+    cfg = sweep_config(["seed=0,1", "generator=none,smote", "evaluation.n_splits=3"])
+    assert sweep.swept_choices(cfg, sweep._chooses_the_evaluation) == [
+        ["evaluation.n_splits=3", "seed=0"], ["evaluation.n_splits=3", "seed=1"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "swept, message",
+    [("seed=0,abc", "seed must be an int in the range [0, 4294967295]; got 'abc'"),
+     ("evaluation.rope=0.01,-1", "evaluation.rope must be a float in the range [0.0, inf); got -1"),
+     ("evaluation.n_jobs=1,0",
+      "evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); got 0")],
+)  # fmt: skip
+def test_a_bad_value_in_a_later_job_stops_the_sweep_before_its_first(tmp_path, swept, message):
+    process = command("synthbalance", "-m", swept, "generator=none", *SMALL_DATA,
+                      *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert one_line(stderr) == f"synthbalance: error: {message}"
+    assert not os.listdir(tmp_path)  # job 0 did not run: Hydra wrote nothing
