@@ -185,7 +185,8 @@ class GeneratorCheck(Callback):
 class EvaluationCheck(Callback):
     """Hydra callback: before a sweep's first job, check every value the sweep gives ``seed``
     and ``evaluation.*`` (the ``Protocol`` each job would build, and ``evaluation.n_jobs``),
-    so that ``-m seed=0,abc`` stops in one line before job 0 runs instead of at job 1."""
+    so that ``-m seed=0,abc`` stops in one line before job 0 runs instead of at job 1
+    (about 0.1 s a job to compose its config)."""
 
     def on_multirun_start(self, config, **kwargs):
         from hydra.core.global_hydra import GlobalHydra
@@ -195,8 +196,10 @@ class EvaluationCheck(Callback):
 
         loader = GlobalHydra.instance().config_loader()
         with one_line_errors(config.hydra.job.name, unfinished="no job run"):
-            for overrides in swept_choices(config, _chooses_the_evaluation):
-                check_evaluation(loader.load_sweep_config(config, overrides))
+            swept = swept_choices(config, _chooses_the_evaluation)
+            for overrides in swept or [None]:  # None: every job's are the command line's
+                check_evaluation(config if overrides is None else
+                                 loader.load_sweep_config(config, overrides))  # fmt: skip
 
 
 def check_objective(metric, methods):

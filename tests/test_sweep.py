@@ -471,6 +471,7 @@ def test_swept_choices_of_the_evaluation_leave_the_generator_out():
     "swept, message",
     [("seed=0,abc", "seed must be an int in the range [0, 4294967295]; got 'abc'"),
      ("evaluation.rope=0.01,-1", "evaluation.rope must be a float in the range [0.0, inf); got -1"),
+     ("evaluation.rope=abc", "evaluation.rope must be a float in the range [0.0, inf); got 'abc'"),
      ("evaluation.n_jobs=1,0",
       "evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); got 0")],
 )  # fmt: skip
