@@ -157,35 +157,13 @@ def swept_choices(config, chooses):
     return [fixed + list(choice) for choice in itertools.product(*swept)]
 
 
-class GeneratorCheck(Callback):
-    """Hydra callback: before a sweep's first job, build every generator the sweep names
-    and check it (``estimators.check_sampler``: its parameters, and the optional library
-    of a third-party generator), so that a missing extra or a bad generator parameter
-    stops the sweep in one line before any job runs, not at the first job that needs it."""
-
-    def on_multirun_start(self, config, **kwargs):
-        from hydra.core.global_hydra import GlobalHydra
-
-        from synthbalance.pipelines.cli import one_line_errors
-        from synthbalance.pipelines.components import build
-        from synthbalance.pipelines.estimators import check_sampler
-
-        loader = GlobalHydra.instance().config_loader()
-        # Hydra turns an exception of a callback into a warning and goes on: exit here
-        with one_line_errors(config.hydra.job.name, unfinished="no job run"):
-            checked = set()
-            for overrides in swept_generators(config):
-                node = loader.load_sweep_config(config, overrides).generator
-                key = OmegaConf.to_yaml(node)
-                if key not in checked:
-                    checked.add(key)
-                    check_sampler(build(node)[0])
-
-
-class EvaluationCheck(Callback):
-    """Hydra callback: before a sweep's first job, check every value the sweep gives ``seed``
-    and ``evaluation.*`` (the ``Protocol`` each job would build, and ``evaluation.n_jobs``),
-    so that ``-m seed=0,abc`` stops in one line before job 0 runs instead of at job 1
+class SweepCheck(Callback):
+    """Hydra callback: before a sweep's first job, check what its jobs would be given: every
+    value it gives ``seed`` and ``evaluation.*`` (the ``Protocol`` each job builds, and
+    ``evaluation.n_jobs``), and every generator it names, built and checked
+    (``estimators.check_sampler``: its parameters, and the optional library of a
+    third-party generator). A missing extra, a bad generator parameter or ``-m seed=0,abc``
+    stops the sweep in one line before any job runs, not at the first job that meets it
     (about 0.1 s a job to compose its config)."""
 
     def on_multirun_start(self, config, **kwargs):
@@ -193,13 +171,23 @@ class EvaluationCheck(Callback):
 
         from synthbalance.pipelines.app import check_evaluation
         from synthbalance.pipelines.cli import one_line_errors
+        from synthbalance.pipelines.components import build
+        from synthbalance.pipelines.estimators import check_sampler
 
         loader = GlobalHydra.instance().config_loader()
+        # Hydra turns an exception of a callback into a warning and goes on: exit here
         with one_line_errors(config.hydra.job.name, unfinished="no job run"):
-            swept = swept_choices(config, _chooses_the_evaluation)
-            for overrides in swept or [None]:  # None: every job's are the command line's
+            evaluations = swept_choices(config, _chooses_the_evaluation)
+            for overrides in evaluations or [None]:  # None: every job's are the command line's
                 check_evaluation(config if overrides is None else
                                  loader.load_sweep_config(config, overrides))  # fmt: skip
+            checked = set()
+            for overrides in swept_generators(config):
+                node = loader.load_sweep_config(config, overrides).generator
+                key = OmegaConf.to_yaml(node)
+                if key not in checked:
+                    checked.add(key)
+                    check_sampler(build(node)[0])
 
 
 def check_objective(metric, methods):

@@ -404,19 +404,19 @@ def test_a_ctrl_c_during_the_folds_writes_no_report(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
-@pytest.mark.parametrize("where", ["below a file", "a file", "under /proc"])
-def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path, where):
+@pytest.mark.parametrize(
+    "directory, says",
+    [("a_file/run", "[Errno 20] Not a directory: 'a_file/run'"),
+     ("a_file", "'a_file' is a file, not a directory ([Errno 17] File exists: 'a_file')"),
+     ("/proc/synthbalance-run", "[Errno ")],
+    ids=["below a file", "a file", "under /proc"],
+)  # fmt: skip
+def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path, directory, says):
     (tmp_path / "a_file").write_text("")
-    directory = {"below a file": "a_file/run", "a file": "a_file",
-                 "under /proc": "/proc/synthbalance-run"}[where]  # fmt: skip
     code, stderr = finished("synthbalance", f"hydra.run.dir={directory}", cwd=tmp_path)
     assert code == 1
     line = one_line(stderr)
-    if where == "a file":
-        reason = "([Errno 17] File exists: 'a_file')"
-        assert line == f"synthbalance: error: 'a_file' is a file, not a directory {reason}"
-    else:
-        assert line.startswith("synthbalance: error: [Errno ") and directory in line, line
+    assert line.startswith(f"synthbalance: error: {says}") and directory in line, line
     assert written(tmp_path) == ["a_file"]
 
 

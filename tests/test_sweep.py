@@ -26,7 +26,7 @@ from synthbalance.pipelines import parallel, sweep
 from synthbalance.pipelines.app import run
 
 from .conftest import SMALL_DATA, SMALL_EVALUATION, SMALL_TORCH
-from .test_errors import command, one_line
+from .test_errors import finished, one_line
 
 BIN = Path(sys.executable).parent
 # The quality metrics of the synthetic samples are not what these tests check.
@@ -475,10 +475,9 @@ def test_swept_choices_of_the_evaluation_leave_the_generator_out():
      ("evaluation.n_jobs=1,0",
       "evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); got 0")],
 )  # fmt: skip
-def test_a_bad_value_in_a_later_job_stops_the_sweep_before_its_first(tmp_path, swept, message):
-    process = command("synthbalance", "-m", swept, "generator=none", *SMALL_DATA,
-                      *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1
+def test_a_bad_seed_or_evaluation_value_stops_the_sweep_before_job_0(tmp_path, swept, message):
+    code, stderr = finished("synthbalance", "-m", swept, "generator=none", *SMALL_DATA,
+                            *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
+    assert code == 1
     assert one_line(stderr) == f"synthbalance: error: {message}"
     assert not os.listdir(tmp_path)  # job 0 did not run: Hydra wrote nothing
