@@ -18,6 +18,7 @@ from synthbalance.generators.metrics import c2st_auc, frechet_distance, prdc_sco
 from synthbalance.generators.training import (
     CheckpointSelector,
     ExponentialAverage,
+    check_finite_samples,
     check_image_shape,
     check_widths,
     resolve_device,
@@ -217,6 +218,7 @@ class BaseTorchSampler(BaseOverSampler):
             y_res[len(y) :][new] = class_
             done += n_samples
         self.sample_seconds_ = time.perf_counter() - start
+        check_finite_samples(type(self).__name__, X_res[n_real:])
         if sparse.issparse(X):
             new = type(X)(X_res)  # csr_matrix stays a matrix, csr_array an array
             return sparse.vstack([X, new], format=X.format), y_res
@@ -254,7 +256,11 @@ class BaseTorchSampler(BaseOverSampler):
         -------
         X : ndarray of shape (n_samples, n_features_in_), in the dtype seen in fit
         """
-        check_is_fitted(self, "preprocessor_")
+        check_is_fitted(
+            self, "preprocessor_",
+            msg="This %(name)s is not trained yet: fit_resample trains it (imbalanced-learn's "
+            "fit only checks the data); call fit_resample before sample.",
+        )  # fmt: skip
         if y not in self._fitted_classes():
             raise ValueError(
                 f"{type(self).__name__} cannot generate class {y!r}: it was fitted for "

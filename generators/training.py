@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from numbers import Integral
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
@@ -39,6 +40,26 @@ def resolve_device(device):
                 "(CUDA when available) or device='cpu'"
             )
     return resolved
+
+
+def check_finite_samples(name, X_new):
+    """Refuse synthetic rows that hold NaN or infinite values (a fit that diverged, or values
+    beyond float32's range, which the networks compute in), naming ``name`` and how many:
+    a user would otherwise train a classifier on them, or export them."""
+    X_new = np.asarray(X_new)
+    if not np.issubdtype(X_new.dtype, np.number) or X_new.size == 0:
+        return
+    chunk = 65_536  # rows at a time: the check adds no copy of the data to a fit's peak
+    bad = sum(
+        int((~np.isfinite(X_new[i : i + chunk])).any(axis=1).sum())
+        for i in range(0, len(X_new), chunk)
+    )
+    if bad:
+        raise ValueError(
+            f"{name}: {bad} of its {len(X_new)} synthetic rows hold NaN or infinite values: "
+            "its training diverged (a lower learning rate may help), or the data's values "
+            "are beyond float32's range (rescale them)"
+        )
 
 
 def check_image_shape(image_shape, n_features):

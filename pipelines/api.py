@@ -7,6 +7,7 @@ or TypeError naming the problem before any fold runs, and nothing is written.
 """
 
 import dataclasses
+import os
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
@@ -79,7 +80,8 @@ def evaluate(
         The minority class (default: the least frequent; with more than two classes every
         class but ``base``, default the most frequent, is a minority class).
     categorical : list, optional
-        More categorical columns: names (DataFrame) or indices (array).
+        More categorical columns: names (DataFrame) or indices (array); a single name or
+        index is one column.
     image_shape : (channels, height, width), optional
         The rows are flattened images of this shape.
     name : str
@@ -140,6 +142,11 @@ def _named_samplers(generator, generators):
     for key, sampler in named.items():
         check_sampler(sampler, "generator" if key is None else f"generator {key!r}")
         description = describe(sampler, None if key is None else str(key))
+        if description["name"] in samplers:
+            raise ValueError(
+                f"generators: two keys name the generator {description['name']!r} (keys are "
+                "names as text); give each generator a name of its own"
+            )
         samplers[description["name"]] = (sampler, description)
     return samplers
 
@@ -206,6 +213,8 @@ def export(
     Arguments as in ``evaluate``. Returns the path written.
     """
     check_sampler(generator)
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file or directory path, got {type(path).__name__}")
     dataset = Dataset.from_data(
         X, y, name=name, minority=minority, base=base, categorical=categorical,
         image_shape=image_shape,

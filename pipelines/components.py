@@ -1,5 +1,8 @@
 """Build generators and classifiers from their config groups via ``_target_``."""
 
+from numbers import Integral
+
+import numpy as np
 from hydra.utils import instantiate
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
 from omegaconf import OmegaConf
@@ -8,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from synthbalance.pipelines.dataset import DataError, class_list
-from synthbalance.pipelines.estimators import check_features, fill_unset
+from synthbalance.pipelines.estimators import check_features, fill_image_shape, fill_unset
 
 # Samplers that copy rows or treat every feature as categorical: categories stay valid.
 _CATEGORY_SAFE = (RandomOverSampler, SMOTEN)
@@ -48,8 +51,11 @@ def for_dataset(generator, description, dataset):
     Raises DataError for a generator that cannot handle the features.
     """
     if dataset.image_shape is not None:  # image models learn the shape from the data
-        generator = fill_unset(generator, "image_shape", tuple(dataset.image_shape))
+        generator = fill_image_shape(
+            generator, dataset.image_shape, f"generator {description['name']!r}"
+        )
     generator = check_sampling_strategy(generator, dataset)
+    generator = _check_categorical_features(generator, dataset, description["name"])
     categorical, name = dataset.categorical_indices, description["name"]
     all_categorical = len(categorical) == dataset.X.shape[1]
     if type(generator) is SMOTE and categorical:
@@ -80,6 +86,49 @@ def for_dataset(generator, description, dataset):
         params = {**description.get("params", {}), "categorical_features": used}
         description = {**description, "params": params}
     return generator, description
+
+
+def _check_categorical_features(generator, dataset, name):
+    """``generator`` with ``categorical_features="auto"`` set to the data's categorical
+    columns (folds hand samplers arrays, whose dtypes say nothing), and a DataError for
+    columns given that are not the data's categorical ones: a numeric column would be read
+    as categories, a categorical one left out would have its codes interpolated."""
+    given = generator.get_params().get("categorical_features")
+    if given is None:
+        return generator
+    categorical = list(dataset.categorical_indices)
+    if isinstance(given, str) and given == "auto":
+        return clone(generator).set_params(categorical_features=categorical or None)
+    columns, values = list(dataset.X.columns), np.atleast_1d(np.asarray(given, dtype=object))
+    if len(values) and all(isinstance(v, bool | np.bool_) for v in values):
+        if len(values) != len(columns):
+            raise DataError(
+                f"generator {name!r}: categorical_features={given!r} is a mask of "
+                f"{len(values)} values for the data's {len(columns)} columns"
+            )
+        indices = [i for i, v in enumerate(values) if v]
+    else:
+        try:
+            indices = [
+                columns.index(columns[int(v)] if isinstance(v, Integral) else v) for v in values
+            ]
+        except (IndexError, ValueError):
+            raise DataError(
+                f"generator {name!r}: categorical_features={given!r} names a column the data "
+                f"does not have; its columns are {', '.join(map(str, columns))}"
+            ) from None
+    if sorted(set(indices)) != categorical:
+        raise DataError(
+            f"generator {name!r}: categorical_features={given!r} are the columns "
+            f"{[columns[i] for i in sorted(set(indices))]}, but the data's categorical columns "
+            f"are {list(dataset.categorical)}; leave categorical_features unset (it is filled "
+            "from the data), or declare the columns categorical (categorical=[...] in Python, "
+            "dataset.categorical=[...] on the command line)"
+        )
+    if not categorical:  # [] for data without categorical columns
+        return generator
+    # as indices: the folds' arrays have no names, and a mask or -1 reads the same
+    return clone(generator).set_params(categorical_features=categorical)
 
 
 def check_sampling_strategy(generator, dataset):

@@ -4,11 +4,13 @@ run cannot handle."""
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.multiclass import type_of_target
@@ -76,6 +78,11 @@ class Dataset:
                 )
             X = without_saved_index(X, where)
         else:
+            if sparse.issparse(X):  # np.asarray would make it a 0-d object array
+                raise DataError(
+                    f"{where}: X is a sparse {type(X).__name__}; the evaluation takes dense "
+                    "rows: pass X.toarray()"
+                )
             try:
                 X = np.asarray(X)
             except ValueError as error:  # ragged rows
@@ -213,12 +220,18 @@ def one_hot_columns(categorical, categories=None):
 def typed(X, categorical=None, where="data"):
     """``(X, names)``: the names of ``X``'s categorical columns, in column order.
 
-    Categorical are the columns named in ``categorical`` and every column whose dtype is
-    categorical, object, string or bool. ``X`` is returned as it is. A text column that is
-    nearly all numbers (``NUMERIC_SHARE``) is a numeric column with stray cells ("?", "n/a")
-    and a DataError naming them, unless it is declared categorical.
+    Categorical are the columns named in ``categorical`` (a name, or a list of them) and
+    every column whose dtype is categorical, object, string or bool. ``X`` is returned as it
+    is. A text column that is nearly all numbers (``NUMERIC_SHARE``) is a numeric column with
+    stray cells ("?", "n/a") and a DataError naming them, unless it is declared categorical;
+    a column of dates, or of numbers mixed with text, is a DataError too.
     """
-    declared = list(categorical or [])
+    if categorical is None:
+        declared = []
+    elif isinstance(categorical, str) or not isinstance(categorical, Iterable):
+        declared = [categorical]  # one column's name, not its letters
+    else:
+        declared = list(categorical)
     missing = [c for c in declared if c not in X.columns]
     if missing:
         raise DataError(
@@ -232,9 +245,31 @@ def typed(X, categorical=None, where="data"):
         or not pd.api.types.is_numeric_dtype(X[c])
         or pd.api.types.is_bool_dtype(X[c])
     ]
-    for column in (c for c in names if c not in declared):
-        _refuse_stray_text(X[column], column, where)
+    for column in names:
+        if pd.api.types.is_datetime64_any_dtype(X[column]) or pd.api.types.is_timedelta64_dtype(
+            X[column]
+        ):
+            raise DataError(
+                f"{where}: column {column!r} holds dates or durations ({X[column].dtype}); "
+                "give them as numbers (e.g. days since a date) or drop the column"
+            )
+        if _mixed_types(X[column]):  # their categories could not even be sorted
+            raise DataError(
+                f"{where}: column {column!r} mixes value types ({_mixed_types(X[column])}); "
+                f"give it values of one type (e.g. X[{column!r}].astype(str))"
+            )
+        if column not in declared:
+            _refuse_stray_text(X[column], column, where)
     return X, tuple(names)
+
+
+def _mixed_types(values):
+    """The Python types of ``values``, as text, when they mix numbers and other objects
+    (1 and "x"), which cannot be ordered; else ''."""
+    values = pd.Series(values)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
+        return ""
+    return ", ".join(sorted({type(v).__name__ for v in values.dropna()}))
 
 
 def _refuse_stray_text(values, column, where):
@@ -345,6 +380,13 @@ def resolve_classes(y, minority=None, base=None, where="data", what="minority"):
         minority = rest[0] if len(rest) == 1 else rest[::-1]
     elif isinstance(minority, list | tuple):
         minority = [_label(p, labels, what, where) for p in minority]
+        repeated = list(dict.fromkeys(c for c in minority if minority.count(c) > 1))
+        if repeated:
+            raise DataError(
+                f"{where}: {what}={[_plain(c) for c in minority]} names "
+                f"{', '.join(repr(_plain(c)) for c in repeated)} more than once; name each "
+                "class once"
+            )
     else:
         minority = _label(minority, labels, what, where)
     return minority, base
@@ -369,6 +411,11 @@ def check_dataset(dataset, n_splits):
         raise DataError(f"{where}: NaN or infinite values in feature columns {bad}")
     if pd.isna(pd.Series(dataset.y)).any():
         raise DataError(f"{where}: missing values in the target")
+    if _mixed_types(dataset.y):
+        raise DataError(
+            f"{where}: the target mixes label types ({_mixed_types(dataset.y)}); give labels "
+            "of one type (e.g. y.astype(str))"
+        )
     y = np.asarray(dataset.y)
     if y.dtype.kind == "f" and np.isinf(y).any():
         raise DataError(f"{where}: infinite values in the target")

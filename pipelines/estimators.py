@@ -1,7 +1,7 @@
 """scikit-learn helpers for the estimators a run is given: checks, seeds, class weights."""
 
 from collections import Counter
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from imblearn.utils import check_sampling_strategy
@@ -20,19 +20,61 @@ FILLED_FROM_DATA = ("categorical_features", "image_shape")
 
 def check_sampler(sampler, name="generator"):
     """Refuse an object that is not an imbalanced-learn sampler (``fit_resample`` and
-    ``get_params``), naming it, one whose optional library is missing (its
-    ``check_installed``), and parameters its declared constraints do not allow."""
+    ``get_params``), naming it, one that removes real rows (an under-sampler, a cleaning or
+    combined sampler), one whose optional library is missing (its ``check_installed``), and
+    parameters its declared constraints do not allow."""
     _refuse_a_class(sampler, name)
     if not (hasattr(sampler, "fit_resample") and hasattr(sampler, "get_params")):
         raise TypeError(
             f"{name} must be an imbalanced-learn sampler (with fit_resample and get_params), "
             f"got {type(sampler).__name__}"
         )
+    step = final_step(sampler)
+    removes = {"under-sampling": "under-samples", "clean-sampling": "cleans"}.get(
+        getattr(step, "_sampling_type", None)
+    )
+    if type(step).__module__.startswith("imblearn.combine"):  # SMOTEENN, SMOTETomek
+        removes = "over-samples and then cleans"
+    if removes:
+        raise TypeError(
+            f"{name} must be an over-sampler, got {type(step).__name__}, which {removes}: "
+            "it removes real rows, and synthbalance adds synthetic rows to all of them (its "
+            "under-sampling method, balanced_ensemble, runs beside every generator)"
+        )
     check_params(sampler)
-    installed = getattr(final_step(sampler), "check_installed", None)
+    installed = getattr(step, "check_installed", None)
     if callable(installed):  # a third-party generator: its optional library is there
         installed()
     return sampler
+
+
+def added_rows(sampler, X, y, X_res, y_res):
+    """``(X_new, y_new)``: the rows ``sampler``'s ``fit_resample(X, y)`` output ``(X_res,
+    y_res)`` adds, after the real rows, which an over-sampler returns first and unchanged
+    (imbalanced-learn's convention). A ValueError naming the sampler for an output that
+    dropped, reordered or changed real rows (SMOTEENN's and SMOTETomek's cleaning, a
+    ``FunctionSampler``) and for synthetic rows holding NaN or infinite values."""
+    from synthbalance.generators.training import check_finite_samples  # imports torch
+
+    n, y_res, name = len(y), np.asarray(y_res), type(sampler).__name__
+    if len(y_res) < n or not (_same_rows(X_res, X) and np.array_equal(y_res[:n], y)):
+        raise ValueError(
+            f"{name} did not return the {n} real rows unchanged before its synthetic ones "
+            f"(it returned {len(y_res)} rows): synthbalance adds synthetic rows to every real "
+            "row, so a generator must be an over-sampler that keeps them (SMOTEENN and "
+            "SMOTETomek also remove rows)"
+        )
+    check_finite_samples(name, X_res[n:])
+    return X_res[n:], y_res[n:]
+
+
+def _same_rows(X_res, X, chunk=65_536):
+    """Whether the first ``len(X)`` rows of ``X_res`` equal ``X``, compared ``chunk`` rows
+    at a time (no copy of the data at a fit's peak)."""
+    n = len(X)
+    return all(
+        np.array_equal(X_res[i : min(i + chunk, n)], X[i : i + chunk]) for i in range(0, n, chunk)
+    )
 
 
 def _refuse_a_class(estimator, name):
@@ -73,22 +115,24 @@ def check_features(estimator, n_features, name):
         raise DataError(f"{name}: {error}") from None
 
 
-def check_neighbors(sampler, fit_labels, name="generator", where="a training part"):
-    """Refuse a neighbour count (SMOTE's ``k_neighbors``, ADASYN's ``n_neighbors``) that is
-    not below the rows of a class the sampler over-samples, in any of ``fit_labels`` (the
-    labels of every set of rows it will be fitted on: ``where``), saying the largest count
-    that works."""
+def check_fit_labels(sampler, fit_labels, name="generator", where="a training part"):
+    """Refuse what ``sampler`` would refuse in a fold of ``fit_labels`` (the labels of every
+    set of rows it will be fitted on: ``where``): a ``sampling_strategy`` it cannot meet by
+    adding rows (a ratio below a part's own), and a neighbour count (SMOTE's
+    ``k_neighbors``, ADASYN's ``n_neighbors``) that is not below the rows of a class it
+    over-samples, saying the largest count that works."""
     params = sampler.get_params(deep=False)
-    key = next((k for k in ("k_neighbors", "n_neighbors") if k in params), None)
-    if key is None or not isinstance(params[key], Integral) or "sampling_strategy" not in params:
+    if "sampling_strategy" not in params:
         return
+    key = next((k for k in ("k_neighbors", "n_neighbors") if k in params), None)
+    neighbours = key is not None and isinstance(params[key], Integral)
+    labels = [np.asarray(y) for y in fit_labels]
+    _check_ratio(params["sampling_strategy"], labels, name, where)
     smallest = None
-    for y in fit_labels:
-        counts = Counter(np.asarray(y).tolist())
-        wanted = check_sampling_strategy(
-            params["sampling_strategy"], np.asarray(y), "over-sampling"
-        )
-        for class_ in (c for c, n in wanted.items() if n > 0):
+    for y in labels:
+        wanted = _wanted(params["sampling_strategy"], y, name)
+        counts = Counter(y.tolist())
+        for class_ in (c for c, n in wanted.items() if n > 0 and neighbours):
             if smallest is None or counts[class_] < smallest[0]:
                 smallest = (counts[class_], class_)
     if smallest is None or smallest[0] > params[key]:
@@ -99,6 +143,37 @@ def check_neighbors(sampler, fit_labels, name="generator", where="a training par
         f"{name}: {key}={params[key]} needs more than {params[key]} rows of each class it "
         f"over-samples, but {where} has {n} of class {_plain(class_)!r}; {fix}"
     )
+
+
+def _check_ratio(strategy, labels, name, where):
+    """Refuse a ``sampling_strategy`` ratio (minority rows after / majority rows) below the
+    two classes' own ratio in any of ``labels``: over-sampling cannot remove rows."""
+    if not isinstance(strategy, Real) or isinstance(strategy, bool):
+        return
+    ratios = []
+    for y in labels:
+        counts = sorted(Counter(y.tolist()).values())
+        if len(counts) != 2:
+            return  # imblearn takes a ratio for two classes only, and says so
+        ratios.append(counts[0] / counts[1])
+    if ratios and strategy < max(ratios):
+        parts = f"{where} ({max(ratios):.3f})"
+        if len(ratios) > 1:
+            parts = f"the rows it is fitted on (up to {max(ratios):.3f} in {where})"
+        raise ValueError(
+            f"{name}: sampling_strategy={strategy} is below the minority-to-majority ratio "
+            f"of {parts}, and over-sampling only adds rows: give a ratio from "
+            f"{max(ratios):.3f} to 1.0 (1.0 balances the classes)"
+        )
+
+
+def _wanted(strategy, y, name):
+    """imblearn's ``{class: rows to add}`` for ``strategy`` on labels ``y``; its ValueError
+    prefixed with ``name``."""
+    try:
+        return check_sampling_strategy(strategy, y, "over-sampling")
+    except ValueError as error:
+        raise ValueError(f"{name}: sampling_strategy={strategy!r}: {error}") from None
 
 
 def final_step(estimator):
@@ -114,8 +189,8 @@ def _steps(estimator):
 
 
 def check_classifier(classifier, what="classifier"):
-    """Refuse a classifier without ``fit`` and ``predict_proba`` (the metrics rank its
-    scores), naming its class; ``what`` is the argument it was given as."""
+    """Refuse a classifier without ``fit``, ``predict`` and ``predict_proba`` (the metrics
+    rank its scores), naming its class; ``what`` is the argument it was given as."""
     if isinstance(classifier, str):
         raise TypeError(
             f"{what} must be a scikit-learn classifier with predict_proba, got the text "
@@ -123,7 +198,8 @@ def check_classifier(classifier, what="classifier"):
         )
     _refuse_a_class(classifier, what)
     final = final_step(classifier)
-    missing = [m for m in ("fit", "predict_proba", "get_params") if not hasattr(final, m)]
+    wanted = ("fit", "predict", "predict_proba", "get_params")
+    missing = [m for m in wanted if not hasattr(final, m)]
     if missing:
         raise TypeError(
             f"{what} {type(final).__name__} has no {', '.join(missing)}: synthbalance "
@@ -188,6 +264,21 @@ def fill_unset(estimator, name, value):
         if (key == name or key.endswith(f"__{name}")) and current is None
     }
     return estimator.set_params(**unset)
+
+
+def fill_image_shape(estimator, image_shape, name):
+    """``fill_unset`` of ``image_shape`` with the dataset's; a DataError prefixed with
+    ``name`` for one already set to another shape, which would view the rows wrongly."""
+    image_shape = tuple(image_shape)
+    for key, current in estimator.get_params().items():
+        if not (key == "image_shape" or key.endswith("__image_shape")) or current is None:
+            continue
+        if np.atleast_1d(np.asarray(current, dtype=object)).tolist() != list(image_shape):
+            raise DataError(
+                f"{name}: image_shape={current!r} is not the dataset's {image_shape}; leave it "
+                "unset (None: the dataset's is used)"
+            )
+    return fill_unset(estimator, "image_shape", image_shape)
 
 
 def with_seed(estimator, seed):

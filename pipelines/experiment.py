@@ -11,16 +11,17 @@ from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.estimators import (
     check_classifier,
     check_features,
-    check_neighbors,
+    check_fit_labels,
     check_sampler,
     default_ensemble,
     describe,
+    fill_image_shape,
     fill_unset,
     with_base_class,
 )
 from synthbalance.pipelines.evaluation import Task, run_folds
-from synthbalance.pipelines.folds import generator_fit_labels
-from synthbalance.pipelines.methods import AUGMENTED, REGISTRY, applicable
+from synthbalance.pipelines.folds import check_inner_splits, generator_fit_labels
+from synthbalance.pipelines.methods import AUGMENTED, PLAIN, REGISTRY, applicable
 from synthbalance.pipelines.openset import check_open_set, run_open_set
 from synthbalance.pipelines.report import Report, build_report
 from synthbalance.pipelines.report.figures import GRID
@@ -55,11 +56,18 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     if not generators:
         raise ValueError("no generator given: pass generator= or generators=")
     for name, (sampler, _) in generators.items():
+        if name in PLAIN:  # a comparison names the plain methods by name
+            raise ValueError(
+                f"generator {name!r}: {name!r} names a method without augmentation; give the "
+                "generator another name"
+            )
         check_sampler(sampler, f"generator {name!r}")
     estimator, description = classifier
     check_classifier(estimator)
     if dataset.image_shape is not None:  # image models learn the shape from the data
-        estimator = fill_unset(estimator, "image_shape", tuple(dataset.image_shape))
+        estimator = fill_image_shape(
+            estimator, dataset.image_shape, f"classifier {description['name']!r}"
+        )
     estimator = with_base_class(estimator, dataset.base_class)  # multi-head models
     check_features(estimator, dataset.X.shape[1], f"classifier {description['name']!r}")
     check_open_set(dataset, estimator, protocol.open_set, protocol)
@@ -69,10 +77,11 @@ def prepare(dataset, generators, classifier, protocol, ensemble=None):
     if list(methods) != list(protocol.methods):
         log.warning("%d classes: the threshold methods need two and are left out", n_classes)
         protocol = dataclasses.replace(protocol, methods=tuple(methods))
+    check_inner_splits(dataset.y, protocol, dataset.unknown)
     if set(protocol.methods) & set(AUGMENTED):
         fits = list(generator_fit_labels(dataset.y, protocol, dataset.unknown))
         for name, (sampler, _) in prepared.items():
-            check_neighbors(sampler, fits, f"generator {name!r}")
+            check_fit_labels(sampler, fits, f"generator {name!r}")
     if any(REGISTRY[m].ensemble for m in protocol.methods):
         ensemble = check_classifier(
             default_ensemble() if ensemble is None else ensemble, "ensemble"

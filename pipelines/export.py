@@ -16,7 +16,12 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from synthbalance.pipelines.components import build, for_dataset
 from synthbalance.pipelines.config import naming_config_keys, sections
 from synthbalance.pipelines.dataset import DataError, check_dataset
-from synthbalance.pipelines.estimators import check_neighbors, check_sampler, with_seed
+from synthbalance.pipelines.estimators import (
+    added_rows,
+    check_fit_labels,
+    check_sampler,
+    with_seed,
+)
 from synthbalance.pipelines.io import atomic_directory, atomic_path, write_text
 from synthbalance.pipelines.protocol import SEED
 
@@ -119,7 +124,20 @@ def _check_destination(path, dataset):
             f"{path}: unknown export format {path.suffix!r}; use .csv, .parquet, .npz, "
             "or a directory for images"
         )
+    else:
+        _refuse_taken_column_names(path, dataset)
     _refuse_another_exports_manifest(path)
+
+
+def _refuse_taken_column_names(path, dataset):
+    """A table export adds the label column and ``SYNTHETIC_COLUMN`` to the features: a
+    feature of either name would be overwritten by them."""
+    for column, what in ((dataset.target, "label"), (SYNTHETIC_COLUMN, "synthetic flag")):
+        if column in dataset.X.columns:
+            raise DataError(
+                f"{path}: the data has a feature column named {column!r}, the name of the "
+                f"export's {what} column, which would overwrite it; rename the feature"
+            )
 
 
 def _refuse_another_exports_manifest(path):
@@ -194,8 +212,10 @@ def export_dataset(dataset, generator, description, path, seed) -> Path:
     check_dataset(dataset, n_splits=2)
     check_sampler(generator)
     generator, generator_info = for_dataset(generator, description, dataset)
-    check_neighbors(generator, [dataset.y], f"generator {generator_info['name']!r}", "the dataset")
-    X_res, y_res = with_seed(generator, seed).fit_resample(dataset.encoded(), dataset.y)
+    check_fit_labels(generator, [dataset.y], f"generator {generator_info['name']!r}", "the dataset")
+    X = dataset.encoded()
+    X_res, y_res = with_seed(generator, seed).fit_resample(X, dataset.y)
+    added_rows(generator, X, dataset.y, X_res, y_res)
     n_real = len(dataset.y)
     written = _write(path, dataset, X_res, np.asarray(y_res), n_real)
     n_synthetic = int(len(y_res) - n_real)

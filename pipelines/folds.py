@@ -7,14 +7,23 @@ what the registry says of them, never by name.
 """
 
 import time
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from synthbalance.generators.metrics import minority_quality
-from synthbalance.pipelines.estimators import PriorShifted, balanced, head_scores, with_seed
+from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.estimators import (
+    PriorShifted,
+    added_rows,
+    balanced,
+    head_scores,
+    with_seed,
+)
 from synthbalance.pipelines.methods import REGISTRY
 from synthbalance.pipelines.metrics import reliability_bins, score, tuned_threshold
 
@@ -58,9 +67,14 @@ class Fold:
         self.X_train, self.y_train, self.X_test, self.y_test = X[train], y[train], X[test], y[test]
         self.task, self.seed, self.n_train, self.n_test = task, seed, len(train), len(test)
         self.minority, self.base, self.positive = task.minority, task.base, task.minority[0]
-        self.inner_fit, self.inner_val = inner_split(self.y_train, task.protocol, seed)
         self._fitted = {}
         self._prepare_quality()
+
+    @cached_property
+    def inner(self):
+        """``(fit, validation)`` positions of the training part's inner split, made when a
+        threshold method first tunes (``inner_split``)."""
+        return inner_split(self.y_train, self.task.protocol, self.seed)
 
     def _prepare_quality(self):
         """Embed the real minority rows the quality metrics compare synthetic rows with: the
@@ -169,7 +183,8 @@ class Fold:
         ``pos_label`` (balanced accuracy, MCC) would cut the last class's probability instead,
         and imblearn's G-mean label 1's, whatever the positive class.
         """
-        X_val, y_val = self.X_train[self.inner_val], self.y_train[self.inner_val]
+        validation = self.inner[1]
+        X_val, y_val = self.X_train[validation], self.y_train[validation]
         start = time.perf_counter()
         classifier, _ = self.fit(X_fit, y_fit)
         column = list(classifier.classes_).index(self.positive)
@@ -232,15 +247,41 @@ def inner_split(y_train, protocol, seed):
     return next(inner.split(np.zeros((len(y_train), 1)), y_train))
 
 
+def training_labels(y, protocol, unknown=()):
+    """``(seed, labels)`` of every fold's training part, without the ``unknown`` classes
+    (which never enter one), fold by fold."""
+    y = np.asarray(y)
+    for seed, (train, _) in zip(protocol.fold_seeds(), protocol.folds(y), strict=True):
+        yield seed, y[train][~np.isin(y[train], list(unknown))] if len(unknown) else y[train]
+
+
+def check_inner_splits(y, protocol, unknown=()):
+    """Refuse, before the first fold, training parts too small for the inner split that
+    tunes the threshold methods' thresholds (2 rows of every class at least), naming the
+    fold and the class. Nothing to check without a threshold method."""
+    if not any(REGISTRY[m].tunes_threshold for m in protocol.methods):
+        return
+    for fold, (seed, y_train) in enumerate(training_labels(y, protocol, unknown), 1):
+        class_, n = min(Counter(y_train.tolist()).items(), key=lambda item: item[1])
+        try:
+            if n < 2:
+                raise ValueError("at least 2 rows of every class")
+            inner_split(y_train, protocol, seed)
+        except ValueError as error:
+            raise DataError(
+                f"fold {fold}'s training part ({len(y_train)} rows, {n} of class {class_!r}) "
+                f"is too small for the inner split that tunes the thresholds ({error}); give "
+                "more rows, fewer folds (n_splits) or methods without a threshold"
+            ) from None
+
+
 def generator_fit_labels(y, protocol, unknown=()):
     """The labels of every set of rows a generator is fitted on, fold by fold, without
     fitting anything: the training part (without the ``unknown`` classes, which never enter
     one) and, when an augmented method tunes a threshold, its inner training rows. What the
-    checks before the first fold need (``estimators.check_neighbors``)."""
-    y = np.asarray(y)
+    checks before the first fold need (``estimators.check_fit_labels``)."""
     tunes = any(REGISTRY[m].augmented and REGISTRY[m].tunes_threshold for m in protocol.methods)
-    for seed, (train, _) in zip(protocol.fold_seeds(), protocol.folds(y), strict=True):
-        y_train = y[train][~np.isin(y[train], list(unknown))] if len(unknown) else y[train]
+    for seed, y_train in training_labels(y, protocol, unknown):
         yield y_train
         if tunes:
             yield y_train[inner_split(y_train, protocol, seed)[0]]
@@ -268,7 +309,7 @@ def plain_results(fold, methods):
             continue
         classifier, seconds = fold.fitted(name)
         if spec.tunes_threshold:
-            inner = fold.inner_fit
+            inner = fold.inner[0]
             threshold, tune_seconds = fold.tune(fold.X_train[inner], fold.y_train[inner])
             results[name] = Result.scored(
                 fold, classifier, threshold, classifier_fit=seconds + tune_seconds
@@ -286,10 +327,11 @@ def resample(generator, seed, X, y):
     start = time.perf_counter()
     X_res, y_res = sampler.fit_resample(X, y)
     total = time.perf_counter() - start
+    X_new, y_new = added_rows(sampler, X, y, X_res, y_res)
     # Samplers that time their own phases say so; imblearn's fit and sample in one step.
     return (
-        X_res[len(y) :],
-        y_res[len(y) :],
+        X_new,
+        y_new,
         getattr(sampler, "fit_seconds_", total),
         getattr(sampler, "sample_seconds_", 0.0),
         {key: getattr(sampler, f"{key}_", None) for key in ("selection", "diagnostics")},
@@ -337,7 +379,7 @@ def _augmented_threshold(fold, generator, seed):
     """The threshold of an augmented classifier, tuned with a generator refitted on the
     inner training rows only (the validation rows never shape synthetic data), and the
     seconds that took: ``(threshold, {"fit", "sample", "tune"})``."""
-    inner = fold.inner_fit
+    inner = fold.inner[0]
     X_inner, y_inner = fold.X_train[inner], fold.y_train[inner]
     X_more, y_more, fit, sample, _ = resample(generator, seed, X_inner, y_inner)
     threshold, tune = fold.tune(np.vstack([X_inner, X_more]), np.concatenate([y_inner, y_more]))

@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 from hydra.utils import instantiate
 from imblearn import FunctionSampler
-from imblearn.over_sampling import SMOTE, RandomOverSampler
+from imblearn.combine import SMOTEENN
+from imblearn.over_sampling import SMOTE, SMOTENC, RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
 from markupsafe import escape
 from omegaconf import OmegaConf
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -155,6 +158,49 @@ def test_export_refuses_a_manifest_that_describes_another_file(data, tmp_path):
         sb.export(X, y, generator=RandomOverSampler(), path=first)
 
 
+def test_export_refuses_features_named_as_its_own_columns(data, tmp_path):
+    X, y = data
+    for name in ("target", "is_synthetic"):
+        with pytest.raises(sb.DataError, match=f"has a feature column named '{name}'"):
+            sb.export(X.rename(columns={"x0": name}), y, generator=RandomOverSampler(),
+                      path=tmp_path / "b.csv")  # fmt: skip
+    with pytest.raises(TypeError, match="path must be a file or directory path, got int"):
+        sb.export(X, y, generator=RandomOverSampler(), path=3)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_generator_that_changes_real_rows_or_diverges_is_named(data, tmp_path):
+    X, y = data
+    dropping = FunctionSampler(func=lambda X, y: (X[1:], y[1:]))
+    with pytest.raises(ValueError, match=r"FunctionSampler did not return the \d+ real rows "
+                                         r"unchanged before its synthetic ones"):  # fmt: skip
+        sb.evaluate(X, y, generator=dropping, n_jobs=1, **SMALL)
+    diverging = sb.CVAESampler(steps=30, lr=1e3, random_state=0)
+    nan_rows = r"CVAESampler: 555 of its 555 synthetic rows hold NaN or infinite values"
+    with pytest.raises(ValueError, match=nan_rows):
+        diverging.fit_resample(X, y)
+    with pytest.raises(ValueError, match=nan_rows):
+        sb.export(X, y, generator=diverging, path=tmp_path / "b.csv")
+    assert not os.listdir(tmp_path)
+
+
+def test_a_run_of_the_baseline_alone_says_so(data):
+    X, y = data
+    report = sb.evaluate(X, y, generator=SMOTE(), methods=["baseline"], **SMALL)
+    assert report.headline == (
+        "On data with LogisticRegression, only the baseline ran: no method is compared with it."
+    )
+
+
+def test_one_categorical_column_by_name():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"ab": rng.integers(0, 3, 300), "a": rng.normal(size=300),
+                      "b": rng.normal(size=300)})  # fmt: skip
+    y = np.r_[np.zeros(270, int), np.ones(30, int)]
+    report = sb.evaluate(X, y, generator=SMOTE(), categorical="ab", **SMALL)
+    assert report.data["dataset"]["categorical"] == ["ab"]
+
+
 class _Spy(FunctionSampler):
     """A sampler that records whether it was ever fitted."""
 
@@ -169,6 +215,28 @@ def _nan(X, y):
     X = X.to_numpy().copy()
     X[3, 1] = np.nan
     return X, y
+
+
+def _column(values):
+    def change(X, y):
+        X = X.copy()
+        X["x1"] = values(len(X))
+        return X, y
+
+    return change
+
+
+class _NoPredict:
+    """A classifier without ``predict``."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+
+    def get_params(self, deep=True):
+        return {}
 
 
 BAD_INPUT = {
@@ -203,6 +271,45 @@ BAD_INPUT = {
     "negative rope": (None, {"rope": -1}, ValueError, "'rope' parameter"),
     "no generator seeds": (None, {"generator_seeds": 0}, ValueError, "'generator_seeds'"),
     "two generator arguments": (None, {"generators": {"a": SMOTE()}}, ValueError, "give one of"),
+    "ratio below the data's": (None, {"generator": RandomOverSampler(sampling_strategy=0.01)},
+                               ValueError, "sampling_strategy=0.01 is below the minority-to-"),
+    "under-sampler": (None, {"generator": RandomUnderSampler()}, TypeError,
+                      "must be an over-sampler, got RandomUnderSampler, which under-samples"),
+    "combined sampler": (None, {"generator": SMOTEENN()}, TypeError,
+                         "got SMOTEENN, which over-samples and then cleans"),
+    "too few rows for the inner split": (
+        lambda X, y: (X.iloc[:603], y[:603]), {}, ValueError,
+        r"fold 1's training part \(301 rows, 1 of class 1\) is too small for the inner split",
+    ),
+    "a minority class named twice": (None, {"minority": [1, 1]}, ValueError,
+                                     r"minority=\[1, 1\] names 1 more than once"),
+    "a generator named as a method": (
+        None, {"generator": None, "generators": {"baseline": _Spy()}}, ValueError,
+        "'baseline' names a method without augmentation",
+    ),
+    "two keys, one name": (None, {"generator": None, "generators": {1: _Spy(), "1": _Spy()}},
+                           ValueError, "two keys name the generator '1'"),
+    "categorical_features of other columns": (
+        None, {"generator": SMOTENC(categorical_features=[0])}, ValueError,
+        r"categorical_features=\[0\] are the columns \['x0'\], but the data's categorical "
+        r"columns are \[\]",
+    ),
+    "a column of numbers and text": (_column(lambda n: [1, "a"] * (n // 2) + [1] * (n % 2)), {},
+                                     ValueError, r"column 'x1' mixes value types \(int, str\)"),
+    "a column of dates": (_column(lambda n: pd.date_range("2026-01-01", periods=n)), {},
+                          ValueError, "column 'x1' holds dates or durations"),
+    "labels of two types": (
+        lambda X, y: (X, np.array(["one" if c else 0 for c in y], dtype=object)), {},
+        ValueError, r"the target mixes label types \(int, str\)",
+    ),
+    "sparse X": (lambda X, y: (sparse.csr_matrix(X.to_numpy()), y), {}, ValueError,
+                 "X is a sparse csr_matrix; .* pass X.toarray()"),
+    "classifier without predict": (None, {"classifier": _NoPredict()}, TypeError,
+                                   "_NoPredict has no predict:"),
+    "image_shape not the dataset's": (
+        None, {"image_shape": (1, 1, 5), "generator": sb.CVAESampler(image_shape=(1, 5, 1))},
+        ValueError, r"image_shape=\(1, 5, 1\) is not the dataset's \(1, 1, 5\)",
+    ),
 }  # fmt: skip
 
 

@@ -128,8 +128,8 @@ def test_k_larger_than_class_warns_and_still_resamples(Sampler):
 def test_sample_for_export(data):
     X, y = data
     sampler = CVAESampler(random_state=0, **TINY)
-    with pytest.raises(NotFittedError):
-        sampler.sample(3, y=1)
+    with pytest.raises(NotFittedError, match="not trained yet: fit_resample trains it"):
+        sampler.fit(X, y).sample(3, y=1)  # imblearn's fit checks the data, trains nothing
     sampler.fit_resample(X, y)
     for label in (0, 1):  # the CVAE can generate any class it saw
         rows = sampler.sample(7, y=label)

@@ -167,10 +167,16 @@ def headline(report):
             for m in HEADLINE
             if (c := find_comparison(report, *AUGMENTATION, m))
         ]
+        if clauses:
+            sentences.append(
+                f"On {report['dataset']['name']} with {report['classifier']['name']}, "
+                f"{report['generator']['name']} augmentation {' and '.join(clauses)} "
+                "against the baseline."
+            )
+    if not sentences and not report["comparisons"]:  # methods=[baseline]: scores alone
         sentences.append(
-            f"On {report['dataset']['name']} with {report['classifier']['name']}, "
-            f"{report['generator']['name']} augmentation {' and '.join(clauses)} "
-            "against the baseline."
+            f"On {report['dataset']['name']} with {report['classifier']['name']}, only the "
+            "baseline ran: no method is compared with it."
         )
     return " ".join(sentences)
 
