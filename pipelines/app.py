@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from synthbalance.pipelines.components import build
 from synthbalance.pipelines.config import ConfigError, naming_config_keys, sections
 from synthbalance.pipelines.dataset import check_dataset
+from synthbalance.pipelines.estimators import check_classifier
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
 from synthbalance.pipelines.parallel import AUTO, check_n_jobs
 from synthbalance.pipelines.protocol import Protocol, QualityCheck, ThresholdTuning
@@ -43,9 +44,21 @@ def protocol_from_config(cfg):
 
 
 def check_evaluation(cfg):
-    """``(protocol, n_jobs)`` of a run's config, a bad value refused naming its key."""
+    """``(protocol, n_jobs, ensemble)`` of a run's config (``ensemble``: the
+    balanced_ensemble method's model, built, or None), a bad value refused naming its key;
+    the ``objective`` too."""
     with naming_config_keys(sections(cfg)):
-        return protocol_from_config(cfg), _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
+        protocol = protocol_from_config(cfg)
+        n_jobs = _n_jobs(cfg.evaluation.get("n_jobs", AUTO))
+        node = cfg.evaluation.get("ensemble")
+        ensemble = None if node is None else instantiate(node, _convert_="all")
+        if ensemble is not None:
+            check_classifier(ensemble, "evaluation.ensemble")
+    progress = cfg.evaluation.get("progress", True)
+    if not isinstance(progress, bool):
+        raise ConfigError(f"evaluation.progress must be true or false; got {progress!r}")
+    check_objective(cfg.get("objective"), protocol.methods)
+    return protocol, n_jobs, ensemble
 
 
 def _n_jobs(value):
@@ -62,7 +75,8 @@ def _n_jobs(value):
 def load_dataset(node):
     """The ``Dataset`` of a ``dataset`` config node; its ``unknown`` key (not the loader's)
     names the classes kept out of every training part (``openset.with_unknown``)."""
-    node = OmegaConf.to_container(node, resolve=True)
+    # a ??? value raises here, naming its full key (dataset.path), not later as "path"
+    node = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
     unknown = node.pop("unknown", None)
     return with_unknown(instantiate(node), unknown)
 
@@ -91,7 +105,7 @@ def run(cfg, threads=None) -> dict:
             log.info("resume: %s is complete for this config; not run again", directory)
             return report
     check_run_directory(directory, digest, cfg.get("overwrite", False))
-    protocol, n_jobs = check_evaluation(cfg)
+    protocol, n_jobs, ensemble = check_evaluation(cfg)
     with naming_config_keys(sections(cfg)):
         dataset = load_dataset(cfg.dataset)
         check_dataset(dataset, protocol.n_splits)  # again in prepare; here before torch loads
@@ -101,12 +115,10 @@ def run(cfg, threads=None) -> dict:
         from synthbalance.pipelines.experiment import evaluate_dataset, prepare
 
         sampler, description = build(cfg.generator)
-        ensemble = cfg.evaluation.get("ensemble")
         setup = prepare(
             dataset, {description["name"]: (sampler, description)}, build(cfg.classifier),
-            protocol, ensemble=None if ensemble is None else instantiate(ensemble, _convert_="all"),
+            protocol, ensemble=ensemble,
         )  # fmt: skip
-    check_objective(cfg.get("objective"), setup.protocol.methods)
     record_hash(directory, digest)  # the run directory says which config it is for
     (report,) = evaluate_dataset(
         dataset,

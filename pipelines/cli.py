@@ -35,12 +35,16 @@ def _user_errors():
 def one_line(error):
     """``error``'s message on one line, with the cause Hydra or the logging setup wrapped."""
     from hydra.errors import InstantiationException
+    from omegaconf import MissingMandatoryValue
 
     # Hydra wraps errors raised while instantiating a _target_; the cause is the message.
     while isinstance(error, InstantiationException) and error.__cause__ is not None:
         error = error.__cause__
     text = " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, FileExistsError) and error.filename and os.path.isfile(error.filename):
+    if isinstance(error, MissingMandatoryValue) and error.full_key:
+        # rather than "Missing mandatory value: dataset.path full_key: dataset.path ..."
+        text = f"{error.full_key} is required: give it on the command line ({error.full_key}=...)"
+    elif isinstance(error, FileExistsError) and error.filename and os.path.isfile(error.filename):
         # os.makedirs on a file's path: "[Errno 17] File exists" reads as if it should not
         text = f"{error.filename!r} is a file, not a directory ({text})"
     cause = error.__cause__

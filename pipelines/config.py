@@ -33,8 +33,12 @@ class ConfigError(ValueError):
 
 def sections(cfg, groups=("dataset", "generator", "classifier")):
     """``{caller: config section}`` for the objects a run builds from ``cfg``: the class or
-    function each ``_target_`` of ``groups`` names, and the evaluation's dataclasses."""
+    function each ``_target_`` of ``groups`` names (and of ``evaluation.ensemble``), and the
+    evaluation's dataclasses."""
     found = dict(EVALUATION_SECTIONS)
+    ensemble = (cfg.get("evaluation") or {}).get("ensemble") or {}
+    if ensemble.get("_target_"):  # the balanced_ensemble method's model
+        found[ensemble["_target_"].rsplit(".", 1)[-1]] = "evaluation.ensemble"
     for group in groups:
         target = cfg.get(group, {}).get("_target_")
         if target:

@@ -41,9 +41,11 @@ def atomic_path(path):
 
 @contextlib.contextmanager
 def atomic_directory(path):
-    """Yield a temporary directory beside ``path``; rename it to ``path`` only if the block
-    succeeds (else remove it). An OSError names ``path``, never the temporary name."""
+    """Yield a temporary directory beside ``path`` (its parent folders made as needed, as
+    ``atomic_path`` makes a file's); rename it to ``path`` only if the block succeeds (else
+    remove it). An OSError names ``path``, never the temporary name."""
     path = Path(path)
+    _make_parent(path)
     with _naming(path):
         tmp = tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent)
     try:

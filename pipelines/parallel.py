@@ -122,13 +122,18 @@ def _with_threads(threads, function, arguments):
     tqdm's write lock is made a thread lock: tqdm otherwise creates a multiprocessing lock
     (a named semaphore) at its first bar, even a disabled one, which a worker killed on
     Ctrl-C never releases, and the resource tracker then reports it leaked on stderr after
-    the one-line message. A worker's bars are off; nothing shares the lock with it."""
+    the one-line message. A worker's bars are off; nothing shares the lock with it. Ctrl-C
+    interrupts the fold again in a worker of the fork server, which ignores it."""
+    import signal
     import threading
 
     from tqdm import tqdm
 
     from synthbalance.pipelines.sweep import limit_threads
 
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # from the fork server
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     tqdm.set_lock(threading.RLock())
     limit_threads(threads)
     return function(*arguments)
@@ -163,6 +168,17 @@ def start_fork_server(n_jobs, budget):
     except ValueError:
         return
     if workers > 1:
+        import signal
+        import threading
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        # Ctrl-C reaches the whole process group: the server (a fresh interpreter, which
+        # inherits an ignored signal) would print a traceback from the middle of its imports.
+        # It ignores SIGINT itself once they are done; a fold worker restores it.
+        main = threading.current_thread() is threading.main_thread()  # signal's rule
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            forkserver.ensure_running()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)

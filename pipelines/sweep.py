@@ -81,17 +81,17 @@ def recorded_hash(directory):
         return None
 
 
-def check_run_directory(directory, digest, overwrite=False, announce=True):
+def check_run_directory(directory, digest, overwrite=False, announce=True, key="hydra.run.dir"):
     """Refuse a run directory holding the report.json of another config (another run's
-    directory given as ``hydra.run.dir``) unless ``overwrite``. A re-run of the same config
-    replaces its report; with ``announce`` the log says which report is replaced."""
+    directory given as ``key``) unless ``overwrite``. A re-run of the same config replaces
+    its report; with ``announce`` the log says which report is replaced."""
     if not (Path(directory) / "report.json").exists():
         return
     same = recorded_hash(directory) == digest
     if not (same or overwrite):
         raise ValueError(
             f"{directory} holds the report.json of another config; give the run another "
-            "directory (hydra.run.dir), or overwrite=true to replace it"
+            f"directory ({key}), or overwrite=true to replace it"
         )
     if announce:
         whose = "this config" if same else "another config (overwrite=true)"
@@ -113,21 +113,21 @@ class RunDirectoryCheck(Callback):
                 check_run_directory(directory, config_hash(config), overwrite, announce=False)
 
 
-def _chooses_the_generator(key):
-    return key == "generator" or key.startswith("generator.")
+def _chooses_the_generator(key):  # budget.*: the step budgets the generators read
+    return key in ("generator", "budget") or key.startswith(("generator.", "budget."))
 
 
 def _chooses_the_evaluation(key):
-    return key in ("seed", "evaluation") or key.startswith("evaluation.")
+    return key in ("seed", "evaluation", "objective") or key.startswith("evaluation.")
 
 
 def swept_generators(config):
     """The override lists that give each generator a sweep would run: the product of its
-    sweeps over ``generator`` and ``generator.*`` (the sweeper's ``params`` and the command
-    line's, the command line winning), beside the command line's other plain overrides; its
-    other sweeps are left out (they do not choose the generator). ``[]`` when the sweep
-    does not vary the generator, or varies it by a search space (Optuna's ``interval``),
-    not by a list of choices."""
+    sweeps over ``generator``, ``generator.*`` and ``budget.*`` (the sweeper's ``params``
+    and the command line's, the command line winning), beside the command line's other
+    plain overrides; its other sweeps are left out (they do not choose the generator).
+    ``[]`` when the sweep does not vary the generator, or varies it by a search space
+    (Optuna's ``interval``), not by a list of choices."""
     return swept_choices(config, _chooses_the_generator)
 
 
@@ -157,14 +157,54 @@ def swept_choices(config, chooses):
     return [fixed + list(choice) for choice in itertools.product(*swept)]
 
 
+def swept_jobs(config):
+    """Every job's override list, in the order the basic sweeper numbers them (its own
+    ``split_arguments`` over its ``params`` and the command line); None for another sweeper
+    (Optuna's jobs are not known before they run)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    sweeper = OmegaConf.select(config, "hydra.sweeper._target_") or ""
+    if not sweeper.endswith("BasicSweeper"):
+        return None
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    lines = [f"{key}={value}" for key, value in params.items()]
+    lines += list(OmegaConf.select(config, "hydra.overrides.task") or [])
+    return BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(lines), None)[0]
+
+
+def check_job_directories(config, loader):
+    """``check_run_directory`` for every job of a sweep whose directory already holds a
+    report, before Hydra writes a job's .hydra/ files and log into it (a single run's
+    ``RunDirectoryCheck`` does the same): a sweep run again with other choices would
+    otherwise rewrite a directory's records beside the report of another config before its
+    job refuses it. Each job's config is composed (about 0.1 s) only when the sweep's
+    directory exists."""
+    sweep_dir = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
+    jobs = swept_jobs(config) if sweep_dir.is_dir() else None
+    for num, overrides in enumerate(jobs or []):
+        job = loader.load_sweep_config(config, list(overrides))
+        with open_dict(job):
+            job.hydra.job.id, job.hydra.job.num = num, num  # as the launchers set them
+        directory = sweep_dir / str(OmegaConf.select(job, "hydra.sweep.subdir"))
+        if (directory / "report.json").exists():
+            overwrite = job.get("overwrite", False) is True
+            check_run_directory(
+                directory, config_hash(job), overwrite, announce=False, key="hydra.sweep.dir"
+            )
+
+
 class SweepCheck(Callback):
     """Hydra callback: before a sweep's first job, check what its jobs would be given: every
-    value it gives ``seed`` and ``evaluation.*`` (the ``Protocol`` each job builds, and
-    ``evaluation.n_jobs``), and every generator it names, built and checked
+    value it gives ``seed``, ``objective`` and ``evaluation.*`` (``app.check_evaluation``:
+    the ``Protocol`` each job builds, ``evaluation.n_jobs`` and the ensemble), and every
+    generator it names, built and checked
     (``estimators.check_sampler``: its parameters, and the optional library of a
-    third-party generator). A missing extra, a bad generator parameter or ``-m seed=0,abc``
-    stops the sweep in one line before any job runs, not at the first job that meets it
-    (about 0.1 s a job to compose its config)."""
+    third-party generator), and every job directory that already holds a report
+    (``check_job_directories``). A missing extra, a bad generator parameter, ``-m
+    seed=0,abc`` or a directory holding another config's report stops the sweep in one line
+    before any job runs, not at the first job that meets it (about 0.1 s a job to compose
+    its config)."""
 
     def on_multirun_start(self, config, **kwargs):
         from hydra.core.global_hydra import GlobalHydra
@@ -172,6 +212,7 @@ class SweepCheck(Callback):
         from synthbalance.pipelines.app import check_evaluation
         from synthbalance.pipelines.cli import one_line_errors
         from synthbalance.pipelines.components import build
+        from synthbalance.pipelines.config import naming_config_keys, sections
         from synthbalance.pipelines.estimators import check_sampler
 
         loader = GlobalHydra.instance().config_loader()
@@ -183,11 +224,13 @@ class SweepCheck(Callback):
                                  loader.load_sweep_config(config, overrides))  # fmt: skip
             checked = set()
             for overrides in swept_generators(config):
-                node = loader.load_sweep_config(config, overrides).generator
-                key = OmegaConf.to_yaml(node)
+                job = loader.load_sweep_config(config, overrides)
+                key = OmegaConf.to_yaml(job.generator)
                 if key not in checked:
                     checked.add(key)
-                    check_sampler(build(node)[0])
+                    with naming_config_keys(sections(job, groups=("generator",))):
+                        check_sampler(build(job.generator)[0])
+            check_job_directories(config, loader)
 
 
 def check_objective(metric, methods):

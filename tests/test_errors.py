@@ -142,6 +142,15 @@ JOB_MISTAKES = {
                          "is not a state dict saved by torch.save(trunk.state_dict(), path)"),
     "trainable layers": (["classifier=multihead_mlp", "classifier.trainable_layers=9"],
                          "trainable_layers=9, but the trunk has 2 layers with weights"),
+    "no data file": (["dataset=file"], "dataset.path is required: give it on the command line "
+                     "(dataset.path=...)"),
+    "progress": (["evaluation.progress=maybe"],
+                 "evaluation.progress must be true or false; got 'maybe'"),
+    "ensemble": (["evaluation.ensemble.n_estimators=abc"],
+                 "evaluation.ensemble.n_estimators must be an int in the range [1, inf)"),
+    "ratio below the data's": (["generator=ros", "generator.sampling_strategy=0.01"],
+                               "generator 'ros': sampling_strategy=0.01 is below the minority-"
+                               "to-majority ratio of the rows it is fitted on (up to 0.1"),
 }  # fmt: skip
 
 
@@ -388,6 +397,33 @@ def test_a_ctrl_c_while_torch_loads_is_one_line_and_exit_130(tmp_path):
     assert written(tmp_path) in ([], ["run/config.sha256"])  # the folds may have begun
 
 
+def _fork_server(process):
+    """Whether ``process`` has started its fork server (a child running forkserver)."""
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = (child / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            found = int(parent) == process.pid and b"forkserver" in (child / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if found:
+            return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_a_ctrl_c_from_the_terminal_while_the_fork_server_imports_is_one_line(tmp_path):
+    # a terminal's Ctrl-C goes to the whole process group, the fork server included, which
+    # then imports torch and the folds' modules for its workers
+    process = command("synthbalance", "generator=smote", *SMALL_DATA, "hydra.run.dir=run",
+                      cwd=tmp_path, start_new_session=True)  # fmt: skip
+    _wait_for(lambda: _fork_server(process), process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == cli.EXIT_INTERRUPTED
+    assert len(stderr.splitlines()) == 1, stderr
+    assert one_line(stderr).startswith("synthbalance: interrupted")
+
+
 @pytest.mark.slow
 def test_a_ctrl_c_during_the_folds_writes_no_report(tmp_path):
     overrides = ["generator=vae", "generator.steps=20000", "evaluation.n_splits=5",
@@ -587,3 +623,24 @@ def test_a_sweep_naming_an_unknown_generator_is_one_line_before_any_job(tmp_path
     line = one_line(stderr)
     assert line.startswith("synthbalance: error: ") and "Could not find 'generator/nope'" in line
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_sweep_refuses_a_job_directory_of_another_config_before_writing_into_it(tmp_path):
+    overrides = [*SMALL_DATA, *SMALL_EVALUATION, "evaluation.quality.enabled=false",
+                 "hydra.sweep.dir=sweep"]  # fmt: skip
+    assert finished("synthbalance", "-m", "generator=none,ros", *overrides, cwd=tmp_path)[0] == 0
+    records = {p: p.read_bytes() for p in (tmp_path / "sweep").rglob("*") if p.is_file()}
+    code, stderr = finished("synthbalance", "-m", "generator=smote,ros", *overrides, cwd=tmp_path)
+    assert code == 1
+    assert one_line(stderr) == (
+        "synthbalance: error: sweep/0 holds the report.json of another config; give the run "
+        "another directory (hydra.sweep.dir), or overwrite=true to replace it"
+    )
+    # job 0's .hydra/ records and the sweep's multirun.yaml still describe the reports there
+    assert {p: p.read_bytes() for p in (tmp_path / "sweep").rglob("*") if p.is_file()} == records
+    # the same sweep's jobs are its own: resumed (complete, not run again), not refused
+    resumed = finished("synthbalance", "-m", "generator=none,ros", *overrides, "resume=true",
+                       cwd=tmp_path)  # fmt: skip
+    assert resumed[0] == 0
+    for report in (tmp_path / "sweep").glob("*/report.json"):
+        assert report.read_bytes() == records[report]

@@ -247,13 +247,13 @@ def test_export_image_folder_round_trip(tmp_path):
 
     from tests.test_app import cli
 
-    out = tmp_path / "balanced"
+    out = tmp_path / "new" / "balanced"  # folders that do not exist yet are made
     result = cli(
         "synthbalance-export", "dataset=digits", "generator=cvae", "generator.steps=4",
         f"export.path={out}", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "balanced.manifest.json").read_text())
+    manifest = json.loads((out.parent / "balanced.manifest.json").read_text())
     counts = manifest["class_counts_after"]
     assert counts == {"digit_3": 356, "other": 356} and manifest["n_synthetic"] == 326
     loaded = ImageFolder(out)

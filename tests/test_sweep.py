@@ -473,10 +473,20 @@ def test_swept_choices_of_the_evaluation_leave_the_generator_out():
      ("evaluation.rope=0.01,-1", "evaluation.rope must be a float in the range [0.0, inf); got -1"),
      ("evaluation.rope=abc", "evaluation.rope must be a float in the range [0.0, inf); got 'abc'"),
      ("evaluation.n_jobs=1,0",
-      "evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); got 0")],
+      "evaluation.n_jobs must be auto, null or a non-zero integer (-1: all cores); got 0"),
+     ("evaluation.ensemble.n_estimators=10,abc",
+      "evaluation.ensemble.n_estimators must be an int in the range [1, inf); got 'abc'"),
+     ("objective=f1,nope", "objective must be one of f1, roc_auc, pr_auc, balanced_accuracy, "
+                           "gmean, mcc, brier, log_loss, ece, got 'nope'"),
+     ("generator=smote generator.k_neighbors=5,abc", "generator.k_neighbors must be an int in "
+      "the range [1, inf) or an object implementing 'kneighbors' and 'kneighbors_graph'; got "
+      "'abc'"),
+     ("generator=cvae +budget.steps=abc,5",
+      "generator.steps must be an int in the range [1, inf) or a str among {'auto'}; got 'abc'")],
 )  # fmt: skip
 def test_a_bad_seed_or_evaluation_value_stops_the_sweep_before_job_0(tmp_path, swept, message):
-    code, stderr = finished("synthbalance", "-m", swept, "generator=none", *SMALL_DATA,
+    generator = [] if "generator=" in swept else ["generator=none"]
+    code, stderr = finished("synthbalance", "-m", *swept.split(), *generator, *SMALL_DATA,
                             *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
     assert code == 1
     assert one_line(stderr) == f"synthbalance: error: {message}"
