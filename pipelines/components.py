@@ -108,15 +108,20 @@ def _check_categorical_features(generator, dataset, name):
             )
         indices = [i for i, v in enumerate(values) if v]
     else:
-        try:
-            indices = [
-                columns.index(columns[int(v)] if isinstance(v, Integral) else v) for v in values
-            ]
-        except (IndexError, ValueError):
-            raise DataError(
-                f"generator {name!r}: categorical_features={given!r} names a column the data "
-                f"does not have; its columns are {', '.join(map(str, columns))}"
-            ) from None
+        positions = [v for v in values if isinstance(v, Integral)]  # as imblearn reads them
+        outside = [int(v) for v in positions if not -len(columns) <= v < len(columns)]
+        unknown = [v for v in values if not isinstance(v, Integral) and v not in columns]
+        if outside or unknown:
+            what = (
+                f"positions {outside} outside the data's {len(columns)} columns"
+                if outside
+                else f"columns {unknown} the data does not have (its columns: "
+                f"{', '.join(map(str, columns))})"
+            )
+            raise DataError(f"generator {name!r}: categorical_features={given!r} names {what}")
+        indices = [
+            int(v) % len(columns) if isinstance(v, Integral) else columns.index(v) for v in values
+        ]
     if sorted(set(indices)) != categorical:
         raise DataError(
             f"generator {name!r}: categorical_features={given!r} are the columns "

@@ -246,9 +246,7 @@ def typed(X, categorical=None, where="data"):
         or pd.api.types.is_bool_dtype(X[c])
     ]
     for column in names:
-        if pd.api.types.is_datetime64_any_dtype(X[column]) or pd.api.types.is_timedelta64_dtype(
-            X[column]
-        ):
+        if _dates(X[column]):
             raise DataError(
                 f"{where}: column {column!r} holds dates or durations ({X[column].dtype}); "
                 "give them as numbers (e.g. days since a date) or drop the column"
@@ -261,6 +259,16 @@ def typed(X, categorical=None, where="data"):
         if column not in declared:
             _refuse_stray_text(X[column], column, where)
     return X, tuple(names)
+
+
+def _dates(values):
+    """Whether a column holds dates, times or durations (datetime64, timedelta64, periods,
+    or Python date/time objects): neither numbers nor categories. Dates as text (a CSV's)
+    are text, read as categories."""
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(values):
+        return True
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return kind in ("date", "datetime", "datetime64", "time", "timedelta", "timedelta64", "period")
 
 
 def _mixed_types(values):

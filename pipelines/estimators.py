@@ -1,5 +1,6 @@
 """scikit-learn helpers for the estimators a run is given: checks, seeds, class weights."""
 
+import math
 from collections import Counter
 from numbers import Integral, Real
 
@@ -118,21 +119,24 @@ def check_features(estimator, n_features, name):
 def check_fit_labels(sampler, fit_labels, name="generator", where="a training part"):
     """Refuse what ``sampler`` would refuse in a fold of ``fit_labels`` (the labels of every
     set of rows it will be fitted on: ``where``): a ``sampling_strategy`` it cannot meet by
-    adding rows (a ratio below a part's own), and a neighbour count (SMOTE's
+    adding rows (a ratio not above a part's own), and a neighbour count (SMOTE's
     ``k_neighbors``, ADASYN's ``n_neighbors``) that is not below the rows of a class it
     over-samples, saying the largest count that works."""
     params = sampler.get_params(deep=False)
     if "sampling_strategy" not in params:
         return
     key = next((k for k in ("k_neighbors", "n_neighbors") if k in params), None)
-    neighbours = key is not None and isinstance(params[key], Integral)
     labels = [np.asarray(y) for y in fit_labels]
     _check_ratio(params["sampling_strategy"], labels, name, where)
+    if not (key is not None and isinstance(params[key], Integral)):
+        if labels:  # the strategy's form, once (its classes: components.check_sampling_strategy)
+            _wanted(params["sampling_strategy"], labels[0], name)
+        return
     smallest = None
     for y in labels:
         wanted = _wanted(params["sampling_strategy"], y, name)
         counts = Counter(y.tolist())
-        for class_ in (c for c, n in wanted.items() if n > 0 and neighbours):
+        for class_ in (c for c, n in wanted.items() if n > 0):
             if smallest is None or counts[class_] < smallest[0]:
                 smallest = (counts[class_], class_)
     if smallest is None or smallest[0] > params[key]:
@@ -146,25 +150,32 @@ def check_fit_labels(sampler, fit_labels, name="generator", where="a training pa
 
 
 def _check_ratio(strategy, labels, name, where):
-    """Refuse a ``sampling_strategy`` ratio (minority rows after / majority rows) below the
-    two classes' own ratio in any of ``labels``: over-sampling cannot remove rows."""
+    """Refuse a ``sampling_strategy`` ratio (minority rows after / majority rows) that adds
+    no row to some set of ``labels``, as imbalanced-learn does (``int(n_majority * ratio -
+    n_minority)`` must be positive), saying the smallest ratio that adds rows to all."""
     if not isinstance(strategy, Real) or isinstance(strategy, bool):
         return
-    ratios = []
+    needed = 0.0
     for y in labels:
-        counts = sorted(Counter(y.tolist()).values())
+        counts = np.sort(np.unique(y, return_counts=True)[1])
         if len(counts) != 2:
             return  # imblearn takes a ratio for two classes only, and says so
-        ratios.append(counts[0] / counts[1])
-    if ratios and strategy < max(ratios):
-        parts = f"{where} ({max(ratios):.3f})"
-        if len(ratios) > 1:
-            parts = f"the rows it is fitted on (up to {max(ratios):.3f} in {where})"
-        raise ValueError(
-            f"{name}: sampling_strategy={strategy} is below the minority-to-majority ratio "
-            f"of {parts}, and over-sampling only adds rows: give a ratio from "
-            f"{max(ratios):.3f} to 1.0 (1.0 balances the classes)"
-        )
+        if int(counts[1] * strategy - counts[0]) <= 0:
+            needed = max(needed, (counts[0] + 1) / counts[1])
+    if not needed:
+        return
+    smallest = math.ceil(needed * 1000) / 1000  # rounded up: it adds a row everywhere
+    fix = (
+        f"give a ratio from {smallest:.3f} to 1.0 (1.0 balances the classes)"
+        if smallest <= 1
+        else "the classes are balanced already"
+    )
+    where += " (or the inner split of one)" if len(labels) > 1 else ""
+    raise ValueError(
+        f"{name}: sampling_strategy={strategy} would add no minority rows to {where}, whose "
+        f"minority-to-majority ratio is that high already, and over-sampling only adds rows: "
+        f"{fix}"
+    )
 
 
 def _wanted(strategy, y, name):

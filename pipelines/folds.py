@@ -6,8 +6,8 @@ split of it and scores on the untouched test part; ``plain_results`` and
 what the registry says of them, never by name.
 """
 
+import math
 import time
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -261,18 +261,24 @@ def check_inner_splits(y, protocol, unknown=()):
     fold and the class. Nothing to check without a threshold method."""
     if not any(REGISTRY[m].tunes_threshold for m in protocol.methods):
         return
-    for fold, (seed, y_train) in enumerate(training_labels(y, protocol, unknown), 1):
-        class_, n = min(Counter(y_train.tolist()).items(), key=lambda item: item[1])
-        try:
-            if n < 2:
-                raise ValueError("at least 2 rows of every class")
-            inner_split(y_train, protocol, seed)
-        except ValueError as error:
+    size = protocol.threshold.validation_size
+    for fold, (_, y_train) in enumerate(training_labels(y, protocol, unknown), 1):
+        classes, counts = np.unique(y_train, return_counts=True)
+        # StratifiedShuffleSplit's own conditions, from the counts alone
+        n_validation = math.ceil(size * len(y_train))
+        problem = None
+        if counts.min() < 2:
+            problem = "at least 2 rows of every class"
+        elif min(n_validation, len(y_train) - n_validation) < len(classes):
+            problem = f"each side at least {len(classes)} rows, one per class"
+        if problem:
+            class_, n = classes.tolist()[counts.argmin()], counts.min()
             raise DataError(
-                f"fold {fold}'s training part ({len(y_train)} rows, {n} of class {class_!r}) "
-                f"is too small for the inner split that tunes the thresholds ({error}); give "
-                "more rows, fewer folds (n_splits) or methods without a threshold"
-            ) from None
+                f"fold {fold}'s training part ({len(y_train)} rows, {n} of class "
+                f"{class_!r}) is too small for the inner split that tunes the "
+                f"thresholds ({problem}); give more rows, fewer folds (n_splits) or methods "
+                "without a threshold"
+            )
 
 
 def generator_fit_labels(y, protocol, unknown=()):

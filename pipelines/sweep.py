@@ -157,12 +157,14 @@ def swept_choices(config, chooses):
     return [fixed + list(choice) for choice in itertools.product(*swept)]
 
 
-def swept_jobs(config):
+def swept_jobs(config, loader):
     """Every job's override list, in the order the basic sweeper numbers them (its own
-    ``split_arguments`` over its ``params`` and the command line); None for another sweeper
-    (Optuna's jobs are not known before they run)."""
+    ``split_arguments`` over its ``params`` and the command line, parsed with the config
+    ``loader`` as it parses them: ``glob(...)`` needs it); None for another sweeper (Optuna's
+    jobs are not known before they run) or a sweep it would refuse itself."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
 
     sweeper = OmegaConf.select(config, "hydra.sweeper._target_") or ""
     if not sweeper.endswith("BasicSweeper"):
@@ -170,7 +172,11 @@ def swept_jobs(config):
     params = OmegaConf.select(config, "hydra.sweeper.params") or {}
     lines = [f"{key}={value}" for key, value in params.items()]
     lines += list(OmegaConf.select(config, "hydra.overrides.task") or [])
-    return BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(lines), None)[0]
+    try:
+        overrides = OverridesParser.create(config_loader=loader).parse_overrides(lines)
+        return BasicSweeper.split_arguments(overrides, None)[0]
+    except HydraException:  # the sweeper says it, in its words
+        return None
 
 
 def check_job_directories(config, loader):
@@ -181,7 +187,7 @@ def check_job_directories(config, loader):
     job refuses it. Each job's config is composed (about 0.1 s) only when the sweep's
     directory exists."""
     sweep_dir = Path(str(OmegaConf.select(config, "hydra.sweep.dir")))
-    jobs = swept_jobs(config) if sweep_dir.is_dir() else None
+    jobs = swept_jobs(config, loader) if sweep_dir.is_dir() else None
     for num, overrides in enumerate(jobs or []):
         job = loader.load_sweep_config(config, list(overrides))
         with open_dict(job):

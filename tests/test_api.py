@@ -1,5 +1,6 @@
 """The Python API: synthbalance.evaluate, compare, export, Report and Comparison."""
 
+import datetime
 import json
 import os
 
@@ -272,7 +273,7 @@ BAD_INPUT = {
     "no generator seeds": (None, {"generator_seeds": 0}, ValueError, "'generator_seeds'"),
     "two generator arguments": (None, {"generators": {"a": SMOTE()}}, ValueError, "give one of"),
     "ratio below the data's": (None, {"generator": RandomOverSampler(sampling_strategy=0.01)},
-                               ValueError, "sampling_strategy=0.01 is below the minority-to-"),
+                               ValueError, "sampling_strategy=0.01 would add no minority rows"),
     "under-sampler": (None, {"generator": RandomUnderSampler()}, TypeError,
                       "must be an over-sampler, got RandomUnderSampler, which under-samples"),
     "combined sampler": (None, {"generator": SMOTEENN()}, TypeError,
@@ -298,6 +299,10 @@ BAD_INPUT = {
                                      ValueError, r"column 'x1' mixes value types \(int, str\)"),
     "a column of dates": (_column(lambda n: pd.date_range("2026-01-01", periods=n)), {},
                           ValueError, "column 'x1' holds dates or durations"),
+    "a column of date objects": (
+        _column(lambda n: [datetime.date(2026, 1, 1) + datetime.timedelta(i) for i in range(n)]),
+        {}, ValueError, r"column 'x1' holds dates or durations \(object\)",
+    ),
     "labels of two types": (
         lambda X, y: (X, np.array(["one" if c else 0 for c in y], dtype=object)), {},
         ValueError, r"the target mixes label types \(int, str\)",
@@ -335,3 +340,16 @@ def test_compare_reads_run_directories(data, tmp_path):
     assert len(comparison) == 2
     assert len(comparison.problems) == 1 and "broken" in comparison.problems[0]
     assert "not valid JSON" in comparison.problems[0]
+
+
+def test_the_smallest_ratio_a_refusal_names_is_one_imblearn_takes():
+    from synthbalance.pipelines.estimators import check_fit_labels
+
+    labels = [np.r_[np.zeros(214, int), np.ones(128, int)],  # 0.598: rounds down to it
+              np.r_[np.zeros(286, int), np.ones(170, int)]]  # fmt: skip
+    with pytest.raises(ValueError, match=r"give a ratio from 0\.603 to 1\.0"):
+        check_fit_labels(RandomOverSampler(sampling_strategy=0.598), labels)
+    check_fit_labels(RandomOverSampler(sampling_strategy=0.603), labels)
+    for y in labels:  # and imblearn itself adds rows to every part
+        _, y_res = RandomOverSampler(sampling_strategy=0.603).fit_resample(np.zeros((len(y), 1)), y)
+        assert len(y_res) > len(y)

@@ -149,8 +149,10 @@ JOB_MISTAKES = {
     "ensemble": (["evaluation.ensemble.n_estimators=abc"],
                  "evaluation.ensemble.n_estimators must be an int in the range [1, inf)"),
     "ratio below the data's": (["generator=ros", "generator.sampling_strategy=0.01"],
-                               "generator 'ros': sampling_strategy=0.01 is below the minority-"
-                               "to-majority ratio of the rows it is fitted on (up to 0.1"),
+                               "generator 'ros': sampling_strategy=0.01 would add no minority "
+                               "rows to a training part (or the inner split of one), whose "
+                               "minority-to-majority ratio is that high already, and over-"
+                               "sampling only adds rows: give a ratio from 0.1"),
 }  # fmt: skip
 
 
@@ -644,3 +646,7 @@ def test_a_sweep_refuses_a_job_directory_of_another_config_before_writing_into_i
     assert resumed[0] == 0
     for report in (tmp_path / "sweep").glob("*/report.json"):
         assert report.read_bytes() == records[report]
+    # a glob sweep's choices need the config loader to be listed (Hydra's sweeper has it)
+    globbed = finished("synthbalance", "-m", "generator=glob(none)", *overrides, "resume=true",
+                       cwd=tmp_path)  # fmt: skip
+    assert globbed[0] == 0, globbed[1]
