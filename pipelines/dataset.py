@@ -251,9 +251,9 @@ def typed(X, categorical=None, where="data"):
                 f"{where}: column {column!r} holds dates or durations ({X[column].dtype}); "
                 "give them as numbers (e.g. days since a date) or drop the column"
             )
-        if _mixed_types(X[column]):  # their categories could not even be sorted
+        if mixed := _mixed_types(X[column]):  # their categories could not even be sorted
             raise DataError(
-                f"{where}: column {column!r} mixes value types ({_mixed_types(X[column])}); "
+                f"{where}: column {column!r} mixes value types ({mixed}); "
                 f"give it values of one type (e.g. X[{column!r}].astype(str))"
             )
         if column not in declared:
@@ -419,9 +419,9 @@ def check_dataset(dataset, n_splits):
         raise DataError(f"{where}: NaN or infinite values in feature columns {bad}")
     if pd.isna(pd.Series(dataset.y)).any():
         raise DataError(f"{where}: missing values in the target")
-    if _mixed_types(dataset.y):
+    if mixed := _mixed_types(dataset.y):
         raise DataError(
-            f"{where}: the target mixes label types ({_mixed_types(dataset.y)}); give labels "
+            f"{where}: the target mixes label types ({mixed}); give labels "
             "of one type (e.g. y.astype(str))"
         )
     y = np.asarray(dataset.y)

@@ -215,10 +215,9 @@ def export_dataset(dataset, generator, description, path, seed) -> Path:
     check_fit_labels(generator, [dataset.y], f"generator {generator_info['name']!r}", "the dataset")
     X = dataset.encoded()
     X_res, y_res = with_seed(generator, seed).fit_resample(X, dataset.y)
-    added_rows(generator, X, dataset.y, X_res, y_res)
-    n_real = len(dataset.y)
+    _, y_new = added_rows(generator, X, dataset.y, X_res, y_res)  # real rows kept, all finite
+    n_real, n_synthetic = len(dataset.y), len(y_new)
     written = _write(path, dataset, X_res, np.asarray(y_res), n_real)
-    n_synthetic = int(len(y_res) - n_real)
     manifest = {
         "schema": MANIFEST_SCHEMA,
         **written,

@@ -121,26 +121,33 @@ def _chooses_the_evaluation(key):
     return key in ("seed", "evaluation", "objective") or key.startswith("evaluation.")
 
 
-def swept_generators(config):
+def _sweep_overrides(config, loader=None):
+    """The sweep's overrides as Hydra's basic sweeper parses them: its ``params``, then the
+    command line's; with the config ``loader``, which ``glob(...)`` needs to list its
+    choices."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    lines = [f"{key}={value}" for key, value in params.items()]
+    lines += list(OmegaConf.select(config, "hydra.overrides.task") or [])
+    return OverridesParser.create(config_loader=loader).parse_overrides(lines)
+
+
+def swept_generators(config, loader=None):
     """The override lists that give each generator a sweep would run: the product of its
     sweeps over ``generator``, ``generator.*`` and ``budget.*`` (the sweeper's ``params``
     and the command line's, the command line winning), beside the command line's other
     plain overrides; its other sweeps are left out (they do not choose the generator).
     ``[]`` when the sweep does not vary the generator, or varies it by a search space
     (Optuna's ``interval``), not by a list of choices."""
-    return swept_choices(config, _chooses_the_generator)
+    return swept_choices(config, _chooses_the_generator, loader)
 
 
-def swept_choices(config, chooses):
+def swept_choices(config, chooses, loader=None):
     """``swept_generators`` for the keys ``chooses(key)`` accepts."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    lines = [f"{key}={value}" for key, value in params.items()]
-    overrides = OverridesParser.create().parse_overrides(
-        lines + list(OmegaConf.select(config, "hydra.overrides.task") or [])
-    )
+    overrides = _sweep_overrides(config, loader)
     by_key = {override.key_or_group: override for override in overrides}  # the last one wins
     fixed, swept = [], []
     for key, override in by_key.items():
@@ -159,22 +166,16 @@ def swept_choices(config, chooses):
 
 def swept_jobs(config, loader):
     """Every job's override list, in the order the basic sweeper numbers them (its own
-    ``split_arguments`` over its ``params`` and the command line, parsed with the config
-    ``loader`` as it parses them: ``glob(...)`` needs it); None for another sweeper (Optuna's
-    jobs are not known before they run) or a sweep it would refuse itself."""
+    ``split_arguments`` over ``_sweep_overrides``); None for another sweeper (Optuna's jobs
+    are not known before they run) or a sweep it would refuse itself."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
     sweeper = OmegaConf.select(config, "hydra.sweeper._target_") or ""
     if not sweeper.endswith("BasicSweeper"):
         return None
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    lines = [f"{key}={value}" for key, value in params.items()]
-    lines += list(OmegaConf.select(config, "hydra.overrides.task") or [])
     try:
-        overrides = OverridesParser.create(config_loader=loader).parse_overrides(lines)
-        return BasicSweeper.split_arguments(overrides, None)[0]
+        return BasicSweeper.split_arguments(_sweep_overrides(config, loader), None)[0]
     except HydraException:  # the sweeper says it, in its words
         return None
 
@@ -224,12 +225,12 @@ class SweepCheck(Callback):
         loader = GlobalHydra.instance().config_loader()
         # Hydra turns an exception of a callback into a warning and goes on: exit here
         with one_line_errors(config.hydra.job.name, unfinished="no job run"):
-            evaluations = swept_choices(config, _chooses_the_evaluation)
+            evaluations = swept_choices(config, _chooses_the_evaluation, loader)
             for overrides in evaluations or [None]:  # None: every job's are the command line's
                 check_evaluation(config if overrides is None else
                                  loader.load_sweep_config(config, overrides))  # fmt: skip
             checked = set()
-            for overrides in swept_generators(config):
+            for overrides in swept_generators(config, loader):
                 job = loader.load_sweep_config(config, overrides)
                 key = OmegaConf.to_yaml(job.generator)
                 if key not in checked:

@@ -481,6 +481,8 @@ def test_swept_choices_of_the_evaluation_leave_the_generator_out():
      ("generator=smote generator.k_neighbors=5,abc", "generator.k_neighbors must be an int in "
       "the range [1, inf) or an object implementing 'kneighbors' and 'kneighbors_graph'; got "
       "'abc'"),
+     ("generator=glob(cvae) generator.lr=abc",  # a glob's choices need the config loader
+      "generator.lr must be a float in the range (0.0, inf); got 'abc'"),
      ("generator=cvae +budget.steps=abc,5",
       "generator.steps must be an int in the range [1, inf) or a str among {'auto'}; got 'abc'")],
 )  # fmt: skip
