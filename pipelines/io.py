@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+STAGED = ".staged."  # the name of staged_files' folder starts so
+
 
 def _umask():
     mask = os.umask(0)
@@ -54,6 +56,32 @@ def atomic_directory(path):
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_files(directory, last=None):
+    """Yield a hidden temporary folder inside ``directory`` (made as needed) for a set of
+    files that belong together; move them all into ``directory`` only if the block succeeds
+    (``last``, if given, after the others), else remove them, and ``directory`` if this made
+    it: a failing writer leaves nothing beside what was there before. An OSError names
+    ``directory``."""
+    directory = Path(directory)
+    made = not directory.exists()
+    _make_parent(directory / "_")
+    with _naming(directory):
+        stage = tempfile.mkdtemp(prefix=STAGED, dir=directory)
+    done = False
+    try:
+        with _naming(directory, stage):
+            yield Path(stage)
+            for name in sorted(os.listdir(stage), key=lambda name: name == last):
+                os.replace(os.path.join(stage, name), directory / name)
+            done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made and not done:
+            with contextlib.suppress(OSError):  # not empty: something else wrote there
+                directory.rmdir()
 
 
 def _make_parent(path):

@@ -129,6 +129,23 @@ def test_save_writes_what_the_cli_writes_and_load_reads_it_back(data, tmp_path):
     assert sb.compare(loaded, other).table["method"].tolist() == ["SMOTE", "RandomOverSampler"]
 
 
+def test_a_failing_save_leaves_nothing(data, tmp_path, monkeypatch):
+    X, y = data
+    report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), **SMALL)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("synthbalance.pipelines.report.core.render_html", broken)
+    for directory in (tmp_path / "run", tmp_path / "new"):
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            report.save(directory)  # after the figures and report.md
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["notes.txt"]
+
+
 def test_dataframes_keep_their_categorical_columns(tmp_path):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"size": rng.normal(size=300), "colour": rng.choice(["r", "g", "b"], 300)})

@@ -311,3 +311,30 @@ def test_find_reports_takes_report_files_and_refuses_other_paths(planted):
         find_reports([planted / "notes.txt"])
     with pytest.raises(DataError, match="nope: no such directory"):
         find_reports([planted / "nope"])
+
+
+def test_a_failing_save_adds_none_of_its_files(planted, monkeypatch):
+    out = planted / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("synthbalance.pipelines.compare.core.render_comparison", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_comparison([planted / "runs"], out)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]  # figures and tables came first
+    monkeypatch.undo()
+    write_comparison([planted / "runs"], out)
+    written = {p.name for p in out.iterdir()}
+    assert {"comparison.md", "comparison.html", "comparison.csv", "cd_logreg_f1.png"} <= written
+    assert not [name for name in written if name.startswith(".")]
+
+
+def test_a_report_being_saved_is_not_compared(planted):
+    staged = planted / "runs" / "d1" / "winner" / ".staged.x1y2"
+    staged.mkdir()
+    (staged / "report.json").write_text("{")  # half a report, still being saved
+    reports, problems = find_reports([planted / "runs"])
+    assert len(reports) == 12 and problems == []

@@ -26,7 +26,7 @@ from synthbalance.pipelines.compare.html import COMPARISON_HTML, render_comparis
 from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
-from synthbalance.pipelines.io import atomic_path, write_text
+from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
 from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
 from synthbalance.pipelines.protocol import ROPE
@@ -204,37 +204,41 @@ class Comparison:
 
     def save(self, out):
         """Write comparison.md, comparison.html, comparison.csv, comparison_generators.csv
-        and the figures into ``out``; returns comparison.md's path."""
+        and the figures into ``out``; returns comparison.md's path. A save that fails
+        part-way adds none of its files."""
         out = Path(out)
+        with staged_files(out) as stage:
+            self._write(stage, out)
+        return out / "comparison.md"
+
+    def _write(self, stage, out):
+        """Every file of ``save`` into ``stage``; the page's links to the runs are made from
+        ``out``, where the files go."""
         for (classifier, metric), result in self.across.items():
             if result["friedman"] is not None:
                 plot_critical_difference(
                     result["friedman"], f"{LABELS[metric]} with {classifier}",
-                    out / result["figure"],
+                    stage / result["figure"],
                 )  # fmt: skip
         for metric, result in self.quality_ranks.items():
             plot_critical_difference(
                 result, f"sample quality: {metric} over {result['n_blocks']} folds x seeds",
-                out / result["figure"],
+                stage / result["figure"],
             )  # fmt: skip
         for classifier in sorted(self.table["classifier"].unique()):
             if self.table.loc[self.table["classifier"] == classifier, "amount"].nunique() > 1:
-                plot_amounts(self.table, classifier, out / f"amount_{_file_name(classifier)}.png")
+                plot_amounts(self.table, classifier, stage / f"amount_{_file_name(classifier)}.png")
         n_classifiers = self.table["classifier"].nunique()
         for classifier, found in self.correlations.groupby("classifier") if len(
             self.correlations
         ) else ():  # fmt: skip
-            figure = out / _quality_figure(classifier, n_classifiers)
+            figure = stage / _quality_figure(classifier, n_classifiers)
             plot_quality(self.table[self.table["classifier"] == classifier], found, figure)
-        with atomic_path(out / "comparison.csv") as tmp:
-            self.everything.to_csv(tmp, index=False)
+        self.everything.to_csv(stage / "comparison.csv", index=False)
         if len(tests := self.generator_tests):
-            with atomic_path(out / "comparison_generators.csv") as tmp:
-                tests.to_csv(tmp, index=False)
-        write_text(out / COMPARISON_HTML, render_comparison(self, out))
-        path = out / "comparison.md"
-        write_text(path, self.to_markdown())
-        return path
+            tests.to_csv(stage / "comparison_generators.csv", index=False)
+        write_text(stage / COMPARISON_HTML, render_comparison(self, out, figures=stage))
+        write_text(stage / "comparison.md", self.to_markdown())
 
     def to_markdown(self):
         return render_markdown(self.everything, self.across, self.correlations, self.quality_ranks)

@@ -103,8 +103,10 @@ def _figures(out, names):
     return [png_uri(path.read_bytes()) for path in found if path.is_file()]
 
 
-def render_comparison(comparison, out):
-    """The whole of comparison.html for ``comparison``, its figures read from ``out``."""
+def render_comparison(comparison, out, figures=None):
+    """The whole of comparison.html for ``comparison``, to be written into ``out`` (its links
+    to the runs start there), its figures read from ``figures`` (default: ``out``)."""
+    figures = out if figures is None else figures
     table = comparison.table
     classifiers = sorted(table["classifier"].unique())
     quality = [_quality_figure(c, len(classifiers)) for c in classifiers]
@@ -119,10 +121,10 @@ def render_comparison(comparison, out):
         title=f"synthbalance comparison: {len(table)} runs",
         heatmaps=heatmaps(table, out),
         marks=MARKS,
-        across=across_sections(comparison.across, out),
+        across=across_sections(comparison.across, figures),
         alpha=ALPHA,
-        quality=_figures(out, dict.fromkeys(quality)),
-        amounts=_figures(out, amounts),
+        quality=_figures(figures, dict.fromkeys(quality)),
+        amounts=_figures(figures, amounts),
         runs=runs,
         problems=comparison.problems,
     )

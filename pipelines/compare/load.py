@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from synthbalance.pipelines.dataset import DataError
+from synthbalance.pipelines.io import STAGED
 from synthbalance.pipelines.report.schema import COMPARED_FIELDS, NotAReport, check_report
 
 
@@ -25,7 +26,12 @@ def find_reports(directories):
             raise DataError(f"{directory}: no such directory")
         if not directory.is_dir():
             raise DataError(f"{directory}: not a directory or a report's .json file")
-        paths += sorted(directory.rglob("report.json"))
+        # a report being saved lies in a staged folder until its run's files are complete
+        paths += sorted(
+            path
+            for path in directory.rglob("report.json")
+            if not any(part.startswith(STAGED) for part in path.relative_to(directory).parts)
+        )
     reports, problems = [], []
     for path in dict.fromkeys(p.resolve() for p in paths):
         try:

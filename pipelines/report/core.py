@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthbalance.pipelines.io import write_text
+from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import METHODS
 from synthbalance.pipelines.metrics import METRICS, sign
 from synthbalance.pipelines.report import figures
@@ -165,26 +165,26 @@ class Report:
 
     def save(self, directory):
         """Write the figures, report.md, report.html and, last, report.json into
-        ``directory``; returns report.json's path. A reader never sees half a file, and a
-        run directory without report.json is a run that did not finish."""
+        ``directory``; returns report.json's path. A reader never sees half a file, a run
+        directory without report.json is a run that did not finish, and a save that fails
+        part-way adds none of its files."""
         directory = Path(directory)
-        figures.write(figures.forest_figure(self.data), directory / figures.FOREST)
-        if found := figures.selections(self.data):
-            figures.write(figures.selection_figure(found), directory / figures.SELECTION)
-        if self.data.get("calibration"):
-            figures.write(figures.reliability_figure(self.data), directory / figures.RELIABILITY)
-        for name, draw in figures.sample_figures(self.data, self.samples).items():
-            self._write_samples(directory / name, draw)
-        write_text(directory / "report.md", render_markdown(self.data))
-        write_text(directory / HTML_FILE, render_html(self.data, directory))
-        path = directory / REPORT_FILE
-        write_text(path, json.dumps(self.data, indent=1, default=str) + "\n")
-        return path
+        with staged_files(directory, last=REPORT_FILE) as stage:
+            figures.write(figures.forest_figure(self.data), stage / figures.FOREST)
+            if found := figures.selections(self.data):
+                figures.write(figures.selection_figure(found), stage / figures.SELECTION)
+            if self.data.get("calibration"):
+                figures.write(figures.reliability_figure(self.data), stage / figures.RELIABILITY)
+            for name, draw in figures.sample_figures(self.data, self.samples).items():
+                self._write_samples(stage / name, draw)
+            write_text(stage / "report.md", render_markdown(self.data))
+            write_text(stage / HTML_FILE, render_html(self.data, stage))
+            write_text(stage / REPORT_FILE, json.dumps(self.data, indent=1, default=str) + "\n")
+        return directory / REPORT_FILE
 
     def _write_samples(self, path, draw):
         """Draw a sample figure from ``samples``, or copy the one of the run loaded."""
         if draw is not None:
             figures.write(draw(), path)
         elif self._source is not None and (self._source.parent / path.name).is_file():
-            if (self._source.parent / path.name).resolve() != path.resolve():
-                shutil.copyfile(self._source.parent / path.name, path)
+            shutil.copyfile(self._source.parent / path.name, path)
