@@ -117,6 +117,14 @@ def _chooses_the_generator(key):  # budget.*: the step budgets the generators re
     return key in ("generator", "budget") or key.startswith(("generator.", "budget."))
 
 
+def _chooses_the_classifier(key):
+    return key == "classifier" or key.startswith("classifier.")
+
+
+def _chooses_the_data(key):  # the dataset, and the folds it must have rows for
+    return key in ("dataset", "evaluation", "evaluation.n_splits") or key.startswith("dataset.")
+
+
 def _chooses_the_evaluation(key):
     return key in ("seed", "evaluation", "objective") or key.startswith("evaluation.")
 
@@ -204,12 +212,13 @@ def check_job_directories(config, loader):
 class SweepCheck(Callback):
     """Hydra callback: before a sweep's first job, check what its jobs would be given: every
     value it gives ``seed``, ``objective`` and ``evaluation.*`` (``app.check_evaluation``:
-    the ``Protocol`` each job builds, ``evaluation.n_jobs`` and the ensemble), and every
+    the ``Protocol`` each job builds, ``evaluation.n_jobs`` and the ensemble), every
     generator it names, built and checked
     (``estimators.check_sampler``: its parameters, and the optional library of a
-    third-party generator), and every job directory that already holds a report
-    (``check_job_directories``). A missing extra, a bad generator parameter, ``-m
-    seed=0,abc`` or a directory holding another config's report stops the sweep in one line
+    third-party generator), every classifier (``estimators.check_classifier``), and every
+    job directory that already holds a report (``check_job_directories``). A missing extra,
+    a bad generator or classifier parameter, ``-m seed=0,abc`` or a directory holding
+    another config's report stops the sweep in one line
     before any job runs, not at the first job that meets it (about 0.1 s a job to compose
     its config)."""
 
@@ -220,7 +229,7 @@ class SweepCheck(Callback):
         from synthbalance.pipelines.cli import one_line_errors
         from synthbalance.pipelines.components import build
         from synthbalance.pipelines.config import naming_config_keys, sections
-        from synthbalance.pipelines.estimators import check_sampler
+        from synthbalance.pipelines.estimators import check_classifier, check_sampler
 
         loader = GlobalHydra.instance().config_loader()
         # Hydra turns an exception of a callback into a warning and goes on: exit here
@@ -229,15 +238,42 @@ class SweepCheck(Callback):
             for overrides in evaluations or [None]:  # None: every job's are the command line's
                 check_evaluation(config if overrides is None else
                                  loader.load_sweep_config(config, overrides))  # fmt: skip
-            checked = set()
-            for overrides in swept_generators(config, loader):
-                job = loader.load_sweep_config(config, overrides)
-                key = OmegaConf.to_yaml(job.generator)
-                if key not in checked:
-                    checked.add(key)
-                    with naming_config_keys(sections(job, groups=("generator",))):
-                        check_sampler(build(job.generator)[0])
+            for group, chooses, check in (
+                ("generator", _chooses_the_generator, check_sampler),
+                ("classifier", _chooses_the_classifier, check_classifier),
+            ):
+                checked = set()
+                for overrides in swept_choices(config, chooses, loader):
+                    job = loader.load_sweep_config(config, overrides)
+                    key = OmegaConf.to_yaml(job[group])
+                    if key not in checked:
+                        checked.add(key)
+                        with naming_config_keys(sections(job, groups=(group,))):
+                            check(build(job[group])[0])
+            check_datasets(config, loader)
             check_job_directories(config, loader)
+
+
+def check_datasets(config, loader):
+    """Load every dataset a sweep's jobs would be given and check it for the folds each
+    job's ``evaluation`` asks (``dataset.check_dataset``), one at a time, when the sweep
+    varies them (``_chooses_the_data``): a wrong path or a bad value in the sweep's last
+    dataset is named before its first job runs. Each dataset is read once more than the
+    sweep itself reads it."""
+    from synthbalance.pipelines.app import load_dataset
+    from synthbalance.pipelines.config import naming_config_keys, sections
+    from synthbalance.pipelines.dataset import check_dataset
+
+    by_dataset = {}
+    for overrides in swept_choices(config, _chooses_the_data, loader):
+        job = loader.load_sweep_config(config, overrides)
+        key = OmegaConf.to_yaml(job.dataset)
+        by_dataset.setdefault(key, (job, set()))[1].add(job.evaluation.n_splits)
+    for job, n_splits in by_dataset.values():
+        with naming_config_keys(sections(job, groups=("dataset",))):
+            dataset = load_dataset(job.dataset)
+            for n in sorted(n_splits):
+                check_dataset(dataset, n)
 
 
 def check_objective(metric, methods):

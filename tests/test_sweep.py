@@ -154,8 +154,8 @@ def test_a_crash_while_writing_leaves_no_report(config, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run(config("generator=smote"))
     assert not (tmp_path / "report.json").exists()
-    assert not list(tmp_path.glob(".report.json*"))  # no temporary file left either
-    assert (tmp_path / "report.md").exists()  # it did get as far as the last file
+    assert not list(tmp_path.glob(".*"))  # no temporary file or staged folder left either
+    assert not (tmp_path / "report.md").exists()  # written before, staged with the others
 
 
 @pytest.mark.slow  # slow: a sweep run twice, killed once (~40 s on 2 cores)
@@ -484,12 +484,30 @@ def test_swept_choices_of_the_evaluation_leave_the_generator_out():
      ("generator=glob(cvae) generator.lr=abc",  # a glob's choices need the config loader
       "generator.lr must be a float in the range (0.0, inf); got 'abc'"),
      ("generator=cvae +budget.steps=abc,5",
-      "generator.steps must be an int in the range [1, inf) or a str among {'auto'}; got 'abc'")],
+      "generator.steps must be an int in the range [1, inf) or a str among {'auto'}; got 'abc'"),
+     ("classifier=logreg classifier.C=1,-1",
+      "classifier.C must be a float in the range (0.0, inf]; got -1"),
+     ("dataset.n_minority=40,1",
+      "dataset 'seed_case': 1 minority samples (1), fewer than n_splits=2"),
+     ("dataset.n_minority=4 evaluation.n_splits=3,5",  # the folds it must have rows for
+      "dataset 'seed_case': 4 minority samples (1), fewer than n_splits=5")],
 )  # fmt: skip
 def test_a_bad_seed_or_evaluation_value_stops_the_sweep_before_job_0(tmp_path, swept, message):
     generator = [] if "generator=" in swept else ["generator=none"]
-    code, stderr = finished("synthbalance", "-m", *swept.split(), *generator, *SMALL_DATA,
-                            *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
+    code, stderr = finished("synthbalance", "-m", *SMALL_DATA, *SMALL_EVALUATION,
+                            *swept.split(), *generator, "hydra.sweep.dir=sweep",
+                            cwd=tmp_path)  # fmt: skip
     assert code == 1
     assert one_line(stderr) == f"synthbalance: error: {message}"
     assert not os.listdir(tmp_path)  # job 0 did not run: Hydra wrote nothing
+
+
+def test_a_missing_file_in_a_sweep_stops_it_before_job_0(tmp_path):
+    rows = pd.DataFrame({"x": range(40), "y": [0] * 30 + [1] * 10})
+    rows.to_csv(tmp_path / "good.csv", index=False)
+    code, stderr = finished("synthbalance", "-m", "dataset=file", "dataset.target=y",
+                            "dataset.path=good.csv,nope.csv", "generator=none",
+                            *SMALL_EVALUATION, "hydra.sweep.dir=sweep", cwd=tmp_path)  # fmt: skip
+    assert code == 1
+    assert one_line(stderr) == "synthbalance: error: nope.csv: no such file"
+    assert sorted(os.listdir(tmp_path)) == ["good.csv"]
