@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import tempfile
@@ -119,6 +120,23 @@ def pyplot():
     return plt
 
 
+def plain_text(draw):
+    """``draw`` (a function that makes or saves a figure) with matplotlib's mathtext off:
+    text from the data, such as a column named ``cost $^$``, is drawn as written, never
+    parsed as a formula (an odd one fails the whole figure). matplotlib fixes a text's
+    parsing when it makes the text, tick labels when it draws them: both steps need it."""
+
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+@plain_text
 def save_figure(fig, path, dpi=100, *, whole=False):
     """Lay ``fig`` out, write it to ``path`` atomically and free it. ``whole``: grow the
     image to hold whatever is drawn outside the axes (labels placed beyond them)."""

@@ -146,6 +146,15 @@ def test_a_failing_save_leaves_nothing(data, tmp_path, monkeypatch):
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["notes.txt"]
 
 
+def test_names_with_dollar_signs_are_drawn_as_written(data, tmp_path):
+    X, y = data
+    X = X.set_axis(["cost $^$ usd", "b $x", *X.columns[2:]], axis=1)  # mathtext would fail
+    report = sb.evaluate(X, y, generator=SMOTE(), classifier=logreg(), name="ds $^$", **SMALL)
+    report.save(tmp_path)
+    assert {"deltas.png", "scatter.png", "report.json"} <= {p.name for p in tmp_path.iterdir()}
+    assert report.to_html().count("<img") == sb.Report.load(tmp_path).to_html().count("<img")
+
+
 def test_dataframes_keep_their_categorical_columns(tmp_path):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"size": rng.normal(size=300), "colour": rng.choice(["r", "g", "b"], 300)})

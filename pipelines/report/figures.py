@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 
-from synthbalance.pipelines.io import pyplot, save_figure
+from synthbalance.pipelines.io import plain_text, pyplot, save_figure
 from synthbalance.pipelines.methods import AUGMENTATION, REGISTRY
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 from synthbalance.pipelines.report.build import paired_deltas
@@ -38,6 +38,7 @@ def headline_comparisons(report, metric):
     ]
 
 
+@plain_text
 def forest_figure(report, metrics=HEADLINE, title=True):
     """Every comparison's mean delta with its 95 % CI, one panel per metric: the rope band
     shaded, each fold's delta as a dot, the interval coloured by its verdict. ``title``: the
@@ -95,6 +96,7 @@ def selections(report):
     return found
 
 
+@plain_text
 def selection_figure(found):
     """For every generator fit, the selection metric (left) and the training loss (right)
     at every evaluated checkpoint; the kept checkpoints are dots."""
@@ -120,6 +122,7 @@ def selection_figure(found):
     return fig
 
 
+@plain_text
 def reliability_figure(report):
     """The reliability diagram: for every method, the observed minority rate against the mean
     predicted probability per bin (pooled over folds), the diagonal a calibrated model."""
@@ -144,6 +147,7 @@ def reliability_figure(report):
     return fig
 
 
+@plain_text
 def grid_figure(real, synthetic, image_shape, generator, n_images=GRID_IMAGES, random_state=0):
     """Up to ``n_images`` real minority images above as many synthetic ones (flattened rows
     of ``image_shape``), each drawn at least 28 screen pixels wide, both blocks labelled.

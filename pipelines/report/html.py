@@ -11,7 +11,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from synthbalance.pipelines.io import pyplot
+from synthbalance.pipelines.io import plain_text, pyplot
 from synthbalance.pipelines.methods import REGISTRY
 from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS, METRICS, sign
 from synthbalance.pipelines.report import figures
@@ -63,6 +63,7 @@ def png_uri(data):
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+@plain_text
 def figure_uri(fig, dpi=100, *, whole=False):
     """A matplotlib figure as a PNG ``data:`` URI (the figure is freed). ``whole``: grow the
     image to hold whatever is drawn outside the axes (as ``io.save_figure``)."""

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.feature_selection import mutual_info_classif
 from sklearn.model_selection import train_test_split
 
-from synthbalance.pipelines.io import pyplot
+from synthbalance.pipelines.io import plain_text, pyplot
 
 SCATTER = "scatter.png"
 # Rows the ranking reads at most: the k-NN estimate's cost grows with n log n per feature.
@@ -49,6 +49,7 @@ def informative_features(X, y, names, *, categorical=(), random_state=0, n_featu
     }
 
 
+@plain_text
 def scatter_figure(real, synthetic, block, generator, categorical=(), random_state=0):
     """Real minority rows (training part) and synthetic ones on the two features of
     ``block`` (report.json's ``sample_scatter``); features named in ``categorical`` have
