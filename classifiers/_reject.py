@@ -137,8 +137,13 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray
         The known classes.
     estimator_ : classifier
-        Trained on the fit rows (with the outliers as the last class for
-        ``"other_class"``), on labels encoded 0 .. n_classes - 1 (n_classes for "other").
+        Trained on the fit rows with their labels as given (and, for ``"other_class"``,
+        the outliers labelled ``other_label_``), so that label-keyed settings such as
+        ``class_weight`` or a multi-head model's ``base_class`` keep their meaning.
+    other_label_ : label or None
+        ``score="other_class"`` only: the outliers' label, no known class (one more than
+        the largest numeric class, else the text ``"other"``, prefixed with ``_`` until it
+        is none of the classes).
     detector_ : classifier
         ``score="detector"`` only.
     means_, precision_ : ndarray
@@ -229,19 +234,24 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         self.check_rows(y)
         rng = check_random_state(self.random_state)
         fit_rows, calibration_rows = calibration_split(y, self.validation_fraction, rng)
-        X_fit, codes = X[fit_rows], encoder.transform(y[fit_rows])
+        X_fit, y_fit = X[fit_rows], y[fit_rows]
+        codes = encoder.transform(y_fit)
         self.outlier_sampler_ = None
         X_out = self._outliers(X_fit, codes, rng) if self.score in TRAINED else X_fit[:0]
         self.n_outliers_ = len(X_out)
         n_classes = len(self.classes_)
+        # the estimator learns the labels as given: its label-keyed settings (class_weight,
+        # a multi-head model's base_class) name them
+        self.other_label_ = other_label(self.classes_) if self.score == "other_class" else None
+        X_train, y_train = X_fit, y_fit
         if self.score == "other_class":
-            X_fit = np.vstack([X_fit, X_out])
-            codes = np.concatenate([codes, np.full(len(X_out), n_classes)])
-        self.estimator_ = clone(self.estimator).fit(X_fit, codes)
+            X_train = np.vstack([X_fit, X_out])
+            y_train = np.concatenate([y_fit, [self.other_label_] * len(X_out)])
+        self.estimator_ = clone(self.estimator).fit(X_train, y_train)
         if self.score == "detector":
-            detector = self.estimator if self.detector is None else self.detector
-            known = np.concatenate([np.ones(len(codes)), np.zeros(len(X_out))])
-            self.detector_ = clone(detector).fit(np.vstack([X_fit, X_out]), known)
+            detector = _known_as_base(self.estimator if self.detector is None else self.detector)
+            known = np.concatenate([np.ones(len(X_fit)), np.zeros(len(X_out))])
+            self.detector_ = detector.fit(np.vstack([X_fit, X_out]), known)
         if self.score == "mahalanobis":
             features = _features(self.estimator_, X_fit)
             self.means_ = np.stack([features[codes == c].mean(axis=0) for c in range(n_classes)])
@@ -309,7 +319,8 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         if self.score == "knn":
             return knn_score(_knn_features(self.estimator_, X), self.neighbors_)
         if self.score == "other_class":
-            return 1.0 - self.estimator_.predict_proba(X)[:, len(self.classes_)]
+            other = self._columns([self.other_label_])
+            return 1.0 - self.estimator_.predict_proba(X)[:, other[0]]
         known = list(self.detector_.classes_).index(1.0)
         return self.detector_.predict_proba(X)[:, known]
 
@@ -322,8 +333,13 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
         for ``"other_class"`` renormalised over the known classes."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
-        proba = self.estimator_.predict_proba(X)[:, : len(self.classes_)]
+        proba = self.estimator_.predict_proba(X)[:, self._columns(self.classes_)]
         return proba / np.maximum(proba.sum(axis=1, keepdims=True), np.finfo(float).tiny)
+
+    def _columns(self, labels):
+        """The columns of ``estimator_.predict_proba`` that hold ``labels``."""
+        fitted = list(self.estimator_.classes_)
+        return [fitted.index(label) for label in labels]
 
     def check_rows(self, y):
         """Refuse known rows of classes ``y`` too few for ``fit``'s split (the threshold
@@ -370,6 +386,18 @@ class RejectOptionClassifier(MetaEstimatorMixin, BaseEstimator):
             return np.log(self.estimator_.predict_proba(X))
 
 
+def other_label(classes):
+    """A label that is none of ``classes``: one more than the largest for numeric classes,
+    else the text ``"other"``, prefixed with ``_`` until it is new."""
+    labels = np.asarray(classes).tolist()
+    if all(isinstance(label, Real) for label in labels):
+        return max(labels) + 1
+    label, taken = "other", {str(label) for label in labels}
+    while label in taken:
+        label = f"_{label}"
+    return label
+
+
 def has_logits(estimator):
     """Whether ``estimator`` gives logits: a ``logits`` method or ``decision_function``."""
     return hasattr(estimator, "logits") or hasattr(estimator, "decision_function")
@@ -400,6 +428,15 @@ def _knn_features(estimator, X):
     ``embed`` (normalising raw columns would merge rows that differ only in scale)."""
     features = _features(estimator, X)
     return normalize(features) if hasattr(estimator, "embed") else features
+
+
+def _known_as_base(detector):
+    """A clone of ``detector`` for the known (1) against outlier (0) rows: its
+    ``base_class`` parameters (a multi-head model's, which name a class of the data) set to
+    the known rows' label, the outliers its one head."""
+    detector = clone(detector)
+    keys = [k for k in detector.get_params() if k == "base_class" or k.endswith("__base_class")]
+    return detector.set_params(**dict.fromkeys(keys, 1.0))
 
 
 def _param(estimator, name):

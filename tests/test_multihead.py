@@ -566,6 +566,23 @@ def test_heads_dataset_runs_with_the_multihead_classifier(make_config, head_file
     assert {c["class"] for c in report["comparisons"]} == {MACRO, "a", "b"}
 
 
+def test_heads_dataset_with_an_unknown_class_runs_the_open_set(make_config, head_files):
+    # the multi-head model's base_class is the dataset's 'base'; the open-set wrappers used to
+    # train it on class codes 0, 1, 2, in which 'base' is no class
+    third = pd.read_csv(head_files[1])
+    third.loc[third["label"], "u"] += 9.0  # class c: b's rows moved far away
+    third.to_csv(head_files[1].with_name("c.csv"), index=False)
+    files = ",".join(map(str, [*head_files, head_files[1].with_name("c.csv")]))
+    report = run(make_config(
+        "dataset=heads", f"dataset.files=[{files}]",
+        "+dataset.unknown=[c]", "generator=smote", "classifier=multihead_mlp",
+        "classifier.epochs=1", "classifier.device=cpu", "evaluation.methods=[baseline]",
+        "evaluation.open_set.scores=[msp,knn,detector]", "evaluation.open_set.outliers=[smote]",
+    ))  # fmt: skip
+    assert list(report["open_set"]["summary"]) == ["msp", "knn", "detector+smote"]
+    assert all(np.isfinite(r["metrics"]["auroc"]) for r in report["open_set"]["folds"])
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -257,3 +258,40 @@ def test_knn_on_cnn_features_is_on_the_unit_sphere(one_torch_thread):
     assert clf.neighbors_.n_features_in_ == 4  # the penultimate features, not the pixels
     scores = clf.score_samples(rng.uniform(0, 50, size=(30, 16)))  # far from every pixel row
     assert (scores >= -2.0).all()  # unit vectors: no two are further apart than 2
+
+
+def test_the_estimator_learns_the_labels_as_given_so_label_keyed_settings_hold(blobs):
+    X, y = blobs[:2]
+    labels = y + 1  # classes 1, 2, 3: codes 0, 1, 2 would name other classes
+    weighted = LogisticRegression(class_weight={1: 100.0}, max_iter=1000)
+    clf = sb.RejectOptionClassifier(weighted, coverage=0.99, random_state=0).fit(X, labels)
+    fit_rows, _ = calibration_split(labels, 0.2, np.random.RandomState(0))
+    alone = clone(weighted).fit(X[fit_rows], labels[fit_rows])
+    assert list(clf.estimator_.classes_) == [1, 2, 3]
+    np.testing.assert_allclose(clf.predict_proba(X), alone.predict_proba(X))
+
+
+@pytest.mark.parametrize("labels", [[1, 2, 3], ["other", "b", "c"]])
+def test_other_class_trains_the_outliers_as_a_new_label(blobs, labels):
+    X, y, X_far, _ = blobs
+    named = np.array(labels, dtype=object if isinstance(labels[0], str) else None)[y]
+    clf = wrapper("other_class").fit(X, named)
+    assert clf.other_label_ not in labels
+    assert list(clf.estimator_.classes_) == sorted([*labels, clf.other_label_])
+    other = list(clf.estimator_.classes_).index(clf.other_label_)
+    np.testing.assert_allclose(
+        clf.score_samples(X_far), 1 - clf.estimator_.predict_proba(X_far)[:, other]
+    )
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    assert set(clf.predict(X)) <= {*labels, -1}
+
+
+def test_a_multihead_base_class_names_a_real_class(blobs, one_torch_thread):
+    X, y = blobs[:2]
+    tiny = dict(hidden_dims=(8,), epochs=2, device="cpu", random_state=0)
+    model = sb.MultiHeadClassifier(base_class=1, **tiny)
+    clf = sb.RejectOptionClassifier(model, random_state=0).fit(X, y + 1)  # classes 1, 2, 3
+    assert clf.estimator_.base_class_ == 1 and list(clf.estimator_.heads_) == [2, 3]
+    detector = sb.RejectOptionClassifier(model, score="detector", random_state=0).fit(X, y + 1)
+    assert detector.detector_.base_class_ == 1.0  # the known rows; the outliers its head
+    assert np.isfinite(detector.score_samples(X)).all()
