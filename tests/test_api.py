@@ -219,6 +219,23 @@ def test_a_run_of_the_baseline_alone_says_so(data):
     )
 
 
+def test_a_run_without_augmentation_names_its_best_fix(data):
+    from synthbalance.pipelines.report.build import find_comparison
+
+    X, y = data
+    methods = ["baseline", "class_weight", "threshold"]
+    report = sb.evaluate(X, y, generator=SMOTE(), methods=methods, **SMALL)
+    labels = {"class_weight": "balanced class weights", "threshold": "tuning the threshold"}
+    best = max(
+        labels, key=lambda m: find_comparison(report.data, m, "baseline", "f1")["delta_mean"]
+    )
+    assert report.headline.startswith(
+        f"On data with LogisticRegression, no augmentation ran; against the baseline, "
+        f"{labels[best]} "
+    )
+    assert "F1 (" in report.headline and "ROC AUC (" in report.headline
+
+
 def test_one_categorical_column_by_name():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"ab": rng.integers(0, 3, 300), "a": rng.normal(size=300),

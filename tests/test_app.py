@@ -80,7 +80,7 @@ def test_no_augmentation_is_equivalent(make_config):
     assert {c["verdict"] for c in against_baseline} == {"equivalent"}
 
 
-def test_methods_and_generator_seeds_are_configurable(make_config):
+def test_methods_and_generator_seeds_are_configurable(make_config, tmp_path):
     report = run(
         make_config(
             "generator=smote", "evaluation.methods=[baseline,augmented]",
@@ -90,6 +90,10 @@ def test_methods_and_generator_seeds_are_configurable(make_config):
     assert set(report["summary"]) == {"baseline", "augmented"}
     assert "generator_std" in report["summary"]["augmented"]["f1"]
     assert report["protocol"]["generator_seeds"] == 2
+    spread = f"(gen. \u00b1 {report['summary']['augmented']['f1']['generator_std']:.3f})"
+    for page in ("report.md", "report.html"):  # the spread between seeds, and what it is
+        text = (tmp_path / page).read_text(encoding="utf-8")
+        assert spread in text and "average 2 generator fits per fold" in text, page
 
 
 @pytest.mark.parametrize("classifier", ["logreg", "rf", "hgb", "mlp"])

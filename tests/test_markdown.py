@@ -152,3 +152,31 @@ def test_informative_features_ranks_categorical_columns_and_needs_two():
     same = informative_features(X, y, ["noise", "code", "shifted"], categorical=[1])
     assert same == block  # seeded
     assert informative_features(X[:, :1], y, ["noise"]) is None
+
+
+def test_names_from_the_data_keep_the_tables_columns():
+    from markdown_it import MarkdownIt
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(360, 3)), columns=["a", "b", "c"])
+    y = np.repeat(np.array(["base", "a|b", "<u>c</u>"], dtype=object), [300, 30, 30])
+    X.loc[y != "base", "a"] += 2
+    report = sb.evaluate(X, y, generator=SMOTE(), classifier=LogisticRegression(),
+                         methods=["baseline", "augmented"], n_splits=2, n_repeats=1)  # fmt: skip
+    tokens = MarkdownIt("commonmark").enable("table").parse(report.to_markdown())
+    rows, texts = [], set()
+    for token in tokens:
+        if token.type == "tr_open":
+            rows.append(0)
+        elif token.type in ("th_open", "td_open"):
+            rows[-1] += 1
+        elif token.type == "thead_open":
+            rows.append("table")
+        elif token.type == "inline":
+            assert not [c for c in token.children if c.type == "html_inline"], token.content
+            texts.update(c.content for c in token.children if c.type == "text")
+    tables = "-".join(map(str, rows)).split("table-")[1:]
+    assert len(tables) > 2
+    for table in tables:  # every row has the header's number of cells
+        assert len(set(table.strip("-").split("-"))) == 1, table
+    assert {"a|b", "<u>c</u>"} <= texts

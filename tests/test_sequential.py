@@ -156,7 +156,7 @@ def test_the_report_says_how_many_folds_ran_why_it_stopped_and_what_it_could_not
 ):
     report, _, _ = undecided
     text = report.to_markdown()
-    assert "`n_repeats=auto`, at most 7: stopped after 3 looks, max_repeats reached" in text
+    assert "(seed 0; n_repeats=auto, at most 7: stopped after 3 looks, max_repeats reached" in text
     assert "repeated confidence intervals" in text
     c = next(c for c in report.data["comparisons"] if c["verdict"] == "inconclusive")
     assert f"a difference below \u00b1{c['mde']:.3f} would look like this" in text

@@ -25,10 +25,12 @@ from synthbalance.pipelines.report.text import (
     few_rows_note,
     held_out_rows,
     interval,
+    mean_sd,
     method_label,
     protocol_text,
     question,
     scatter_caption,
+    seeds_note,
     selection_summary,
     undetected,
 )
@@ -106,10 +108,6 @@ def images(report, directory=None, samples=None):
     return result
 
 
-def _mean_sd(stat):
-    return f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
-
-
 def _scores(report, summary, metrics=METRICS):
     """A table of ``summary``: one row per metric, the best method's cell marked."""
     methods = list(summary)
@@ -118,7 +116,7 @@ def _scores(report, summary, metrics=METRICS):
         best = max(methods, key=lambda m: sign(metric) * summary[m][metric]["mean"])
         rows.append(
             [LABELS[metric]]
-            + [{"text": _mean_sd(summary[m][metric]), "best": m == best} for m in methods]
+            + [{"text": mean_sd(summary[m][metric]), "best": m == best} for m in methods]
         )
     return {"header": ["metric", *(method_label(report, m) for m in methods)], "rows": rows}
 
@@ -155,7 +153,7 @@ def _quality(report):
     return {
         "n_held_out": n_held_out,
         "rows": [
-            [label, _mean_sd(stat), reading]
+            [label, mean_sd(stat), reading]
             for name, stat in quality.items()
             for label, reading in [QUALITY_LABELS.get(name, (name, ""))]
         ],
@@ -223,6 +221,7 @@ def context(report, figure_uris):
         "protocol": report["protocol"],
         "several": primary_class(report) == MACRO,
         "scores": _scores(report, report["summary"]),
+        "seeds_note": seeds_note(report),
         "by_class": {c: _scores(report, s, HEADLINE) for c, s in by_class.items()},
         "comparisons": _comparisons(report),
         "verdict_rules": VERDICT_RULES.replace("**", ""),

@@ -3,6 +3,8 @@ first, the forest plot, the headline metrics' scores and key comparisons, the ge
 quality in one short table with its diagnosis, samples, checkpoint selection, calibration and
 the setting. Every comparison and every metric is in report.json and report.html."""
 
+import re
+
 from synthbalance.pipelines.methods import BASELINE
 from synthbalance.pipelines.metrics import CALIBRATION, HEADLINE, LABELS
 from synthbalance.pipelines.report.build import best_pair
@@ -24,11 +26,13 @@ from synthbalance.pipelines.report.text import (
     few_rows_note,
     held_out_rows,
     interval,
+    mean_sd,
     method_label,
     protocol_text,
     question,
     samples_of,
     scatter_caption,
+    seeds_note,
     selection_summary,
     sequential_note,
     signed,
@@ -36,17 +40,24 @@ from synthbalance.pipelines.report.text import (
 )
 
 
+def no_raw_html(text):
+    """``text`` with every ``<`` that could open an HTML tag or comment escaped: a name from
+    the data (a class ``<u>c</u>``) is shown as written, never taken for HTML by a Markdown
+    viewer. Its own text has no such ``<``."""
+    return re.sub(r"<(?=[A-Za-z/!?])", r"\\<", text)
+
+
 def markdown_table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    """A GitHub-flavoured table; a ``|`` in a cell (a class or column named so) is escaped,
+    a line break made a space, so that names from the data keep the columns."""
+    lines = [_row(header), "|" + "---|" * len(header)]
+    lines += [_row(row) for row in rows]
     return "\n".join(lines)
 
 
-def mean_sd(stat):
-    cell = f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
-    if "generator_std" in stat:
-        cell += f" (gen. \u00b1 {stat['generator_std']:.3f})"
-    return cell
+def _row(cells):
+    escaped = (str(cell).replace("|", "\\|").replace("\n", " ") for cell in cells)
+    return "| " + " | ".join(escaped) + " |"
 
 
 def render_markdown(report):
@@ -67,7 +78,7 @@ def render_markdown(report):
         *open_set_section(report),
         "## Setting\n" + _setting(report),
     ]
-    return "\n\n".join(parts) + "\n"
+    return no_raw_html("\n\n".join(parts)) + "\n"
 
 
 def _setting(report):
@@ -103,12 +114,8 @@ def _scores_section(report):
         ["method", *(LABELS[m] for m in metrics)],
         [[method_label(report, k), *(mean_sd(summary[k][m]) for m in metrics)] for k in summary],
     )
-    seeds = report["protocol"].get("generator_seeds", 1)
-    if seeds > 1:
-        table += (
-            f"\n\nAugmented scores average {seeds} generator fits per fold; \u00b1 is the spread "
-            "over folds, *gen. \u00b1* the spread between generator seeds within a fold."
-        )
+    if note := seeds_note(report):
+        table += f"\n\n{note}"
     title = "## Scores (mean \u00b1 sd over folds"
     title += ", macro average over the minority classes" if several else ""
     return [f"{title}; every metric in report.html and report.json)\n{table}"]

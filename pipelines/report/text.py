@@ -3,7 +3,7 @@
 import numpy as np
 
 from synthbalance.pipelines.methods import AUGMENTATION, BASELINE, PLAIN, describe
-from synthbalance.pipelines.metrics import HEADLINE, LABELS
+from synthbalance.pipelines.metrics import HEADLINE, LABELS, sign
 from synthbalance.pipelines.report.build import best_methods, best_pair, find_comparison
 from synthbalance.pipelines.report.schema import MACRO, primary_class
 
@@ -92,14 +92,36 @@ def undetected(report, comparisons):
     ]
 
 
+def mean_sd(stat):
+    """A summary cell: mean ± sd over folds, and the spread between generator seeds."""
+    cell = f"{stat['mean']:.3f} \u00b1 {stat['std']:.3f}"
+    if "generator_std" in stat:
+        cell += f" (gen. \u00b1 {stat['generator_std']:.3f})"
+    return cell
+
+
+def seeds_note(report):
+    """What ``mean_sd``'s two spreads are, for a run with several generator seeds; else None."""
+    seeds = report["protocol"].get("generator_seeds", 1)
+    if seeds == 1:
+        return None
+    return (
+        f"Augmented scores average {seeds} generator fits per fold; \u00b1 is the spread over "
+        "folds, gen. \u00b1 the spread between generator seeds within a fold."
+    )
+
+
 def protocol_text(protocol):
     """The folds a run used and, for an adaptive run, when it stopped, in words."""
-    folds = f"{protocol['n_splits']}-fold stratified CV repeated {protocol['n_repeats']} times"
+    repeats = protocol["n_repeats"]
+    folds = f"{protocol['n_splits']}-fold stratified CV" + (
+        f" repeated {repeats} times" if repeats != 1 else ""
+    )
     adaptive = protocol.get("adaptive")
     if adaptive is None:
         return f"{folds} (seed {protocol['seed']})"
-    return (
-        f"{folds} (seed {protocol['seed']}; `n_repeats=auto`, at most "
+    return (  # plain text: the same words go into report.md and report.html
+        f"{folds} (seed {protocol['seed']}; n_repeats=auto, at most "
         f"{protocol['max_repeats']}: stopped after {len(adaptive.get('looks', []))} looks, "
         f"{adaptive.get('stopped', 'not recorded why')})"
     )
@@ -178,7 +200,26 @@ def headline(report):
             f"On {report['dataset']['name']} with {report['classifier']['name']}, only the "
             "baseline ran: no method is compared with it."
         )
+    elif not sentences:  # no augmented method: what the best cheap fix did
+        sentences.append(
+            f"On {report['dataset']['name']} with {report['classifier']['name']}, no "
+            f"augmentation ran; against the baseline, {'; '.join(_best_fixes(report))}."
+        )
     return " ".join(sentences)
+
+
+def _best_fixes(report):
+    """Per headline metric, the best-scoring method compared with the baseline and its
+    verdict, as a clause."""
+    for metric in HEADLINE:
+        compared = [
+            c for m in report["summary"] if (c := find_comparison(report, m, BASELINE, metric))
+        ]
+        if compared:
+            c = max(compared, key=lambda c: sign(metric) * c["delta_mean"])
+            yield f"{method_label(report, c['method'])} " + _PHRASES[c["verdict"]].format(
+                m=metric_label(report, metric), ci=reading(c)
+            )
 
 
 def question(report):
