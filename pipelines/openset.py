@@ -235,9 +235,11 @@ def run_open_set(task, check, outliers, n_jobs=None):
 
 
 def open_set_fold(task, check, outliers, train, test, seed):
-    """One record per open-set method on one fold. The classifier trained for ``msp`` is
-    shared (frozen) by the other untrained scores and the detectors, and a synthetic
-    source's fitted sampler by the trained scores using it: the same rows as refitting."""
+    """One record per open-set method on one fold. The classifier trained on the known rows
+    alone (by the first method other than ``other_class``, whatever the order of
+    ``check.scores``) is shared (frozen) by the other untrained scores and the detectors,
+    and a synthetic source's fitted sampler by the trained scores using it: the same rows
+    as refitting."""
     X_train, y_train, X_test, y_test = task.X[train], task.y[train], task.X[test], task.y[test]
     is_known = ~np.isin(y_test, task.unknown)
     classifier = with_seed(task.classifier, seed)
@@ -257,7 +259,7 @@ def open_set_fold(task, check, outliers, train, test, seed):
         start = time.perf_counter()
         wrapper = RejectOptionClassifier(estimator, **params).fit(X_train, y_train)
         seconds = time.perf_counter() - start
-        if base is None:
+        if base is None and score != "other_class":  # its estimator knows an extra class
             base = FrozenEstimator(wrapper.estimator_)
         if source in SYNTHETIC and source not in samplers:
             samplers[source] = FrozenEstimator(wrapper.outlier_sampler_)

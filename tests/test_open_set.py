@@ -214,3 +214,18 @@ def test_cli_bad_input_writes_nothing(make_config, tmp_path, override, message):
     with pytest.raises(ValueError, match=message):
         run(cfg)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_shared_classifier_is_the_known_rows_one_whatever_the_order(data):
+    X, y = data
+    msp = {}
+    for scores in (["other_class", "msp", "knn"], ["msp", "other_class", "knn"]):
+        report = sb.evaluate(
+            X, y, generator=_smote(), classifier=LogisticRegression(max_iter=500),
+            methods=["baseline"], n_splits=2, n_repeats=1, quality=False, base="a",
+            unknown=["e", "f"], open_set={"scores": scores, "outliers": ["smote"]},
+        )  # fmt: skip
+        folds = report.data["open_set"]["folds"]
+        msp[scores[0]] = [(r["method"], r["threshold"], r["metrics"]) for r in folds
+                          if r["score"] != "other_class"]  # fmt: skip
+    assert msp["other_class"] == msp["msp"]
