@@ -142,7 +142,8 @@ def image_folder(root, size=(32, 32), grayscale=False, minority=None, name=None)
 
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: no such directory")
+        found = "not a directory (a folder of class folders)" if root.exists() else None
+        raise DataError(f"{root}: {found or 'no such directory'}")
     sides = [size, size] if np.isscalar(size) else list(size)
     if len(sides) != 2:
         raise DataError(f"{root}: size={sides} must be (height, width) or one int")

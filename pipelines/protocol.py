@@ -25,11 +25,28 @@ ROPE = [Interval(Real, 0, None, closed="left")]
 
 def _validate(instance, constraints):
     """Check ``instance``'s fields against ``constraints`` (scikit-learn's declared rules):
-    a ValueError naming the parameter, its value and what it must be."""
+    a ValueError naming the parameter, its value and what it must be. ``True`` is not a
+    count: scikit-learn's Integral admits a bool, here only a ``"boolean"`` field does."""
     params = {f.name: getattr(instance, f.name) for f in fields(instance)}
+    params = {
+        name: _NotANumber(value)
+        if isinstance(value, bool) and "boolean" not in constraints.get(name, ())
+        else value
+        for name, value in params.items()
+    }
     validate_parameter_constraints(
         {k: v for k, v in constraints.items() if k in params}, params, type(instance).__name__
     )
+
+
+class _NotANumber:
+    """A bool given where a number belongs: meets no constraint, reads as the bool."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
 
 
 @dataclass(frozen=True)

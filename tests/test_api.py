@@ -314,6 +314,8 @@ BAD_INPUT = {
     "bad n_splits": (None, {"n_splits": "abc"}, ValueError, "'n_splits' parameter"),
     "negative rope": (None, {"rope": -1}, ValueError, "'rope' parameter"),
     "no generator seeds": (None, {"generator_seeds": 0}, ValueError, "'generator_seeds'"),
+    "a bool for a count": (None, {"n_repeats": True}, ValueError,
+                           r"'n_repeats' parameter of Protocol must be an int .* Got True"),
     "two generator arguments": (None, {"generators": {"a": SMOTE()}}, ValueError, "give one of"),
     "ratio below the data's": (None, {"generator": RandomOverSampler(sampling_strategy=0.01)},
                                ValueError, "sampling_strategy=0.01 would add no minority rows"),

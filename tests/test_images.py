@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -137,6 +138,11 @@ def test_image_folder_keeps_a_square_size_and_a_named_minority(tmp_path):
     "make, kwargs, message",
     [
         (lambda root: root / "nope", {}, r"nope: no such directory"),
+        (
+            lambda root: shutil.copyfile(__file__, root / "notes.txt"),
+            {},
+            r"notes.txt: not a directory \(a folder of class folders\)",
+        ),
         (lambda root: root, {}, "no images to load"),
         (
             lambda root: write_digit_folder(root, {"zero": 3, "one": 3, "two": 3}),
@@ -146,7 +152,7 @@ def test_image_folder_keeps_a_square_size_and_a_named_minority(tmp_path):
         (lambda root: write_digit_folder(root, {"zero": 3}), {}, "found 1: zero"),
         (lambda root: write_digit_folder(root), {"minority": "cat"}, "minority class 'cat'"),
     ],
-    ids=["missing root", "no images", "three classes", "one class", "unknown minority"],
+    ids=["missing root", "a file", "no images", "three classes", "one class", "unknown minority"],
 )
 def test_image_folder_errors(tmp_path, make, kwargs, message):
     with pytest.raises(DataError, match=message):
