@@ -146,8 +146,9 @@ def with_unknown(dataset, unknown):
 
 def check_open_set(dataset, classifier, check, protocol=None):
     """Refuse, before any fold runs, what the open-set methods cannot do with ``classifier``
-    (logits for max_logit and energy), training parts (of ``protocol``'s folds) too small
-    for the threshold split or ``knn``, and outlier files that cannot be read; returns
+    (logits for max_logit and energy), unknown classes with fewer rows than ``protocol``'s
+    folds (a test part without them has no AUROC), training parts too small for the
+    threshold split or ``knn``, and outlier files that cannot be read; returns
     ``{source: rows}`` of the outliers given as files or folders."""
     if not dataset.unknown:
         return {}
@@ -159,6 +160,7 @@ def check_open_set(dataset, classifier, check, protocol=None):
             "has neither logits nor decision_function; leave them out of open_set.scores"
         )
     if protocol is not None:
+        _check_unknown_rows(dataset, protocol.n_splits)
         wrapper = RejectOptionClassifier(
             classifier, score="knn" if "knn" in check.scores else MSP,
             validation_fraction=check.validation_fraction, n_neighbors=check.n_neighbors,
@@ -172,6 +174,19 @@ def check_open_set(dataset, classifier, check, protocol=None):
     if any(s in TRAINED for s in check.scores):
         return {o: load_outliers(o, dataset) for o in check.outliers if o not in SYNTHETIC}
     return {}
+
+
+def _check_unknown_rows(dataset, n_splits):
+    """Refuse an unknown class with fewer rows than ``n_splits``: the stratified folds give
+    every test part a row of each class only when it has that many."""
+    counts = dataset.class_counts
+    for class_ in dataset.unknown:
+        if counts[class_] < n_splits:
+            raise DataError(
+                f"dataset {dataset.name!r}: {counts[class_]} row(s) of unknown class "
+                f"{class_!r}, fewer than n_splits={n_splits}: a test part without them has no "
+                "open-set scores"
+            )
 
 
 def load_outliers(path, dataset):

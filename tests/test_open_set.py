@@ -155,6 +155,18 @@ def test_training_parts_too_small_for_the_open_set_are_refused_before_any_fold(
                     open_set=settings)  # fmt: skip
 
 
+def test_an_unknown_class_with_fewer_rows_than_folds_is_refused_before_any_fold(data, monkeypatch):
+    X, y = data
+    keep = np.r_[np.flatnonzero(y != "f"), np.flatnonzero(y == "f")[:2]]
+    monkeypatch.setattr(experiment, "run_folds", _no_fold)
+    with pytest.raises(
+        sb.DataError, match=r"2 row\(s\) of unknown class 'f', fewer than n_splits=3: a test "
+    ) as error:
+        sb.evaluate(X[keep], y[keep], generator=_smote(), methods=["baseline"], base="a",
+                    unknown=["e", "f"], n_splits=3, open_set={"scores": ["msp"]})  # fmt: skip
+    assert "\n" not in str(error.value)
+
+
 def _no_fold(*args, **kwargs):
     raise AssertionError("a fold ran before the mistake was found")
 
