@@ -12,7 +12,7 @@ from imblearn.datasets import make_imbalance
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.utils._param_validation import Interval, validate_params
 
-from synthbalance.pipelines.dataset import DataError, Dataset, typed
+from synthbalance.pipelines.dataset import DataError, Dataset, typed, without_saved_index
 
 # Declared rules of the loaders' numeric arguments, checked before anything loads (a
 # config's dataset.n_majority=abc is refused naming the key).
@@ -216,8 +216,9 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
     """Several CSV or Parquet files, each labelled true/false for one class.
 
     File k holds rows of its class (``label`` true) and of the base class (false); its
-    class is ``names[k]`` (default: the file's name). The rows of all files, in file order,
-    form one dataset: ``y`` is each row's class (its file's, or ``base``), so folds,
+    class is ``names[k]`` (default: the file's name). Classes and ``base`` are text
+    (``names=[1, 2]`` and ``base=0`` give "1", "2" and "0"). The rows of all files, in file
+    order, form one dataset: ``y`` is each row's class (its file's, or ``base``), so folds,
     generators and the evaluation work as for any multi-class data, and ``label_matrix``
     has a column per class, 1 or 0 on the rows of its file and NaN where a file says
     nothing (``MultiHeadClassifier().fit(X, label_matrix)``).
@@ -237,11 +238,17 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
                 "name): give each its own with dataset.names=[...]"
             )
         raise DataError(f"dataset.names repeats {repeated}: each file needs its own class")
-    if str(base) in classes:
+    if base is None:
+        raise DataError(
+            "dataset.base is null: name the class of the rows that a file labels false "
+            "(default: 'base')"
+        )
+    base = str(base)  # a text label, as the files' classes are
+    if base in classes:
         raise DataError(f"the base class {base!r} is also the class of a file")
     frames, truths = [], []
     for path, class_ in zip(paths, classes, strict=True):
-        frame = _read_table(path)
+        frame = without_saved_index(_read_table(path), where=path)  # each file has its own
         if label not in frame.columns:
             columns = ", ".join(map(str, frame.columns))
             raise DataError(f"{path}: no label column {label!r}; columns are {columns}")

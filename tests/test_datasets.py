@@ -3,7 +3,14 @@ import pandas as pd
 import pytest
 
 from synthbalance.pipelines.dataset import DataError, Dataset, check_dataset
-from synthbalance.pipelines.datasets import breast_cancer, from_file, keel, keel_names, seed_case
+from synthbalance.pipelines.datasets import (
+    breast_cancer,
+    from_file,
+    heads,
+    keel,
+    keel_names,
+    seed_case,
+)
 
 
 def test_seed_case_has_exact_counts_and_is_seeded():
@@ -118,3 +125,35 @@ def test_check_dataset_refuses_bad_data(X, y, message):
 def test_fractional_labels_with_enough_rows_are_classes():
     y = np.r_[[0.5] * 15, [1.5] * 5]
     check_dataset(_dataset(np.ones((20, 3)), y, minority=1.5), n_splits=5)
+
+
+def _head_files(tmp_path, index):
+    """a.csv and b.csv of dataset=heads, written with or without pandas' index."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for name in ("a", "b"):
+        frame = pd.DataFrame(rng.normal(size=(20, 2)), columns=["u", "v"])
+        frame["label"] = [True] * 8 + [False] * 12
+        paths.append(tmp_path / f"{name}.csv")
+        frame.to_csv(paths[-1], index=index)
+    return paths
+
+
+@pytest.mark.parametrize("names", [None, [1, 2]])
+def test_heads_takes_a_base_class_that_is_no_text(tmp_path, names):
+    data = heads(_head_files(tmp_path, index=False), names=names, base=0)
+    classes = ["a", "b"] if names is None else ["1", "2"]
+    assert data.base_class == "0" and data.minority == classes
+    assert data.class_counts == {"0": 24, classes[0]: 8, classes[1]: 8}
+    with pytest.raises(DataError, match="the base class '1' is also the class of a file"):
+        heads(_head_files(tmp_path, index=False), names=[1, 2], base=1)
+    with pytest.raises(DataError, match="^dataset.base is null: name the class of the rows"):
+        heads(_head_files(tmp_path, index=False), base=None)
+
+
+@pytest.mark.parametrize("n_files", [1, 2])
+def test_heads_drops_each_files_saved_index(tmp_path, caplog, n_files):
+    paths = _head_files(tmp_path, index=True)[:n_files]
+    data = heads(paths)
+    assert list(data.X.columns) == ["u", "v"]
+    assert caplog.text.count("is a saved pandas index") == n_files
