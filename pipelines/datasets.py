@@ -159,7 +159,9 @@ def keel(name, categorical=None):
     return Dataset(name, X, y, minority="positive", categorical=categorical)
 
 
-def _read_table(path):
+def read_table(path):
+    """The frame of a CSV or Parquet file; a DataError naming the file when it is missing,
+    of another type or cannot be read."""
     readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
@@ -191,7 +193,7 @@ def from_file(path, target, positive=None, name=None, categorical=None, base=Non
             f"{path}: a directory; dataset.path names a .csv or .parquet file (for a folder of "
             "images, one sub-folder per class: dataset=image_folder dataset.root=...)"
         )
-    frame = _read_table(path)
+    frame = read_table(path)
     if target not in frame.columns:
         raise DataError(
             f"{path}: no target column {target!r}; columns are {', '.join(map(str, frame.columns))}"
@@ -248,7 +250,7 @@ def heads(files, label="label", names=None, base="base", categorical=None, name=
         raise DataError(f"the base class {base!r} is also the class of a file")
     frames, truths = [], []
     for path, class_ in zip(paths, classes, strict=True):
-        frame = without_saved_index(_read_table(path), where=path)  # each file has its own
+        frame = without_saved_index(read_table(path), where=path)  # each file has its own
         if label not in frame.columns:
             columns = ", ".join(map(str, frame.columns))
             raise DataError(f"{path}: no label column {label!r}; columns are {columns}")

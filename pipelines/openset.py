@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import Interval, validate_parameter_constra
 from synthbalance.classifiers import SCORES, RejectOptionClassifier, has_logits
 from synthbalance.classifiers import TRAINED_SCORES as TRAINED
 from synthbalance.pipelines.dataset import DataError, class_list
+from synthbalance.pipelines.datasets import read_table
 from synthbalance.pipelines.estimators import final_step, with_seed
 from synthbalance.pipelines.parallel import ordered_map, plan
 
@@ -191,25 +192,61 @@ def _check_unknown_rows(dataset, n_splits):
 
 def load_outliers(path, dataset):
     """Outlier rows from a CSV/Parquet file with the dataset's feature columns, a ``.npy``
-    array, or (image datasets) a folder of images resized to the dataset's image shape."""
+    array of one row per outlier (image datasets: also one image per outlier), or (image
+    datasets) a folder of images resized to the dataset's image shape. A file that cannot be
+    read, holds rows of another width, no rows, text or missing or infinite values is a
+    DataError naming it."""
     path = Path(path)
     if path.is_dir():
         return _outlier_images(path, dataset)
     if not path.is_file():
         raise DataError(f"{path}: no such outlier file or folder (open_set.outliers)")
-    if path.suffix.lower() == ".npy":
-        rows = np.load(path, allow_pickle=False).reshape(-1, dataset.X.shape[1])
-        return rows.astype(np.float64)
-    readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-    if path.suffix.lower() not in readers:
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".csv", ".parquet", ".pq"):
         raise DataError(f"{path}: outliers must be .csv, .parquet, .npy or a folder of images")
+    rows = _outlier_array(path, dataset) if suffix == ".npy" else _outlier_table(path, dataset)
+    if not len(rows):
+        raise DataError(f"{path}: no outlier rows")
+    bad = ~np.isfinite(rows).all(axis=1)
+    if bad.any():
+        raise DataError(f"{path}: {bad.sum()} outlier row(s) hold NaN or infinite values")
+    return rows
+
+
+def _outlier_array(path, dataset):
+    """The rows of a ``.npy`` outlier file: (n, n_features), or (n, *image shape) for an
+    image dataset."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"{path}: cannot be read as a .npy array: {reason}") from None
+    n_features = dataset.X.shape[1]
+    flat = array.ndim > 2 and dataset.image_shape is not None
+    width = int(np.prod(array.shape[1:])) if flat else (array.shape[1] if array.ndim == 2 else 0)
+    if width != n_features:
+        raise DataError(
+            f"{path}: an array of shape {array.shape}; outliers must be rows of the data's "
+            f"{n_features} features, shape (n, {n_features})"
+        )
+    if array.dtype.kind not in "biuf":  # complex numbers would lose their imaginary parts
+        raise DataError(f"{path}: outliers must be numbers; the array holds {array.dtype}")
+    return array.reshape(len(array), n_features).astype(np.float64)
+
+
+def _outlier_table(path, dataset):
+    """The dataset's feature columns of a CSV/Parquet outlier file."""
     if dataset.categorical:
         raise DataError(f"{path}: outlier files for data with categorical columns: not supported")
-    frame = readers[path.suffix.lower()](path)
+    frame = read_table(path)
     missing = [c for c in dataset.X.columns if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: the outliers lack the feature columns {missing[:5]}")
-    return frame[list(dataset.X.columns)].to_numpy(dtype=np.float64)
+    frame = frame[list(dataset.X.columns)]
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text and len(frame):  # a header alone reads as text columns: "no outlier rows"
+        raise DataError(f"{path}: outlier columns {text[:5]} are not numbers")
+    return frame.to_numpy(dtype=np.float64)
 
 
 def _outlier_images(folder, dataset):

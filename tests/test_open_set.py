@@ -1,6 +1,7 @@
 """Open set in the evaluation: dataset.unknown, the open_set section of the reports, errors."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -196,6 +197,42 @@ def test_outliers_from_a_users_file(data, tmp_path):
     with pytest.raises(sb.DataError, match="no such outlier file"):
         sb.evaluate(X, y, generator=_smote(), classifier=LogisticRegression(), base="a",
                     unknown=["f"], open_set={"outliers": [str(tmp_path / "none.csv")]})  # fmt: skip
+
+
+def _write(path, content):
+    if path.suffix == ".npy" and not isinstance(content, str):
+        np.save(path, content)
+    else:
+        path.write_text(content)
+    return path
+
+
+BAD_OUTLIERS = {
+    "wide.npy": (np.zeros((2, 4)), r"an array of shape \(2, 4\); outliers must be rows of the "
+                 r"data's 2 features, shape \(n, 2\)"),
+    "odd.npy": (np.zeros(21), r"an array of shape \(21,\)"),
+    "text.npy": (np.array(["a", "b"] * 3).reshape(3, 2), "outliers must be numbers"),
+    "broken.npy": ("not an array", "cannot be read as a .npy array"),
+    "nan.npy": (np.array([[0.0, np.nan], [1.0, 1.0]]), r"1 outlier row\(s\) hold NaN"),
+    "nan.csv": ("x0,x1\n1,2\n3,\n", r"1 outlier row\(s\) hold NaN or infinite values"),
+    "text.csv": ("x0,x1\n1,2\n3,abc\n", r"outlier columns \['x1'\] are not numbers"),
+    "empty.csv": ("", "cannot be read as CSV"),
+    "header.csv": ("x0,x1\n", "no outlier rows"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BAD_OUTLIERS)
+def test_bad_outlier_files_are_refused_naming_them_before_any_fold(
+    data, tmp_path, monkeypatch, name
+):
+    X, y = data
+    content, message = BAD_OUTLIERS[name]
+    path = _write(tmp_path / name, content)
+    monkeypatch.setattr(experiment, "run_folds", _no_fold)
+    with pytest.raises(sb.DataError, match=f"^{re.escape(str(path))}: {message}") as error:
+        sb.evaluate(X, y, generator=_smote(), methods=["baseline"], base="a", unknown=["f"],
+                    open_set={"scores": ["msp", "detector"], "outliers": [str(path)]})  # fmt: skip
+    assert "\n" not in str(error.value)
 
 
 def test_cli_run_writes_the_open_set_section(make_config, tmp_path):
