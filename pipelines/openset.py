@@ -69,6 +69,17 @@ class OpenSetCheck:
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
+    def __new__(cls, *args, **settings):
+        # a config's +evaluation.open_set.foo=1 arrives here as a keyword: name it and the
+        # settings there are, as the Python API does, not __init__'s unexpected argument
+        names = [f.name for f in fields(cls)]
+        unknown = [key for key in settings if key not in names]
+        if unknown:
+            raise TypeError(
+                f"open_set has no setting {unknown}; its settings are {', '.join(names)}"
+            )
+        return super().__new__(cls)
+
     def __post_init__(self):
         params = {f.name: getattr(self, f.name) for f in fields(self)}
         validate_parameter_constraints(self._constraints, params, type(self).__name__)
@@ -79,8 +90,23 @@ class OpenSetCheck:
                 f"open_set.scores={list(scores)}: must include {MSP!r} (the reference) and "
                 f"name only {', '.join(SCORES)}"
             )
+        outliers = tuple(str(o) for o in self.outliers)
+        trained = [s for s in scores if s in TRAINED]
+        if trained and not outliers:
+            raise ValueError(
+                f"open_set.outliers is empty, but open_set.scores {trained} are trained on "
+                "outlier rows: give outliers (smote, cvae or a file) or leave those scores out"
+            )
+        named = [source_name(o) for o in outliers]
+        repeated = [o for o, name in zip(outliers, named, strict=True) if named.count(name) > 1]
+        if repeated:
+            raise ValueError(
+                f"open_set.outliers {repeated} would all name methods "
+                f"'<score>+{source_name(repeated[0])}': name each source once, and files by "
+                "different file names"
+            )
         object.__setattr__(self, "scores", scores)
-        object.__setattr__(self, "outliers", tuple(str(o) for o in self.outliers))
+        object.__setattr__(self, "outliers", outliers)
 
     def methods(self):
         """``{method: (score, outlier source or None)}``: one method per untrained score,

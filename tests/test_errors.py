@@ -650,3 +650,39 @@ def test_a_sweep_refuses_a_job_directory_of_another_config_before_writing_into_i
     globbed = finished("synthbalance", "-m", "generator=glob(none)", *overrides, "resume=true",
                        cwd=tmp_path)  # fmt: skip
     assert globbed[0] == 0, globbed[1]
+
+
+OPEN_SET_MISTAKES = {
+    "few unknown rows": (["dataset.n_minority=[30,20,1]", "+dataset.unknown=[3]"],
+                         "dataset 'seed_multiclass': 1 row(s) of unknown class 3, fewer than "
+                         "n_splits=2"),
+    "no outliers": (["+dataset.unknown=[3]", "evaluation.open_set.outliers=[]"],
+                    "open_set.outliers is empty, but open_set.scores ['other_class', 'detector'] "
+                    "are trained on outlier rows"),
+    "same file name": (["+dataset.unknown=[3]", "evaluation.open_set.outliers=[d1/o.csv,d2/o.csv]"],
+                       "would all name methods '<score>+o.csv'"),
+    "outliers of another width": (["+dataset.unknown=[3]", "evaluation.open_set.outliers=[{wide}]"],
+                                  "{wide}: an array of shape (20, 3); outliers must be rows of the "
+                                  "data's 6 features"),
+    "outliers with NaN": (["+dataset.unknown=[3]", "evaluation.open_set.outliers=[{nan}]"],
+                          "{nan}: 1 outlier row(s) hold NaN or infinite values"),
+    "unknown open_set key": (["+evaluation.open_set.foo=1"],
+                             "open_set has no setting ['foo']; its settings are scores, outliers"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", OPEN_SET_MISTAKES)
+def test_an_open_set_mistake_ends_the_job_in_one_line_before_any_fold(job, tmp_path, case):
+    overrides, message = OPEN_SET_MISTAKES[case]
+    files = {"wide": tmp_path / "wide.npy", "nan": tmp_path / "nan.csv"}
+    np.save(files["wide"], np.zeros((20, 3)))
+    pd.DataFrame({f"x{i}": [0.0, np.nan if i == 2 else 1.0] for i in range(6)}).to_csv(
+        files["nan"], index=False
+    )
+    before = {str(p) for p in tmp_path.rglob("*")}
+    overrides = ["dataset=seed_multiclass", "generator=smote", *overrides]
+    code, stderr = job(*(o.format(**files) for o in overrides))
+    assert code == 1
+    message = message.format(**files)
+    assert one_line(stderr).startswith("synthbalance: error: ") and message in stderr, stderr
+    assert written(tmp_path, before) == []

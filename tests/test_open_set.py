@@ -129,11 +129,24 @@ def test_unknown_minority_classes_leave_the_list(data):
         ({"coverage": 0.0}, "'coverage' parameter"),
         ({"scores": ["energy"]}, "must include 'msp'"),
         ({"scores": ["msp", "odin"]}, "must include 'msp'"),
+        ({"outliers": []}, r"^open_set.outliers is empty, but open_set.scores \['other_class', "
+                           r"'detector'\] are trained on outlier rows"),
+        ({"outliers": ["d1/o.csv", "d2/o.csv"]}, r"^open_set.outliers \['d1/o.csv', 'd2/o.csv'\] "
+                                                 r"would all name methods '<score>\+o.csv'"),
+        ({"outliers": ["smote", "cvae", "smote"]}, r"\['smote', 'smote'\] would all name"),
+        ({"foo": 1}, r"^open_set has no setting \['foo'\]; its settings are scores, outliers, "
+                     "coverage, validation_fraction, temperature, n_neighbors$"),
     ],
-)
+)  # fmt: skip
 def test_bad_open_set_settings(settings, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         OpenSetCheck(**settings)
+
+
+def test_untrained_scores_need_no_outliers():
+    assert OpenSetCheck(scores=["msp", "knn"], outliers=[]).methods() == {
+        "msp": ("msp", None), "knn": ("knn", None)
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
