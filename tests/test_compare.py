@@ -16,16 +16,18 @@ from synthbalance.pipelines.stats import verdict
 
 def write_fake_report(
     root, dataset, generator, delta, baseline, amount=None, quality=None, params=None, run=None,
-    classifier_params=None,
+    classifier_params=None, protocol=None, data=None, classifier="logreg",
 ):  # fmt: skip
     """A report.json whose augmented method beats the baseline by ``delta`` on every metric,
-    in ``root/dataset/run`` (default: the generator's name and amount)."""
+    in ``root/dataset/run`` (default: the generator's name and amount); ``protocol`` and
+    ``data`` change its protocol and dataset blocks. Returns its path."""
     params = dict(params or {}) | ({} if amount is None else {"sampling_strategy": amount})
     report = {
         "schema": SCHEMA,
-        "dataset": {"name": dataset},
+        "dataset": {"name": dataset, **(data or {})},
         "generator": {"name": generator, "params": params},
-        "classifier": {"name": "logreg", "params": classifier_params or {}},
+        "classifier": {"name": classifier, "params": classifier_params or {}},
+        "protocol": {"n_splits": 5, "n_repeats": 2, "seed": 0, "rope": 0.01, **(protocol or {})},
         "summary": {
             "baseline": {m: {"mean": baseline, "std": 0.01} for m in METRICS},
             "augmented": {m: {"mean": baseline + delta, "std": 0.01} for m in METRICS},
@@ -44,6 +46,7 @@ def write_fake_report(
     directory = root / dataset / (run or f"{generator}{'' if amount is None else amount}")
     directory.mkdir(parents=True)
     (directory / "report.json").write_text(json.dumps(report))
+    return directory / "report.json"
 
 
 @pytest.fixture
@@ -338,3 +341,58 @@ def test_a_report_being_saved_is_not_compared(planted):
     (staged / "report.json").write_text("{")  # half a report, still being saved
     reports, problems = find_reports([planted / "runs"])
     assert len(reports) == 12 and problems == []
+
+
+def test_runs_on_one_dataset_with_other_folds_are_not_pooled_across_datasets(tmp_path):
+    # ros on d1 ran with seed 1: its row of the score matrix would hold smote's baseline
+    # (seed 0's folds), judging ros against folds it never ran on
+    data = {"n_samples": 600}
+    for dataset in ("d1", "d2"):
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5, data=data)
+        write_fake_report(tmp_path / "runs", dataset, "ros", 0.02, 0.4, data=data,
+                          protocol={"seed": 1 if dataset == "d1" else 0})  # fmt: skip
+    runs = tmp_path / "runs"
+    with pytest.raises(DataError, match=(
+        r"take d1's plain methods from one run with logreg and pair every method on its "
+        r"folds, but these runs have different folds \(n_splits=5, seed=1, n_repeats=2, 600 "
+        rf"rows in {runs / 'd1' / 'ros'}; n_splits=5, seed=0, n_repeats=2, 600 rows in "
+        rf"{runs / 'd1' / 'smote'}\)"
+    )):  # fmt: skip
+        write_comparison([runs], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # other repeats are other folds too: the means are over all of a run's folds
+    (runs / "d1" / "ros" / "report.json").unlink()
+    (runs / "d1" / "ros").rmdir()
+    write_fake_report(runs, "d1", "ros", 0.02, 0.4, data=data, protocol={"n_repeats": 3})
+    with pytest.raises(DataError, match="different folds"):
+        write_comparison([runs], tmp_path / "out")
+    # one dataset: each run against its own baseline, no statistics across datasets
+    assert len(write_comparison([runs / "d1"], tmp_path / "out")) == 2
+
+
+def test_runs_of_one_dataset_name_with_other_data_are_refused(tmp_path):
+    # dataset=breast_cancer dataset.imbalance_ratio=10 keeps the name, not the rows
+    write_fake_report(
+        tmp_path / "runs",
+        "bc",
+        "smote",
+        0.01,
+        0.5,
+        data={"n_samples": 569, "classes": {"benign": 357, "malignant": 212}},
+    )
+    write_fake_report(
+        tmp_path / "runs",
+        "bc",
+        "ros",
+        0.01,
+        0.5,
+        run="ros_ir10",
+        data={"n_samples": 393, "classes": {"benign": 357, "malignant": 36}},
+    )
+    with pytest.raises(DataError, match=(
+        r"two runs on dataset 'bc' hold different data \(393 rows \{'benign': 357, "
+        r"'malignant': 36\} in .*ros_ir10; 569 rows \{'benign': 357, 'malignant': 212\} in "
+        r".*smote\): compare them in separate calls"
+    )):  # fmt: skip
+        write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

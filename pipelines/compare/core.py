@@ -25,7 +25,12 @@ from synthbalance.pipelines.compare.figures import (
 from synthbalance.pipelines.compare.html import COMPARISON_HTML, render_comparison
 from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
-from synthbalance.pipelines.compare.tables import comparison_table, run_names, score_matrix
+from synthbalance.pipelines.compare.tables import (
+    check_same_folds,
+    comparison_table,
+    run_names,
+    score_matrix,
+)
 from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
 from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
@@ -75,11 +80,11 @@ class Comparison:
 
     def _across(self):
         across = {}
-        for classifier in sorted(self.table["classifier"].unique()):
+        for classifier, runs in self.table.groupby("classifier", sort=True):
+            if runs["dataset"].nunique() < 2:
+                continue  # statistics across datasets need several datasets
             for metric in HEADLINE:
                 matrix, missing = score_matrix(self.runs, self.table, classifier, metric)
-                if len(matrix) < 2:
-                    continue  # statistics across datasets need several datasets
                 across[(classifier, metric)] = {
                     "tests": generator_tests(matrix, self.rope), "friedman": friedman(matrix),
                     "figure": f"cd_{_file_name(classifier)}_{metric}.png",
@@ -183,17 +188,8 @@ class Comparison:
         datasets = {data["dataset"]["name"] for _, data in self.runs}
         if len(datasets) > 1:
             raise ValueError(f"best() compares runs on one dataset; these cover {sorted(datasets)}")
-        # fold (r, f) of two runs is the same rows only with the same splits, seed and data
-        folds = sorted({
-            (data["protocol"]["n_splits"], data["protocol"]["seed"], data["dataset"]["n_samples"])
-            for _, data in self.runs
-        })  # fmt: skip
-        if len(folds) > 1:
-            found = "; ".join(f"n_splits={k}, seed={seed}, {n} rows" for k, seed, n in folds)
-            raise ValueError(
-                f"best() pairs the runs fold by fold, but these runs have different folds "
-                f"({found}): compare runs of one protocol and dataset"
-            )
+        # an adaptive run's repeats pair up with another's up to the fewer of them
+        check_same_folds(self.runs, ("n_splits", "seed"), "best() pairs the runs fold by fold")
         names = run_names(self.runs)
         options = {}
         for run, data in self.runs:

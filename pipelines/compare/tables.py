@@ -9,11 +9,60 @@ from synthbalance.pipelines.methods import AUGMENTATION, run_label
 from synthbalance.pipelines.metrics import HEADLINE, sign
 from synthbalance.pipelines.report.schema import primary_class
 
+# What makes a run's folds, in report.json's protocol block: fold (r, f) of two runs holds
+# the same rows only when these and the data are equal; a run's means are over all its folds.
+FOLD_SETTINGS = ("n_splits", "seed", "n_repeats")
+
+
+def _folds_text(report, keys):
+    protocol, rows = report.get("protocol", {}), report["dataset"].get("n_samples")
+    parts = [f"{key}={protocol.get(key)}" for key in keys]
+    return ", ".join(parts if rows is None else [*parts, f"{rows} rows"])
+
+
+def check_same_folds(runs, keys, why):
+    """Refuse ``runs`` (``[(run, report)]``) whose folds differ: their ``keys`` of
+    ``FOLD_SETTINGS`` or their number of rows. ``why`` says what pairs their folds; the
+    DataError names two such runs and what differs."""
+    (first_run, first), *others = runs
+    for run, report in others:
+        found = {name: _folds_text(r, keys) for name, r in ((first_run, first), (run, report))}
+        if len(set(found.values())) > 1:
+            shown = "; ".join(f"{text} in {name}" for name, text in found.items())
+            raise DataError(
+                f"{why}, but these runs have different folds ({shown}): compare runs of one "
+                "protocol and dataset"
+            )
+
+
+def _data(report):
+    return report["dataset"].get("n_samples"), report["dataset"].get("classes")
+
+
+def check_same_data(reports):
+    """Refuse two runs that name one dataset but hold different data (other rows or class
+    counts: ``dataset.imbalance_ratio=10`` on breast_cancer): their rows would read as one
+    dataset's."""
+    first = {}
+    for run, report in reports:
+        dataset = report["dataset"]["name"]
+        other, data = first.setdefault(dataset, (run, report))
+        if _data(data) != _data(report):
+            shown = "; ".join(f"{n} rows {classes} in {name}"
+                              for name, (n, classes) in ((other, _data(data)),
+                                                         (run, _data(report))))  # fmt: skip
+            raise DataError(
+                f"two runs on dataset {dataset!r} hold different data ({shown}): compare "
+                "them in separate calls"
+            )
+
 
 def comparison_table(reports):
     """One row per run: deltas of augmented vs baseline with CI and verdict, every metric;
     with several minority classes, that row holds the macro average (``class`` = "macro")
-    and one more row per minority class follows (``primary`` False)."""
+    and one more row per minority class follows (``primary`` False). Runs that name one
+    dataset must hold the same data (``check_same_data``)."""
+    check_same_data(reports)
     names = run_names(reports)
     rows = []
     for run, report in reports:
@@ -60,10 +109,12 @@ def score_matrix(reports, table, classifier, metric):
     """Datasets x methods matrix of mean scores for one classifier: the plain methods
     (baseline, class_weight, threshold) and every run's augmented methods, named after the
     run's generator (``smote``, ``smote+threshold``); and ``{method: [datasets]}`` of the
-    methods left out because they did not run on those datasets."""
+    methods left out because they did not run on those datasets. A dataset's runs must
+    share their folds: its plain methods come from one of them, and its row pairs every
+    method on the same folds (``check_same_folds``)."""
     runs = table[table["classifier"] == classifier]
     names = dict(zip(runs["run"], runs["method"], strict=True))
-    rows, owners = {}, {}
+    rows, owners, first = {}, {}, {}
     for run, report in reports:
         name = names.get(run)
         if name is None:  # another classifier's run
@@ -76,6 +127,11 @@ def score_matrix(reports, table, classifier, metric):
                 "separate calls"
             )
         owners[dataset, name] = run
+        check_same_folds(
+            [first.setdefault(dataset, (run, report)), (run, report)], FOLD_SETTINGS,
+            f"the statistics across datasets take {dataset}'s plain methods from one run "
+            f"with {classifier} and pair every method on its folds",
+        )  # fmt: skip
         scores = rows.setdefault(dataset, {})
         for method, summary in report["summary"].items():
             label = run_label(method, name)
