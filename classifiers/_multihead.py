@@ -438,6 +438,12 @@ class MultiHeadClassifier(ClassifierMixin, BaseEstimator):
             check_consistent_length(X, Y)
             self.heads_ = np.asarray(names if names is not None else range(Y.shape[1]))
             return X, Y, True
+        if y is not None and pd.isna(np.ravel(np.asarray(y, dtype=object))).any():
+            raise ValueError(
+                f"y of shape {shape} has missing labels (NaN or None), which only a label "
+                "matrix may hold: one column per head, two columns at least (a single column "
+                "is read as class labels)"
+            )
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES)
         check_classification_targets(y)
         return X, y, False

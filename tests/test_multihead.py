@@ -254,6 +254,17 @@ def test_label_matrix_missing_as_nan_or_missing_label_and_named_columns(blobs):
     np.testing.assert_allclose(classes.head_proba(X), nan.head_proba(X), rtol=1e-5)
 
 
+@pytest.mark.parametrize("column", [slice(0, 1), 0])
+def test_missing_labels_in_one_column_ask_for_a_label_matrix(blobs, column):
+    X, y = blobs
+    with pytest.raises(
+        ValueError,
+        match=r"has missing labels \(NaN or None\), which only a "
+        "label matrix may hold: one column per head, two columns at least",
+    ):
+        MultiHeadClassifier(**TINY).fit(X, label_matrix(y)[:, column])  # fmt: skip
+
+
 def test_weak_labels_fill_missing_entries_with_confidence_weights(blobs, monkeypatch):
     X, y = blobs
     seen = []
