@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import synthbalance as sb
 from synthbalance.pipelines.compare import find_reports, friedman, holm, write_comparison
 from synthbalance.pipelines.compare.across import _bayesian_signed_rank
 from synthbalance.pipelines.dataset import DataError
@@ -41,6 +42,15 @@ def write_fake_report(
             for m in METRICS
         ],
     }  # fmt: skip
+    protocol = report["protocol"]
+    report["folds"] = [
+        {"repeat": repeat, "fold": fold, "method": method, "n_train": 80, "n_test": 20,
+         "n_synthetic": 0, "metrics": {m: report["summary"][method][m]["mean"] for m in METRICS},
+         "seconds": {}}
+        for repeat in range(protocol["n_repeats"]) for fold in range(protocol["n_splits"])
+        for method in report["summary"]
+    ]  # fmt: skip
+    report["config"] = {}
     if quality is not None:
         report["quality"] = {name: {"mean": value, "std": 0.0} for name, value in quality.items()}
     directory = root / dataset / (run or f"{generator}{'' if amount is None else amount}")
@@ -396,3 +406,38 @@ def test_runs_of_one_dataset_name_with_other_data_are_refused(tmp_path):
     )):  # fmt: skip
         write_comparison([tmp_path / "runs"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_run_is_in_reports_and_frames_with_several_classifiers_or_datasets(tmp_path):
+    runs = tmp_path / "runs"
+    write_fake_report(runs, "d1", "smote", 0.01, 0.5, run="smote_logreg")
+    write_fake_report(runs, "d1", "smote", 0.02, 0.6, run="smote_rf", classifier="rf")
+    comparison = sb.compare(runs)
+    assert len(comparison) == 2
+    assert list(comparison.reports) == [("logreg", "smote"), ("rf", "smote")]
+    assert comparison["rf", "smote"].data["classifier"]["name"] == "rf"
+    for frame in (comparison.verdicts, comparison.scores, comparison.folds):
+        assert set(frame["run"]) == {("logreg", "smote"), ("rf", "smote")}
+    assert len(comparison.folds) == 2 * 2 * 10  # runs x methods x folds
+    # one classifier over several datasets: the dataset goes in front
+    write_fake_report(runs, "d2", "smote", 0.01, 0.5, run="smote_logreg")
+    comparison = sb.compare(runs / "d1" / "smote_logreg", runs / "d2")
+    assert list(comparison.reports) == [("d1", "smote"), ("d2", "smote")]
+    # runs alike in all of these (a seed sweep on one dataset) add their run
+    write_fake_report(tmp_path / "seed1", "d1", "smote", 0.03, 0.5, protocol={"seed": 1})
+    comparison = sb.compare(runs / "d1" / "smote_logreg", tmp_path / "seed1")
+    assert [key[0] for key in comparison.reports] == ["smote", "smote"] and len(
+        set(comparison.reports)
+    ) == 2
+
+
+def test_best_refuses_runs_of_several_classifiers(tmp_path):
+    # rf's smote ranked against logreg's baseline and plain methods
+    write_fake_report(tmp_path / "runs", "d1", "ros", 0.01, 0.5)
+    write_fake_report(tmp_path / "runs", "d1", "smote", 0.05, 0.7, classifier="rf")
+    comparison = sb.compare(tmp_path / "runs")
+    with pytest.raises(ValueError, match=(
+        r"best\(\) compares the methods of one classifier; these runs use \['logreg', 'rf'\]"
+    )):  # fmt: skip
+        comparison.best("f1")
+    assert sb.compare(tmp_path / "runs" / "d1" / "ros").best("f1")["option"] == "ros"

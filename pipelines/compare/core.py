@@ -2,6 +2,7 @@
 ``synthbalance-compare`` writes and ``synthbalance.compare`` returns."""
 
 import html
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -111,22 +112,25 @@ class Comparison:
 
     @property
     def reports(self):
-        """``{name: Report}`` of the runs, named as the comparison names them."""
-        names = run_names(self.runs)
-        return {
-            names[run][1]: Report(data, samples=self._samples.get(run)) for run, data in self.runs
-        }
+        """``{key: Report}`` of every run (``run_keys``): ``comparison["smote"]``, or
+        ``comparison["rf", "smote"]`` with several classifiers."""
+        keys = run_keys(self.runs)
+        return {keys[run]: Report(data, samples=self._samples.get(run)) for run, data in self.runs}
 
-    def __getitem__(self, name):
-        return self.reports[name]
+    def __getitem__(self, key):
+        return self.reports[key]
 
     def _frames(self, attribute):
-        frames = [getattr(r, attribute).assign(run=name) for name, r in self.reports.items()]
+        frames = []
+        for key, report in self.reports.items():
+            frame = getattr(report, attribute)
+            frames.append(frame.assign(run=[key] * len(frame)))  # a key may be a tuple
         return pd.concat(frames, ignore_index=True)
 
     @property
     def verdicts(self):
-        """Every run's comparisons (``Report.verdicts``), with a ``run`` column."""
+        """Every run's comparisons (``Report.verdicts``), with a ``run`` column (its key in
+        ``reports``)."""
         return self._frames("verdicts")
 
     @property
@@ -188,9 +192,16 @@ class Comparison:
         datasets = {data["dataset"]["name"] for _, data in self.runs}
         if len(datasets) > 1:
             raise ValueError(f"best() compares runs on one dataset; these cover {sorted(datasets)}")
+        names = run_names(self.runs)
+        # the plain methods are each classifier's own: one classifier's baseline is no other's
+        classifiers = sorted({classifier for classifier, _ in names.values()})
+        if len(classifiers) > 1:
+            raise ValueError(
+                f"best() compares the methods of one classifier; these runs use {classifiers}: "
+                "compare each classifier's runs apart"
+            )
         # an adaptive run's repeats pair up with another's up to the fewer of them
         check_same_folds(self.runs, ("n_splits", "seed"), "best() pairs the runs fold by fold")
-        names = run_names(self.runs)
         options = {}
         for run, data in self.runs:
             for method, records in by_method(data["folds"]).items():
@@ -251,6 +262,25 @@ class Comparison:
 
     def __len__(self):
         return len(self.runs)
+
+
+def run_keys(runs):
+    """``{run: key}`` for ``runs`` (``[(run, report)]``), each run's key in
+    ``Comparison.reports``: its method (``smote``, ``vae(latent_dim=4)``, as ``run_names``
+    names it); with several classifiers ``(classifier, method)``, with several datasets
+    the dataset in front (``(dataset, method)``, ``(dataset, classifier, method)``); runs
+    alike in all of these (a seed sweep) end with their run."""
+    names = run_names(runs)
+    several_datasets = len({data["dataset"]["name"] for _, data in runs}) > 1
+    several_classifiers = len({classifier for classifier, _ in names.values()}) > 1
+    parts = {
+        run: (*([data["dataset"]["name"]] if several_datasets else []),
+              *([names[run][0]] if several_classifiers else []), names[run][1])
+        for run, data in runs
+    }  # fmt: skip
+    counts = Counter(parts.values())
+    keys = {run: key if counts[key] == 1 else (*key, run) for run, key in parts.items()}
+    return {run: key[0] if len(key) == 1 else key for run, key in keys.items()}
 
 
 def _option_order(name):
