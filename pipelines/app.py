@@ -119,7 +119,6 @@ def run(cfg, threads=None) -> dict:
             dataset, {description["name"]: (sampler, description)}, build(cfg.classifier),
             protocol, ensemble=ensemble,
         )  # fmt: skip
-    record_hash(directory, digest)  # the run directory says which config it is for
     (report,) = evaluate_dataset(
         dataset,
         setup,
@@ -128,6 +127,9 @@ def run(cfg, threads=None) -> dict:
         progress=cfg.evaluation.progress,
         n_jobs=n_jobs,
     ).values()
+    # the run directory says which config its report is for; a run that fails before this
+    # leaves the directory as it found it (an earlier report keeps its own hash)
+    record_hash(directory, digest)
     path = report.save(directory)
     log.info(report.headline)
     log.info("report: %s", path)
