@@ -1,6 +1,7 @@
 """synthbalance-compare on planted reports with a known answer, and on real runs."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -289,7 +290,7 @@ def test_generators_are_ranked_by_sample_quality_over_folds_and_seeds(tmp_path):
         path = tmp_path / "runs" / "d1" / generator / "report.json"
         report = json.loads(path.read_text())
         report["folds"] = [
-            {"method": "augmented", "repeat": 0, "fold": fold,
+            {"method": "augmented", "repeat": 0, "fold": fold, "metrics": {}, "seconds": {},
              "quality_by_seed": [{"c2st_auc": c2st + rng.normal(0, 0.02), "coverage": 0.5}
                                  for _ in range(3)]}
             for fold in range(10)
@@ -441,3 +442,34 @@ def test_best_refuses_runs_of_several_classifiers(tmp_path):
     )):  # fmt: skip
         comparison.best("f1")
     assert sb.compare(tmp_path / "runs" / "d1" / "ros").best("f1")["option"] == "ros"
+
+
+def _without(block, key):
+    del block[key]
+
+
+DAMAGED = {
+    "summary.baseline has no 'f1'": lambda r: _without(r["summary"]["baseline"], "f1"),
+    "comparisons[0] has no 'verdict'": lambda r: _without(r["comparisons"][0], "verdict"),
+    'dataset is "d1", not an object': lambda r: r.update(dataset="d1"),
+    "generator has no 'name'": lambda r: r.update(generator={}),
+    "dataset has no 'name'": lambda r: _without(r["dataset"], "name"),
+    "summary is empty": lambda r: r.update(summary={}),
+    "classifier.name is null, not a string": lambda r: r["classifier"].update(name=None),
+    'summary.augmented.f1.mean is "0.6", not a number': (
+        lambda r: r["summary"]["augmented"]["f1"].update(mean="0.6")
+    ),
+}
+
+
+@pytest.mark.parametrize("problem", DAMAGED)
+def test_a_hand_edited_report_is_skipped_naming_its_field(planted, problem):
+    path = planted / "runs" / "d1" / "winner" / "report.json"
+    report = json.loads(path.read_text())
+    DAMAGED[problem](report)
+    path.write_text(json.dumps(report))
+    comparison = write_comparison([planted / "runs"], planted / "out")
+    assert comparison.problems == [f"{path}: a damaged synthbalance report: {problem}"]
+    assert len(comparison) == 11  # the other runs compared
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: a damaged .*: "):
+        sb.Report.load(path)
