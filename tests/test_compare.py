@@ -473,3 +473,26 @@ def test_a_hand_edited_report_is_skipped_naming_its_field(planted, problem):
     assert len(comparison) == 11  # the other runs compared
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: a damaged .*: "):
         sb.Report.load(path)
+
+
+def test_a_run_without_the_augmented_method_is_skipped_in_one_line(tmp_path):
+    # evaluation.methods=[baseline,class_weight]: nothing to compare with the baseline
+    for dataset in ("d1", "d2"):
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5)
+    path = write_fake_report(tmp_path / "runs", "d2", "smote", 0.0, 0.5, run="plain_only")
+    report = json.loads(path.read_text())
+    report["summary"] = {m: report["summary"]["baseline"] for m in ("baseline", "class_weight")}
+    report["comparisons"] = [{**c, "method": "class_weight"} for c in report["comparisons"]]
+    report["folds"] = [r for r in report["folds"] if r["method"] == "baseline"]
+    path.write_text(json.dumps(report))
+    comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
+    assert comparison.problems == [
+        f"{path.parent}: no 'augmented' method compared with the baseline (its methods: "
+        "baseline, class_weight); nothing to compare"
+    ]
+    assert len(comparison) == 2 and len(pd.read_csv(tmp_path / "out" / "comparison.csv")) == 2
+    assert comparison.across[("logreg", "f1")]["missing"] == {}
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    page = (tmp_path / "out" / "comparison.html").read_text()
+    assert "nan" not in markdown and "Left out" not in markdown and "nan" not in page
+    assert "plain_only" in page  # the page lists what was skipped

@@ -31,6 +31,7 @@ from synthbalance.pipelines.compare.tables import (
     comparison_table,
     run_names,
     score_matrix,
+    with_augmentation,
 )
 from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
@@ -55,15 +56,16 @@ class Comparison:
     rope : float
         Region of practical equivalence of the statistics across datasets.
     problems : list of str
-        Reports that were found but could not be used, one line each.
+        Reports that were found but could not be used, one line each; runs without the
+        augmented method (nothing to compare) are added to them and left out.
     """
 
     def __init__(self, reports, rope=0.01, problems=(), samples=None):
         _check_rope(rope)
         if not reports:
             raise ValueError("nothing to compare: no reports")
-        self.runs = list(reports)
-        self.rope, self.problems = rope, list(problems)
+        self.runs, skipped = with_augmentation(list(reports))
+        self.rope, self.problems = rope, [*problems, *skipped]
         self._samples = samples or {}
         self.everything = comparison_table(self.runs)
         # statistics across runs use each run's headline row (macro with several classes)

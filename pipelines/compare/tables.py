@@ -57,10 +57,39 @@ def check_same_data(reports):
             )
 
 
+def with_augmentation(reports):
+    """``(runs, problems)``: the ``reports`` (``[(run, report)]``) that compared the
+    augmented method with the baseline on every headline metric, and a line for each one
+    that did not (``evaluation.methods=[baseline,class_weight]``): it has nothing to
+    compare. None left is a DataError."""
+    runs, problems = [], []
+    for run, report in reports:
+        primary = primary_class(report)
+        headline = (*AUGMENTATION, primary)
+        found = {
+            c["metric"]
+            for c in report["comparisons"]
+            if (c["method"], c["versus"], c.get("class", primary)) == headline
+        }
+        if set(HEADLINE) <= found and AUGMENTATION[0] in report["summary"]:
+            runs.append((run, report))
+        else:
+            problems.append(
+                f"{run}: no {AUGMENTATION[0]!r} method compared with the baseline (its methods: "
+                f"{', '.join(report['summary'])}); nothing to compare"
+            )
+    if not runs:
+        raise DataError(
+            f"no run compared the {AUGMENTATION[0]!r} method with the baseline; nothing to compare"
+        )
+    return runs, problems
+
+
 def comparison_table(reports):
     """One row per run: deltas of augmented vs baseline with CI and verdict, every metric;
     with several minority classes, that row holds the macro average (``class`` = "macro")
-    and one more row per minority class follows (``primary`` False). Runs that name one
+    and one more row per minority class follows (``primary`` False). Every run compared
+    the augmented method with the baseline (``with_augmentation``); runs that name one
     dataset must hold the same data (``check_same_data``)."""
     check_same_data(reports)
     names = run_names(reports)
@@ -93,10 +122,6 @@ def comparison_table(reports):
             row["run"] = run
             rows.append(row)
     table = pd.DataFrame(rows)
-    if "f1_delta_mean" not in table:
-        raise DataError(
-            f"no run compared the {AUGMENTATION[0]!r} method with the baseline; nothing to compare"
-        )
     order = [f"{m}_delta_mean" for m in HEADLINE]
     return table.sort_values(
         ["classifier", "dataset", "primary", *order],
