@@ -3,6 +3,7 @@ and rendered by a real browser (headless Chromium) without errors or missing ima
 
 import base64
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -17,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 import synthbalance as sb
 from synthbalance.pipelines.compare import write_comparison
+from synthbalance.pipelines.compare.html import NEUTRAL
 from synthbalance.pipelines.datasets import seed_case
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 from synthbalance.pipelines.report.text import answer_lines, method_label, question
@@ -147,6 +149,18 @@ def test_compare_writes_a_self_contained_comparison_html(compared):
     assert page.count('<td class="heat"') == 2 * 9  # F1 and ROC AUC, 3 datasets x 3 methods
     assert "+0.100" in page and "-0.100" in page
     assert page.count("Friedman test over all methods") == 2
+
+
+def test_a_delta_of_zero_is_neither_a_gain_nor_a_loss(compared):
+    # the twin's delta is 0 on every dataset: grey, where it was red like a loss
+    page = (compared / "comparison.html").read_text(encoding="utf-8")
+    cells = re.findall(r'<td class="heat" style="background: ([^"]+)" title="([^"]+)"', page)
+    zero = {colour for colour, title in cells if ": +0.000 [" in title}
+    assert len([1 for _, title in cells if ": +0.000 [" in title]) == 2 * 3
+    assert zero == {NEUTRAL}
+    assert {colour.rsplit(",", 1)[0] for colour, title in cells if "-0.100" in title} == {
+        "rgba(207,34,46"
+    }
 
 
 def _png_size(path):

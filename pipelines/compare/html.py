@@ -18,10 +18,16 @@ COMPARISON_HTML = "comparison.html"
 MARKS = {"improves": "\u25b2", "hurts": "\u25bc", "equivalent": "=", "inconclusive": "?"}
 
 
+NEUTRAL = "rgba(110,119,129,0.15)"  # a delta of exactly 0: neither a gain nor a loss
+
+
 def _colour(delta, scale):
-    """Green for gains, red for losses, stronger with the size of the delta."""
+    """Green for gains, red for losses, stronger with the size of the delta; grey for
+    none."""
     if pd.isna(delta):
         return "transparent"
+    if delta == 0:
+        return NEUTRAL
     alpha = 0.08 + 0.6 * min(1.0, abs(delta) / scale)
     rgb = "26,127,55" if delta > 0 else "207,34,46"
     return f"rgba({rgb},{alpha:.2f})"
