@@ -1,6 +1,7 @@
 """The jobs behind the console scripts, as plain functions of a composed config."""
 
 import logging
+from dataclasses import fields
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -25,9 +26,21 @@ from synthbalance.pipelines.sweep import (
 log = logging.getLogger(__name__)
 
 
+# What ``evaluation`` holds besides the ``Protocol``'s own fields (the run's seed is ``seed``).
+RUN_SETTINGS = ("ensemble", "progress", "n_jobs")
+
+
 def protocol_from_config(cfg):
-    """The ``Protocol`` of a run: ``cfg.evaluation`` and the run's one ``seed``."""
+    """The ``Protocol`` of a run: ``cfg.evaluation`` and the run's one ``seed``; a key that
+    ``evaluation`` or one of its sections does not have is refused, naming the ones it has
+    (Hydra's ``+evaluation.foo=1`` adds any key)."""
     evaluation = cfg.evaluation
+    _check_keys(evaluation, [f.name for f in fields(Protocol) if f.name != "seed"]
+                + list(RUN_SETTINGS), "evaluation")  # fmt: skip
+    for key, settings in (("threshold", ThresholdTuning), ("quality", QualityCheck),
+                          ("open_set", OpenSetCheck)):  # fmt: skip
+        if key in evaluation:
+            _check_keys(evaluation[key], [f.name for f in fields(settings)], f"evaluation.{key}")
     return Protocol(
         n_splits=evaluation.n_splits,
         n_repeats=evaluation.n_repeats,
@@ -41,6 +54,11 @@ def protocol_from_config(cfg):
         max_repeats=evaluation.max_repeats,
         spending=evaluation.spending,
     )
+
+
+def _check_keys(node, names, key):
+    if unknown := sorted(set(node) - set(names)):
+        raise ConfigError(f"{key} has no setting {unknown}; its settings are {', '.join(names)}")
 
 
 def check_evaluation(cfg):

@@ -111,6 +111,10 @@ JOB_MISTAKES = {
     "threshold": (["evaluation.threshold.validation_size=abc"],
                   "evaluation.threshold.validation_size must be a float"),
     "quality": (["evaluation.quality.nearest_k=abc"], "evaluation.quality.nearest_k must be"),
+    "unknown evaluation key": (["+evaluation.n_fold=3"],
+                               "evaluation has no setting ['n_fold']; its settings are n_splits, "),
+    "unknown threshold key": (["+evaluation.threshold.metrc=mcc"], "evaluation.threshold has no "
+                              "setting ['metrc']; its settings are metric, validation_size"),
     "dataset count": (["dataset.n_majority=abc"], "dataset.n_majority must be an int"),
     "dataset share": (["dataset.flip_y=2"], "dataset.flip_y must be a float in the range"),
     "generator": (["generator=smote", "generator.k_neighbors=abc"], "generator.k_neighbors must"),
