@@ -496,3 +496,24 @@ def test_a_run_without_the_augmented_method_is_skipped_in_one_line(tmp_path):
     page = (tmp_path / "out" / "comparison.html").read_text()
     assert "nan" not in markdown and "Left out" not in markdown and "nan" not in page
     assert "plain_only" in page  # the page lists what was skipped
+
+
+def test_a_reused_out_keeps_no_file_of_the_earlier_comparison(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for dataset, baseline in {"d1": 0.5, "d2": 0.6, "d3": 0.7}.items():
+        for generator, delta in (("winner", 0.1), ("loser", -0.1), ("twin", 0.0)):
+            quality = {"c2st_auc": 0.6 - delta}
+            write_fake_report(runs, dataset, generator, delta, baseline, quality=quality)
+        for amount in (0.5, 1.0):
+            write_fake_report(runs, dataset, "smote", 0.01, baseline, amount=amount)
+    write_comparison([runs], out)
+    before = {p.name for p in out.iterdir()}
+    assert {"comparison_generators.csv", "cd_logreg_f1.png", "amount_logreg.png",
+            "quality_vs_utility.png"} <= before  # fmt: skip
+    mine = {"notes.txt", "cd_notes.png", "comparison_old.csv", "amount.png"}
+    for name in mine:
+        (out / name).write_text("mine")
+    write_comparison([runs / "d1" / "winner"], out)
+    assert {p.name for p in out.iterdir()} == {
+        "comparison.md", "comparison.html", "comparison.csv", *mine,
+    }  # fmt: skip

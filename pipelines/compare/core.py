@@ -17,6 +17,7 @@ from synthbalance.pipelines.compare.across import (
     quality_ranking,
 )
 from synthbalance.pipelines.compare.figures import (
+    FIGURE_PATTERNS,
     _file_name,
     _quality_figure,
     plot_amounts,
@@ -39,6 +40,9 @@ from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
 from synthbalance.pipelines.protocol import ROPE
 from synthbalance.pipelines.report.build import by_method, compare_methods, fold_metrics
 from synthbalance.pipelines.report.core import Report
+
+# The tables a comparison may write (its figures: ``FIGURE_PATTERNS``).
+TABLES = ("comparison.md", COMPARISON_HTML, "comparison.csv", "comparison_generators.csv")
 
 
 def _check_rope(rope):
@@ -214,10 +218,18 @@ class Comparison:
     def save(self, out):
         """Write comparison.md, comparison.html, comparison.csv, comparison_generators.csv
         and the figures into ``out``; returns comparison.md's path. A save that fails
-        part-way adds none of its files."""
+        part-way adds none of its files; one that succeeds removes the files of an earlier
+        comparison in ``out`` that it did not write (``TABLES``, ``FIGURE_PATTERNS``), and
+        nothing else."""
         out = Path(out)
         with staged_files(out) as stage:
             self._write(stage, out)
+            written = {path.name for path in stage.iterdir()}
+        # an earlier comparison's files that this one does not write would read as its own
+        for pattern in (*TABLES, *FIGURE_PATTERNS):
+            for path in out.glob(pattern):
+                if path.name not in written and path.is_file():
+                    path.unlink(missing_ok=True)
         return out / "comparison.md"
 
     def _write(self, stage, out):

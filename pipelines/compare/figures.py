@@ -7,6 +7,15 @@ import re
 from synthbalance.pipelines.io import pyplot, save_figure
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 
+# Every figure a comparison may write, as glob patterns (``Comparison.save`` removes an
+# earlier comparison's that it does not write again): the critical-difference diagrams
+# (cd_<classifier>_<metric>.png, cd_quality_<quality metric>.png), the amount plots
+# (amount_<classifier>.png) and quality against utility (``_quality_figure``).
+FIGURE_PATTERNS = (
+    *(f"cd_*_{metric}.png" for metric in HEADLINE), "cd_quality_*.png", "amount_*.png",
+    "quality_vs_utility.png", "quality_vs_utility_*.png",
+)  # fmt: skip
+
 
 def plot_critical_difference(result, what, path):
     """Critical-difference diagram of a ``friedman`` result; ``what`` was ranked."""
