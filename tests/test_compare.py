@@ -517,3 +517,20 @@ def test_a_reused_out_keeps_no_file_of_the_earlier_comparison(tmp_path):
     assert {p.name for p in out.iterdir()} == {
         "comparison.md", "comparison.html", "comparison.csv", *mine,
     }  # fmt: skip
+
+
+def test_names_from_the_data_keep_comparison_md_as_written(tmp_path):
+    # a | in a name split its table row; a < opened HTML
+    for dataset in ("a|b", "<u>c"):
+        write_fake_report(tmp_path / "runs", dataset, "smote", 0.01, 0.5)
+    write_fake_report(tmp_path / "runs", "<u>c", "vae", 0.02, 0.5)
+    write_comparison([tmp_path / "runs"], tmp_path / "out")
+    markdown = (tmp_path / "out" / "comparison.md").read_text()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    header = rows[0]
+    cells = re.compile(r"(?<!\\)\|")
+    assert all(len(cells.findall(row)) == len(cells.findall(header)) for row in rows[:4])
+    assert "| a\\|b | logreg | smote |" in markdown
+    assert "| \\<u>c | logreg | vae |" in markdown
+    assert re.search(r"(?<!\\)<", markdown) is None
+    assert "vae (no run on a|b)." in markdown

@@ -6,7 +6,7 @@ import pandas as pd
 from synthbalance.pipelines.compare.across import ALPHA
 from synthbalance.pipelines.compare.figures import _quality_figure
 from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS
-from synthbalance.pipelines.report.markdown import markdown_table
+from synthbalance.pipelines.report.markdown import markdown_table, no_raw_html
 
 
 def _cell(row, metric):
@@ -23,7 +23,9 @@ def _p(value):
 def render_markdown(table, across, correlations=None, quality_ranks=None):
     """The whole of comparison.md: ``table`` (every row of ``comparison_table``), the
     statistics ``across`` datasets per (classifier, metric), the quality ``correlations``,
-    and the generators ranked by sample quality (``quality_ranks``, one dataset)."""
+    and the generators ranked by sample quality (``quality_ranks``, one dataset). Names
+    from the data (datasets, classes, methods) are shown as written: a ``|`` in a table
+    cell is escaped (``markdown_table``), and no ``<`` anywhere is taken for HTML."""
     parts = ["# synthbalance comparison", *_runs_section(table)]
     if quality_ranks:
         parts += _quality_ranks_section(table, quality_ranks)
@@ -31,7 +33,7 @@ def render_markdown(table, across, correlations=None, quality_ranks=None):
         parts += _across_section(classifier, metric, result)
     if correlations is not None and len(correlations):
         parts += _correlations_section(table, correlations)
-    return "\n\n".join(parts) + "\n"
+    return no_raw_html("\n\n".join(parts)) + "\n"
 
 
 def _runs_section(table):
