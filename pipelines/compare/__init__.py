@@ -6,7 +6,10 @@ generator against the baseline across datasets) and figures: a critical-differen
 per headline metric, delta-vs-amount plots when a sweep varied
 ``generator.sampling_strategy``, and quality against utility. Runs of one generator (or
 classifier) that differ in its parameters are different methods (classifiers), named after
-the parameters that differ (``names.run_names``).
+the parameters that differ (``names.run_names``). Runs on one dataset must share its data,
+and, for the statistics across datasets, their folds (seed, n_splits, n_repeats); runs
+without the augmented method are skipped. A new comparison in the same ``out`` removes the
+files of an earlier one that it does not write.
 """
 
 from synthbalance.pipelines.compare.across import friedman, holm

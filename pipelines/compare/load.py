@@ -11,7 +11,8 @@ from synthbalance.pipelines.report.schema import COMPARED_FIELDS, NotAReport, ch
 def find_reports(directories):
     """``(reports, problems)``: every readable report under ``directories`` as
     ``[(run directory, report)]``, and a line per report.json that could not be used
-    (unreadable, truncated, or not a synthbalance report), naming its path.
+    (unreadable, truncated, not a synthbalance report, or damaged: a field that does not
+    hold what report-v1 says, named), naming its path.
 
     A report's own JSON file may stand for its run directory. A path that does not exist,
     or is neither a directory nor a .json file, is a DataError; so is finding no usable
