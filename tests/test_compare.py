@@ -534,3 +534,12 @@ def test_names_from_the_data_keep_comparison_md_as_written(tmp_path):
     assert "| \\<u>c | logreg | vae |" in markdown
     assert re.search(r"(?<!\\)<", markdown) is None
     assert "vae (no run on a|b)." in markdown
+
+
+def test_names_with_dollar_signs_are_drawn_as_written(tmp_path):
+    for dataset, baseline in {"d1 $^$": 0.5, "d2": 0.6, "d3": 0.7}.items():
+        for generator, delta in (("win $^$", 0.1), ("lose", -0.1)):
+            write_fake_report(tmp_path / "runs", dataset, generator, delta, baseline,
+                              quality={"c2st_auc": 0.6 - delta})  # fmt: skip
+    write_comparison([tmp_path / "runs"], tmp_path / "out")  # mathtext would fail the diagrams
+    assert (tmp_path / "out" / "cd_logreg_f1.png").stat().st_size > 0

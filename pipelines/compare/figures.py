@@ -4,7 +4,7 @@ synthetic data, and quality metrics against the utility gain."""
 import hashlib
 import re
 
-from synthbalance.pipelines.io import pyplot, save_figure
+from synthbalance.pipelines.io import plain_text, pyplot, save_figure
 from synthbalance.pipelines.metrics import HEADLINE, LABELS
 
 # Every figure a comparison may write, as glob patterns (``Comparison.save`` removes an
@@ -17,6 +17,7 @@ FIGURE_PATTERNS = (
 )  # fmt: skip
 
 
+@plain_text
 def plot_critical_difference(result, what, path):
     """Critical-difference diagram of a ``friedman`` result; ``what`` was ranked."""
     import scikit_posthocs as sp
@@ -32,6 +33,7 @@ def plot_critical_difference(result, what, path):
     save_figure(fig, path, whole=True)  # scikit-posthocs writes long names beyond the axes
 
 
+@plain_text
 def plot_amounts(table, classifier, path):
     """Delta F1 and delta ROC AUC (95 % CI) against the amount of synthetic data."""
     plt = pyplot()
@@ -60,6 +62,7 @@ def plot_amounts(table, classifier, path):
     save_figure(fig, path)
 
 
+@plain_text
 def plot_quality(table, correlations, path):
     """Each quality metric against the F1 and ROC AUC deltas, one point per run."""
     plt = pyplot()
