@@ -284,8 +284,9 @@ def test_generators_are_ranked_by_sample_quality_over_folds_and_seeds(tmp_path):
     # Three generators on one dataset, 10 folds x 3 seeds: "sharp" always has the lowest
     # C2ST and "blurry" the highest, but "blurry" helps the classifier most.
     rng = np.random.default_rng(0)
+    # A C2ST AUC below 0.5 is noise: 0.3 ("odd") is as far from indistinguishable as 0.7.
     for generator, c2st, delta in [("sharp", 0.6, -0.02), ("middling", 0.75, 0.0),
-                                   ("blurry", 0.9, 0.05)]:  # fmt: skip
+                                   ("blurry", 0.9, 0.05), ("odd", 0.3, 0.01)]:  # fmt: skip
         write_fake_report(tmp_path / "runs", "d1", generator, delta, 0.5)
         path = tmp_path / "runs" / "d1" / generator / "report.json"
         report = json.loads(path.read_text())
@@ -298,12 +299,12 @@ def test_generators_are_ranked_by_sample_quality_over_folds_and_seeds(tmp_path):
         path.write_text(json.dumps(report))
     comparison = write_comparison([tmp_path / "runs"], tmp_path / "out")
     ranks = comparison.quality_ranks["c2st_auc"]
-    assert list(ranks["mean_ranks"].index) == ["sharp", "middling", "blurry"]
+    assert list(ranks["mean_ranks"].index) == ["sharp", "odd", "middling", "blurry"]
     assert ranks["n_blocks"] == 30 and ranks["p_value"] < 0.001
     assert comparison.quality_ranks["coverage"]["p_value"] == 1.0  # all tied
     markdown = (tmp_path / "out" / "comparison.md").read_text()
     assert "## Generators ranked by sample quality" in markdown
-    assert "| sharp | 1.00 | 2.00 | -0.020 |" in markdown.replace("  ", " ")
+    assert "| sharp | 1.00 | 2.50 | -0.020 |" in markdown.replace("  ", " ")
     assert (tmp_path / "out" / "cd_quality_c2st_auc.png").stat().st_size > 0
 
 

@@ -98,13 +98,17 @@ def friedman(matrix):
 
 # Sample-quality metrics generators are ranked by, and whether higher is better.
 QUALITY_RANKED = {"c2st_auc": False, "fd": False, "coverage": True, "recall": True, "cas": True}
+# Ranked by their distance from an ideal value rather than by the value itself: a C2ST AUC
+# of 0.5 means indistinguishable, and one below it is noise, not rows more real than real.
+QUALITY_IDEAL = {"c2st_auc": 0.5}
 
 
 def quality_ranking(options, metric):
     """Friedman test of generators by one sample-quality metric, for runs on one dataset and
     the same folds: ``options`` is ``{generator: {(repeat, fold): augmented fold record}}``,
     every (fold, generator seed) a block, so that three seeds on 10 folds give 30 blocks.
-    Quality does not depend on the classifier. Returns ``friedman``'s result (mean ranks,
+    Quality does not depend on the classifier; C2ST AUC ranks by its distance from 0.5
+    (``QUALITY_IDEAL``). Returns ``friedman``'s result (mean ranks,
     1 = best; Nemenyi p-values) plus ``n_blocks``, or None with fewer than 3 generators
     measured on shared blocks."""
     higher_is_better = QUALITY_RANKED[metric]
@@ -119,6 +123,8 @@ def quality_ranking(options, metric):
         if values:
             columns[name] = values
     matrix = pd.DataFrame(columns).dropna()
+    if metric in QUALITY_IDEAL:
+        matrix = (matrix - QUALITY_IDEAL[metric]).abs()
     if not higher_is_better:
         matrix = -matrix
     result = friedman(matrix)

@@ -122,8 +122,9 @@ def _quality_ranks_section(table, quality_ranks):
     )
     return [
         "## Generators ranked by sample quality",
-        "Mean ranks (1 = best) of each generator's samples by each quality metric, every "
-        "(fold, generator seed) a block (Friedman test, Nemenyi post-hoc in the diagrams), "
+        "Mean ranks (1 = best) of each generator's samples by each quality metric (C2ST "
+        "AUC by its distance from 0.5, indistinguishable), every (fold, generator seed) a "
+        "block (Friedman test, Nemenyi post-hoc in the diagrams), "
         "beside what the samples did for the classifier (augmented − baseline). A "
         f"generator can rank first on quality and help nothing. {tests}.",
         markdown_table(header, rows),
