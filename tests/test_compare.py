@@ -544,3 +544,22 @@ def test_names_with_dollar_signs_are_drawn_as_written(tmp_path):
                               quality={"c2st_auc": 0.6 - delta})  # fmt: skip
     write_comparison([tmp_path / "runs"], tmp_path / "out")  # mathtext would fail the diagrams
     assert (tmp_path / "out" / "cd_logreg_f1.png").stat().st_size > 0
+
+
+def test_generators_on_other_folds_are_not_ranked_by_sample_quality(tmp_path):
+    rng = np.random.default_rng(0)
+    for seed_of_c in (0, 1):  # with seed 1, c's folds are not a's and b's
+        root = tmp_path / f"c_seed{seed_of_c}"
+        for generator, seed in (("a", 0), ("b", 0), ("c", seed_of_c)):
+            path = write_fake_report(root, "d1", generator, 0.01, 0.5, protocol={"seed": seed})
+            report = json.loads(path.read_text())
+            for record in report["folds"]:
+                record["quality"] = {"c2st_auc": 0.6 + rng.normal(0, 0.02)}
+            path.write_text(json.dumps(report))
+        comparison = write_comparison([root], tmp_path / f"out{seed_of_c}")
+        problems = [p for p in comparison.problems if "ranking by sample quality" in p]
+        assert len(comparison.table) == 3  # the per-run table stays
+        if seed_of_c == 0:
+            assert "c2st_auc" in comparison.quality_ranks and not problems
+        else:
+            assert comparison.quality_ranks == {} and "seed=1" in problems[0]

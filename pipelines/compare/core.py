@@ -28,12 +28,14 @@ from synthbalance.pipelines.compare.html import COMPARISON_HTML, render_comparis
 from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import (
+    FOLD_SETTINGS,
     check_same_folds,
     comparison_table,
     run_names,
     score_matrix,
     with_augmentation,
 )
+from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
 from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
@@ -104,11 +106,19 @@ class Comparison:
         generators were judged: generators ranked by sample quality over folds x seeds."""
         if len({data["dataset"]["name"] for _, data in self.runs}) > 1:
             return {}
-        names, options = run_names(self.runs), {}
+        names, options, judged = run_names(self.runs), {}, []
         for run, data in self.runs:
             records = by_method(data.get("folds", [])).get(AUGMENTATION[0])
             if records and data["generator"]["name"] != "none":
                 options.setdefault(names[run][1], records)
+                judged.append((run, data))
+        try:  # its blocks pair the runs fold by fold
+            if judged:
+                check_same_folds(judged, FOLD_SETTINGS, "the ranking by sample quality pairs "
+                                 "the generators' runs fold by fold")  # fmt: skip
+        except DataError as error:
+            self.problems.append(str(error))
+            return {}
         ranks = {}
         for metric in QUALITY_RANKED:
             result = quality_ranking(options, metric)
