@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from synthbalance.pipelines.compare import Comparison, find_reports
+from synthbalance.pipelines.config import check_settings
 from synthbalance.pipelines.dataset import Dataset
 from synthbalance.pipelines.estimators import check_classifier, check_sampler, describe
 from synthbalance.pipelines.experiment import evaluate_dataset, prepare
@@ -156,10 +157,7 @@ def _settings(cls, given, name):
     must be its fields (a TypeError listing them, not ``__init__``'s unexpected keyword)."""
     if isinstance(given, cls):
         return given
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = [key for key in given if key not in names]
-    if unknown:
-        raise TypeError(f"{name} has no setting {unknown}; its settings are {', '.join(names)}")
+    check_settings(given, [f.name for f in dataclasses.fields(cls)], name, TypeError)
     return cls(**given)
 
 

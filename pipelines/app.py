@@ -8,7 +8,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from synthbalance.pipelines.components import build
-from synthbalance.pipelines.config import ConfigError, naming_config_keys, sections
+from synthbalance.pipelines.config import (
+    ConfigError,
+    check_settings,
+    naming_config_keys,
+    sections,
+)
 from synthbalance.pipelines.dataset import check_dataset
 from synthbalance.pipelines.estimators import check_classifier
 from synthbalance.pipelines.openset import OpenSetCheck, with_unknown
@@ -35,12 +40,12 @@ def protocol_from_config(cfg):
     ``evaluation`` or one of its sections does not have is refused, naming the ones it has
     (Hydra's ``+evaluation.foo=1`` adds any key)."""
     evaluation = cfg.evaluation
-    _check_keys(evaluation, [f.name for f in fields(Protocol) if f.name != "seed"]
+    check_settings(evaluation, [f.name for f in fields(Protocol) if f.name != "seed"]
                 + list(RUN_SETTINGS), "evaluation")  # fmt: skip
     for key, settings in (("threshold", ThresholdTuning), ("quality", QualityCheck),
                           ("open_set", OpenSetCheck)):  # fmt: skip
         if key in evaluation:
-            _check_keys(evaluation[key], [f.name for f in fields(settings)], f"evaluation.{key}")
+            check_settings(evaluation[key], [f.name for f in fields(settings)], f"evaluation.{key}")
     return Protocol(
         n_splits=evaluation.n_splits,
         n_repeats=evaluation.n_repeats,
@@ -54,11 +59,6 @@ def protocol_from_config(cfg):
         max_repeats=evaluation.max_repeats,
         spending=evaluation.spending,
     )
-
-
-def _check_keys(node, names, key):
-    if unknown := sorted(set(node) - set(names)):
-        raise ConfigError(f"{key} has no setting {unknown}; its settings are {', '.join(names)}")
 
 
 def check_evaluation(cfg):
@@ -145,10 +145,10 @@ def run(cfg, threads=None) -> dict:
         progress=cfg.evaluation.progress,
         n_jobs=n_jobs,
     ).values()
-    # the run directory says which config its report is for; a run that fails before this
-    # leaves the directory as it found it (an earlier report keeps its own hash)
-    record_hash(directory, digest)
     path = report.save(directory)
+    # the run directory says which config its report is for (report.json says it too); a
+    # run that fails before this leaves it as it found it, an earlier report with its hash
+    record_hash(directory, digest)
     log.info(report.headline)
     log.info("report: %s", path)
     return report.data

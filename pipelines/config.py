@@ -3,10 +3,11 @@ reworded to name the key the user typed (``evaluation.n_splits``, not ``Protocol
 ``n_splits``)."""
 
 import contextlib
+import dataclasses
 import re
 
 from hydra.errors import InstantiationException
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 # scikit-learn's message for a value that breaks a declared constraint
 # (sklearn.utils._param_validation.validate_parameter_constraints).
@@ -29,6 +30,40 @@ TOP_LEVEL = {("Protocol", "seed"): "seed", ("export_dataset", "seed"): "seed"}
 
 class ConfigError(ValueError):
     """A config value its key does not allow; the message names the key."""
+
+
+def validate_fields(instance, constraints):
+    """Check a settings dataclass ``instance``'s fields against ``constraints``
+    (scikit-learn's declared rules): a ValueError naming the parameter, its value and what
+    it must be. ``True`` is not a count: scikit-learn's Integral admits a bool, here only a
+    ``"boolean"`` field does."""
+    params = {
+        f.name: _NotANumber(value)
+        if isinstance(value := getattr(instance, f.name), bool)
+        and "boolean" not in constraints.get(f.name, ())
+        else value
+        for f in dataclasses.fields(instance)
+    }
+    validate_parameter_constraints(
+        {k: v for k, v in constraints.items() if k in params}, params, type(instance).__name__
+    )
+
+
+class _NotANumber:
+    """A bool given where a number belongs: meets no constraint, reads as the bool."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def check_settings(given, names, key, error=ConfigError):
+    """Refuse keys of ``given`` (a dict or config node) that are not ``names`` (a settings
+    dataclass's fields, say), naming them and the settings ``key`` has, as ``error``."""
+    if unknown := [name for name in given if name not in names]:
+        raise error(f"{key} has no setting {unknown}; its settings are {', '.join(names)}")
 
 
 def sections(cfg, groups=("dataset", "generator", "classifier")):

@@ -12,7 +12,7 @@ records and compares every method with maximum softmax.
 
 import dataclasses
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval
 
 from synthbalance.classifiers import SCORES, RejectOptionClassifier, has_logits
 from synthbalance.classifiers import TRAINED_SCORES as TRAINED
+from synthbalance.pipelines.config import validate_fields
 from synthbalance.pipelines.dataset import DataError, class_list
 from synthbalance.pipelines.datasets import read_table
 from synthbalance.pipelines.estimators import final_step, with_seed
@@ -69,20 +70,8 @@ class OpenSetCheck:
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __new__(cls, *args, **settings):
-        # a config's +evaluation.open_set.foo=1 arrives here as a keyword: name it and the
-        # settings there are, as the Python API does, not __init__'s unexpected argument
-        names = [f.name for f in fields(cls)]
-        unknown = [key for key in settings if key not in names]
-        if unknown:
-            raise TypeError(
-                f"open_set has no setting {unknown}; its settings are {', '.join(names)}"
-            )
-        return super().__new__(cls)
-
     def __post_init__(self):
-        params = {f.name: getattr(self, f.name) for f in fields(self)}
-        validate_parameter_constraints(self._constraints, params, type(self).__name__)
+        validate_fields(self, self._constraints)
         scores = tuple(str(s) for s in self.scores)
         unknown = [s for s in scores if s not in SCORES]
         if unknown or MSP not in scores:

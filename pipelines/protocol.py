@@ -1,14 +1,15 @@
 """The evaluation protocol: folds, repeats, the one seed, the rope and the methods, as one
 object passed once, and the seeds every fold and generator fit derive from it."""
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold
-from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from synthbalance.pipelines.config import validate_fields
 from synthbalance.pipelines.methods import METHODS, check_methods
 from synthbalance.pipelines.metrics import THRESHOLD_METRICS
 from synthbalance.pipelines.openset import OpenSetCheck
@@ -21,32 +22,6 @@ AUTO = "auto"
 # practical equivalence of every verdict.
 SEED = [Interval(Integral, 0, 2**32 - 1, closed="both")]
 ROPE = [Interval(Real, 0, None, closed="left")]
-
-
-def _validate(instance, constraints):
-    """Check ``instance``'s fields against ``constraints`` (scikit-learn's declared rules):
-    a ValueError naming the parameter, its value and what it must be. ``True`` is not a
-    count: scikit-learn's Integral admits a bool, here only a ``"boolean"`` field does."""
-    params = {f.name: getattr(instance, f.name) for f in fields(instance)}
-    params = {
-        name: _NotANumber(value)
-        if isinstance(value, bool) and "boolean" not in constraints.get(name, ())
-        else value
-        for name, value in params.items()
-    }
-    validate_parameter_constraints(
-        {k: v for k, v in constraints.items() if k in params}, params, type(instance).__name__
-    )
-
-
-class _NotANumber:
-    """A bool given where a number belongs: meets no constraint, reads as the bool."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __repr__(self):
-        return repr(self.value)
 
 
 @dataclass(frozen=True)
@@ -63,7 +38,7 @@ class ThresholdTuning:
     }
 
     def __post_init__(self):
-        _validate(self, self._constraints)
+        validate_fields(self, self._constraints)
 
 
 @dataclass(frozen=True)
@@ -87,7 +62,7 @@ class QualityCheck:
     }
 
     def __post_init__(self):
-        _validate(self, self._constraints)
+        validate_fields(self, self._constraints)
 
 
 @dataclass(frozen=True)
@@ -133,7 +108,7 @@ class Protocol:
     }
 
     def __post_init__(self):
-        _validate(self, self._constraints)
+        validate_fields(self, self._constraints)
         object.__setattr__(self, "methods", tuple(check_methods(self.methods)))
 
     @property

@@ -1,7 +1,7 @@
 """What sweeps need from a run: a config hash, resume checks, objectives and thread limits.
 
-A run's directory records the sha256 of its resolved config (``config.sha256``, written when
-the run starts, and the ``config_sha256`` field of report.json). With ``resume=true`` a run
+A run's directory records the sha256 of its resolved config (``config.sha256``, written with
+its report, and the ``config_sha256`` field of report.json). With ``resume=true`` a run
 whose report.json is complete for the same hash is not computed again; any other run (never
 started, crashed, killed, or run with another config) is. report.json is written last and
 atomically (:mod:`synthbalance.pipelines.io`), so a killed run never leaves one that looks complete.
@@ -66,8 +66,7 @@ def completed_report(directory, digest):
 def recorded_hash(directory):
     """The config hash of the report a run directory holds: its report.json's
     ``config_sha256``, else the directory's ``config.sha256``; None when neither says. The
-    report comes first: ``config.sha256`` names the config of the last run started there,
-    which may have failed before replacing the report of another."""
+    report comes first: it is written a moment before ``config.sha256``."""
     directory = Path(directory)
     try:
         report = json.loads((directory / "report.json").read_text(encoding="utf-8"))

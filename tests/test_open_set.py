@@ -134,13 +134,21 @@ def test_unknown_minority_classes_leave_the_list(data):
         ({"outliers": ["d1/o.csv", "d2/o.csv"]}, r"^open_set.outliers \['d1/o.csv', 'd2/o.csv'\] "
                                                  r"would all name methods '<score>\+o.csv'"),
         ({"outliers": ["smote", "cvae", "smote"]}, r"\['smote', 'smote'\] would all name"),
-        ({"foo": 1}, r"^open_set has no setting \['foo'\]; its settings are scores, outliers, "
-                     "coverage, validation_fraction, temperature, n_neighbors$"),
+        ({"n_neighbors": True}, r"'n_neighbors' parameter of OpenSetCheck must be an int .* "
+                                r"Got True"),
+        ({"temperature": True}, r"'temperature' parameter of OpenSetCheck .* Got True"),
     ],
 )  # fmt: skip
 def test_bad_open_set_settings(settings, message):
-    with pytest.raises((ValueError, TypeError), match=message):
+    with pytest.raises(ValueError, match=message):
         OpenSetCheck(**settings)
+
+
+def test_an_unknown_open_set_setting_is_named_with_the_settings_there(data):
+    with pytest.raises(TypeError, match=r"^open_set has no setting \['foo'\]; its settings are "
+                       "scores, outliers, coverage, validation_fraction, temperature, "
+                       "n_neighbors$"):  # fmt: skip
+        sb.evaluate(*data, generator=SMOTE(), open_set={"foo": 1})
 
 
 def test_untrained_scores_need_no_outliers():

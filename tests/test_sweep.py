@@ -158,6 +158,19 @@ def test_a_crash_while_writing_leaves_no_report(config, tmp_path, monkeypatch):
     assert not (tmp_path / "report.md").exists()  # written before, staged with the others
 
 
+def test_a_failed_save_leaves_the_earlier_report_and_its_hash(config, tmp_path, monkeypatch):
+    run(config("generator=smote"))
+    before = {name: (tmp_path / name).read_bytes() for name in ("report.json", sweep.HASH_FILE)}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("synthbalance.pipelines.report.core.render_html", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run(config("generator=ros", "overwrite=true"))  # another config, failing at its save
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
 @pytest.mark.slow  # slow: a sweep run twice, killed once (~40 s on 2 cores)
 def test_killed_sweep_resumes_to_the_same_comparison(tmp_path):
     command = ["-m", "generator=none,smote,ros", *FAST]
