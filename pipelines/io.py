@@ -63,11 +63,11 @@ def atomic_directory(path):
 def staged_files(directory, last=None):
     """Yield a hidden temporary folder inside ``directory`` (made as needed) for a set of
     files that belong together; move them all into ``directory`` only if the block succeeds
-    (``last``, if given, after the others), else remove them, and ``directory`` if this made
-    it: a failing writer leaves nothing beside what was there before. An OSError names
+    (``last``, if given, after the others), else remove them, and the folders this made: a
+    failing writer leaves nothing beside what was there before. An OSError names
     ``directory``."""
     directory = Path(directory)
-    made = not directory.exists()
+    made = [p for p in (directory, *directory.parents) if not p.exists()]  # deepest first
     _make_parent(directory / "_")
     with _naming(directory):
         stage = tempfile.mkdtemp(prefix=STAGED, dir=directory)
@@ -80,9 +80,9 @@ def staged_files(directory, last=None):
             done = True
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-        if made and not done:
+        for folder in made if not done else ():
             with contextlib.suppress(OSError):  # not empty: something else wrote there
-                directory.rmdir()
+                folder.rmdir()
 
 
 def _make_parent(path):

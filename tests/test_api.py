@@ -139,7 +139,7 @@ def test_a_failing_save_leaves_nothing(data, tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("synthbalance.pipelines.report.core.render_html", broken)
-    for directory in (tmp_path / "run", tmp_path / "new"):
+    for directory in (tmp_path / "run", tmp_path / "new" / "a" / "b"):
         with pytest.raises(RuntimeError, match="disk on fire"):
             report.save(directory)  # after the figures and report.md
     assert [p.name for p in tmp_path.iterdir()] == ["run"]

@@ -28,14 +28,13 @@ from synthbalance.pipelines.compare.html import COMPARISON_HTML, render_comparis
 from synthbalance.pipelines.compare.load import find_reports
 from synthbalance.pipelines.compare.markdown import render_markdown
 from synthbalance.pipelines.compare.tables import (
-    FOLD_SETTINGS,
     check_same_folds,
     comparison_table,
+    other_folds,
     run_names,
     score_matrix,
     with_augmentation,
 )
-from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.io import staged_files, write_text
 from synthbalance.pipelines.methods import AUGMENTATION, METHODS, run_label
 from synthbalance.pipelines.metrics import HEADLINE, LABELS, METRICS, sign
@@ -63,7 +62,8 @@ class Comparison:
         Region of practical equivalence of the statistics across datasets.
     problems : list of str
         Reports that were found but could not be used, one line each; runs without the
-        augmented method (nothing to compare) are added to them and left out.
+        augmented method (nothing to compare) are added to them and left out, and so is the
+        ranking by sample quality when its runs have other folds.
     """
 
     def __init__(self, reports, rope=0.01, problems=(), samples=None):
@@ -112,12 +112,10 @@ class Comparison:
             if records and data["generator"]["name"] != "none":
                 options.setdefault(names[run][1], records)
                 judged.append((run, data))
-        try:  # its blocks pair the runs fold by fold
-            if judged:
-                check_same_folds(judged, FOLD_SETTINGS, "the ranking by sample quality pairs "
-                                 "the generators' runs fold by fold")  # fmt: skip
-        except DataError as error:
-            self.problems.append(str(error))
+        # its blocks pair the runs fold by fold (the repeats they share: adaptive runs too)
+        if judged and (shown := other_folds(judged, ("n_splits", "seed"))):
+            self.problems.append(f"the ranking by sample quality: its runs have other folds "
+                                 f"({shown})")  # fmt: skip
             return {}
         ranks = {}
         for metric in QUALITY_RANKED:

@@ -7,6 +7,7 @@ from synthbalance.pipelines.compare.names import _amount, run_names
 from synthbalance.pipelines.dataset import DataError
 from synthbalance.pipelines.methods import AUGMENTATION, run_label
 from synthbalance.pipelines.metrics import HEADLINE, sign
+from synthbalance.pipelines.report.build import find_comparison
 from synthbalance.pipelines.report.schema import primary_class
 
 # What makes a run's folds, in report.json's protocol block: fold (r, f) of two runs holds
@@ -24,15 +25,22 @@ def check_same_folds(runs, keys, why):
     """Refuse ``runs`` (``[(run, report)]``) whose folds differ: their ``keys`` of
     ``FOLD_SETTINGS`` or their number of rows. ``why`` says what pairs their folds; the
     DataError names two such runs and what differs."""
+    if shown := other_folds(runs, keys):
+        raise DataError(
+            f"{why}, but these runs have different folds ({shown}): compare runs of one "
+            "protocol and dataset"
+        )
+
+
+def other_folds(runs, keys):
+    """Two of ``runs`` whose folds differ (``keys`` of ``FOLD_SETTINGS``, or their rows),
+    in words, or None when all share them."""
     (first_run, first), *others = runs
     for run, report in others:
         found = {name: _folds_text(r, keys) for name, r in ((first_run, first), (run, report))}
         if len(set(found.values())) > 1:
-            shown = "; ".join(f"{text} in {name}" for name, text in found.items())
-            raise DataError(
-                f"{why}, but these runs have different folds ({shown}): compare runs of one "
-                "protocol and dataset"
-            )
+            return "; ".join(f"{text} in {name}" for name, text in found.items())
+    return None
 
 
 def _data(report):
@@ -53,7 +61,8 @@ def check_same_data(reports):
                                                          (run, _data(report))))  # fmt: skip
             raise DataError(
                 f"two runs on dataset {dataset!r} hold different data ({shown}): compare "
-                "them in separate calls"
+                "them in separate calls, or give each data its own name (dataset.name, or "
+                "name= in synthbalance.evaluate)"
             )
 
 
@@ -64,14 +73,8 @@ def with_augmentation(reports):
     compare. None left is a DataError."""
     runs, problems = [], []
     for run, report in reports:
-        primary = primary_class(report)
-        headline = (*AUGMENTATION, primary)
-        found = {
-            c["metric"]
-            for c in report["comparisons"]
-            if (c["method"], c["versus"], c.get("class", primary)) == headline
-        }
-        if set(HEADLINE) <= found and AUGMENTATION[0] in report["summary"]:
+        found = all(find_comparison(report, *AUGMENTATION, metric) for metric in HEADLINE)
+        if found and AUGMENTATION[0] in report["summary"]:
             runs.append((run, report))
         else:
             problems.append(
